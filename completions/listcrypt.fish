@@ -1,0 +1,190 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_listcrypt_global_optspecs
+    string join \n home= v/verbose q/quiet h/help V/version
+end
+
+function __fish_listcrypt_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_listcrypt_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_listcrypt_using_subcommand
+    set -l cmd (__fish_listcrypt_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "list" -d 'Create, inspect, configure and delete lists'
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "members" -d 'Add, remove and list members'
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "keys" -d 'Manage members\' keys'
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "generate-docs" -d 'Write the man pages and shell completions into DIR/man and DIR/completions'
+complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -f -a "create" -d 'Create a list with its own key pair and first admin'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -f -a "ls" -d 'List every list with its key and member count'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -f -a "show" -d 'Show a list\'s key, admins and every setting'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -f -a "set" -d 'Change a setting (see `list show` for names and values)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -f -a "delete" -d 'Delete a list, its keys, members and queue'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -f -a "unlock" -d 'Give gpg-agent the list key\'s passphrase (read from stdin or the terminal)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -f -a "export-key" -d 'Print the list\'s public key, armored'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock export-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -l admin -d 'The first admin\'s address' -r
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -l key-file -d 'The list\'s secret key (armored or binary), exported with `gpg --export-secret-keys`' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -l generate -d 'Make a new unprotected key pair instead (tests and small set-ups)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from ls" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from ls" -l json -d 'Print JSON for scripts instead of text'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from show" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from show" -l json -d 'Print JSON for scripts instead of text'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from set" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from delete" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from delete" -l yes -d 'Confirm: deleting cannot be undone'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from unlock" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from unlock" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from unlock" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from unlock" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from unlock" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from export-key" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from export-key" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from export-key" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from export-key" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from export-key" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a list with its own key pair and first admin'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List every list with its key and member count'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a list\'s key, admins and every setting'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change a setting (see `list show` for names and values)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a list, its keys, members and queue'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "unlock" -d 'Give gpg-agent the list key\'s passphrase (read from stdin or the terminal)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "export-key" -d 'Print the list\'s public key, armored'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -f -a "add" -d 'Add a member with their public key; sends a welcome and a key challenge'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -f -a "remove" -d 'Remove a member and their keys'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -f -a "ls" -d 'List members, their role and whether they can receive posts'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l key-file -d 'The member\'s public key, armored or binary' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l admin -d 'Make the member an admin (receives notices)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from remove" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from ls" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from ls" -l json -d 'Print JSON for scripts instead of text'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a member with their public key; sends a welcome and a key challenge'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a member and their keys'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List members, their role and whether they can receive posts'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "add" -d 'Register another key for a member; sends a challenge encrypted to it'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "verify" -d 'Mark a pending key verified with the token from its challenge'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "remove" -d 'Remove one key of a member'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "ls" -d 'List keys, of one member or of all'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -l key-file -d 'The public key, armored or binary' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from verify" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from remove" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -l json -d 'Print JSON for scripts instead of text'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register another key for a member; sends a challenge encrypted to it'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Mark a pending key verified with the token from its challenge'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove one key of a member'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List keys, of one member or of all'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand generate-docs" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand generate-docs" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand generate-docs" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand generate-docs" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and not __fish_seen_subcommand_from list members keys generate-docs help" -f -a "list" -d 'Create, inspect, configure and delete lists'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and not __fish_seen_subcommand_from list members keys generate-docs help" -f -a "members" -d 'Add, remove and list members'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and not __fish_seen_subcommand_from list members keys generate-docs help" -f -a "keys" -d 'Manage members\' keys'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and not __fish_seen_subcommand_from list members keys generate-docs help" -f -a "generate-docs" -d 'Write the man pages and shell completions into DIR/man and DIR/completions'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and not __fish_seen_subcommand_from list members keys generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "create" -d 'Create a list with its own key pair and first admin'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "ls" -d 'List every list with its key and member count'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "show" -d 'Show a list\'s key, admins and every setting'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "set" -d 'Change a setting (see `list show` for names and values)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "delete" -d 'Delete a list, its keys, members and queue'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "unlock" -d 'Give gpg-agent the list key\'s passphrase (read from stdin or the terminal)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "export-key" -d 'Print the list\'s public key, armored'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "add" -d 'Add a member with their public key; sends a welcome and a key challenge'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "remove" -d 'Remove a member and their keys'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "ls" -d 'List members, their role and whether they can receive posts'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "add" -d 'Register another key for a member; sends a challenge encrypted to it'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "verify" -d 'Mark a pending key verified with the token from its challenge'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "remove" -d 'Remove one key of a member'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "ls" -d 'List keys, of one member or of all'

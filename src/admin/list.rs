@@ -1,0 +1,240 @@
+//! `list create | ls | show | set | delete | export-key | unlock`.
+
+use crate::error::{Error, Result};
+use crate::gpg::{KeyInfo, Keyring};
+use crate::home::Home;
+use crate::list::List;
+use crate::member::{Member, Role};
+use crate::model::{now, Address, Fingerprint};
+use crate::settings::Settings;
+use crate::store::{ListRecord, Store};
+use serde::Serialize;
+
+/// Where the list's key pair comes from.
+pub enum ListKey {
+    /// The owner's secret key, armored or binary.
+    Import(Vec<u8>),
+    /// A new unprotected key pair made here.
+    Generate,
+}
+
+/// One line of `list ls`.
+#[derive(Debug, Serialize)]
+pub struct ListSummary {
+    pub address: Address,
+    pub fingerprint: Fingerprint,
+    pub members: usize,
+}
+
+/// `list show`.
+#[derive(Debug, Serialize)]
+pub struct ListDetails {
+    pub address: Address,
+    pub fingerprint: Fingerprint,
+    pub created: u64,
+    pub members: usize,
+    pub admins: Vec<Address>,
+    pub settings: Vec<(String, String)>,
+}
+
+/// Creates a list with its key and first admin; on any failure nothing is left behind.
+pub fn create(
+    home: &Home,
+    address: &Address,
+    admin: &Address,
+    key: ListKey,
+) -> Result<ListSummary> {
+    let list_home = home.list(address);
+    list_home.create()?;
+    let keyring = match list_home.engine_home() {
+        Ok(engine) => Keyring::new(engine),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&list_home.dir);
+            return Err(e);
+        }
+    };
+    let made = set_up(&keyring, &list_home.store_dir(), address, admin, key);
+    if made.is_err() {
+        keyring.stop_agent();
+        let _ = std::fs::remove_dir_all(&list_home.dir);
+    }
+    made
+}
+
+fn set_up(
+    keyring: &Keyring,
+    store_dir: &std::path::Path,
+    address: &Address,
+    admin: &Address,
+    key: ListKey,
+) -> Result<ListSummary> {
+    let fingerprint = match key {
+        ListKey::Generate => {
+            keyring.generate(&format!("{} list <{address}>", address.local_part()))?
+        }
+        ListKey::Import(bytes) => {
+            let info = single_key(keyring.inspect(&bytes)?)?;
+            check_list_key(&info, address)?;
+            keyring.import(&bytes)?;
+            if !keyring.key(&info.fingerprint)?.has_secret {
+                return Err(
+                    Error::data("the key file's secret key could not be imported")
+                        .hint("export it with `gpg --export-secret-keys --armor FINGERPRINT`"),
+                );
+            }
+            info.fingerprint
+        }
+    };
+    let store = Store::open(store_dir)?;
+    store.put_list_record(&ListRecord {
+        address: address.clone(),
+        fingerprint: fingerprint.clone(),
+        created: now(),
+    })?;
+    store.put_settings(&Settings::default())?;
+    store.put_member(&Member::new(admin.clone(), Role::Admin))?;
+    store.flush()?;
+    Ok(ListSummary {
+        address: address.clone(),
+        fingerprint,
+        members: 1,
+    })
+}
+
+/// Refuses a file with no key or several keys.
+pub(crate) fn single_key(mut keys: Vec<KeyInfo>) -> Result<KeyInfo> {
+    if keys.len() != 1 {
+        return Err(Error::data(format!(
+            "the key file holds {} keys; one is needed",
+            keys.len()
+        ))
+        .hint("export only the one key: `gpg --export --armor FINGERPRINT`"));
+    }
+    Ok(keys.remove(0))
+}
+
+/// The list key must be a usable secret key that can sign and encrypt and
+/// carries the list address.
+fn check_list_key(info: &KeyInfo, address: &Address) -> Result<()> {
+    let fpr = &info.fingerprint;
+    let refuse = |why: String, hint: &str| {
+        Err(Error::data(format!("key {fpr} {why}")).hint(hint.to_string()))
+    };
+    if !info.has_secret {
+        return refuse(
+            "has no secret part".into(),
+            "export the secret key: `gpg --export-secret-keys --armor FINGERPRINT`",
+        );
+    }
+    if info.revoked {
+        return refuse(
+            "is revoked".into(),
+            "use a key that is not revoked, or --generate",
+        );
+    }
+    if info.expired {
+        return refuse(
+            "has expired".into(),
+            "extend its expiry with `gpg --quick-set-expire`, then export it again",
+        );
+    }
+    if !info.can_sign || !info.can_encrypt {
+        return refuse(
+            "cannot both sign and encrypt".into(),
+            "the list key needs a signing key and an encryption subkey",
+        );
+    }
+    if !info.has_address(address) {
+        return refuse(
+            format!("has no user ID with {address}"),
+            &format!("add one with `gpg --quick-add-uid FINGERPRINT {address}`"),
+        );
+    }
+    Ok(())
+}
+
+pub fn ls(home: &Home) -> Result<Vec<ListSummary>> {
+    home.list_addresses()?
+        .iter()
+        .map(|address| {
+            let list = List::open(home, address)?;
+            let store = list.store()?;
+            Ok(ListSummary {
+                address: address.clone(),
+                fingerprint: store.list_record()?.fingerprint,
+                members: store.members()?.len(),
+            })
+        })
+        .collect()
+}
+
+pub fn show(home: &Home, address: &Address) -> Result<ListDetails> {
+    let list = List::open(home, address)?;
+    let store = list.store()?;
+    let record = store.list_record()?;
+    let members = store.members()?;
+    Ok(ListDetails {
+        address: record.address,
+        fingerprint: record.fingerprint,
+        created: record.created,
+        members: members.len(),
+        admins: members
+            .iter()
+            .filter(|m| m.is_admin())
+            .map(|m| m.address.clone())
+            .collect(),
+        settings: store
+            .settings()?
+            .entries()
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect(),
+    })
+}
+
+/// Sets one setting; returns its new text form.
+pub fn set(home: &Home, address: &Address, name: &str, value: &str) -> Result<String> {
+    let list = List::open(home, address)?;
+    let store = list.store()?;
+    let mut settings = store.settings()?;
+    settings.set(name, value)?;
+    store.put_settings(&settings)?;
+    store.flush()?;
+    Ok(settings
+        .entries()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+        .unwrap_or_default())
+}
+
+/// Deletes the list home, its keys and its queue, after waiting for other processes.
+pub fn delete(home: &Home, address: &Address) -> Result<()> {
+    let list = List::open(home, address)?;
+    let store = list.store()?;
+    list.keyring.stop_agent();
+    let removed =
+        std::fs::remove_dir_all(&list.home.dir).map_err(|e| Error::io(list.home.dir.display(), e));
+    drop(store);
+    if list.keyring.home() != list.home.gnupg_dir() {
+        let _ = std::fs::remove_file(list.keyring.home());
+    }
+    removed
+}
+
+/// The list's armored public key.
+pub fn export_key(home: &Home, address: &Address) -> Result<Vec<u8>> {
+    let list = List::open(home, address)?;
+    let fingerprint = list.store()?.list_record()?.fingerprint;
+    list.keyring.export(&fingerprint)
+}
+
+/// Gives gpg-agent the list key's passphrase; checks it by signing.
+pub fn unlock(home: &Home, address: &Address, passphrase: &str) -> Result<Fingerprint> {
+    let list = List::open(home, address)?;
+    let fingerprint = list.store()?.list_record()?.fingerprint;
+    let info = list.keyring.key(&fingerprint)?;
+    list.keyring
+        .unlock(&fingerprint, &info.keygrips, passphrase)?;
+    Ok(fingerprint)
+}

@@ -1,0 +1,210 @@
+//! The command line (clap). This is the single source of `--help`, the man
+//! pages in `man/` and the completions in `completions/`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// OpenPGP-encrypted mailing lists for any Unix mail server.
+///
+/// Members post mail signed with their own key and encrypted to the list's
+/// key; listcrypt checks the signer, signs the post with the list key and
+/// encrypts it separately to every subscriber.
+#[derive(Debug, Parser)]
+#[command(name = "listcrypt", version, propagate_version = true)]
+#[command(
+    after_help = "Example:\n  listcrypt --home /var/lib/listcrypt list create crypto@example.org --admin alice@example.org --key-file list-secret.asc"
+)]
+pub struct Cli {
+    /// The folder that holds every list
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "LISTCRYPT_HOME",
+        hide_env_values = true,
+        default_value = "/var/lib/listcrypt"
+    )]
+    pub home: PathBuf,
+
+    /// Say more on stderr
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Say nothing on stderr but errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    #[command(subcommand)]
+    List(ListCommand),
+    #[command(subcommand)]
+    Members(MembersCommand),
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Write the man pages and shell completions into DIR/man and DIR/completions
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
+}
+
+/// `--json` for commands that print records.
+#[derive(Debug, Args)]
+pub struct Format {
+    /// Print JSON for scripts instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Create, inspect, configure and delete lists
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// Create a list with its own key pair and first admin
+    #[command(
+        after_help = "Examples:\n  listcrypt list create crypto@example.org --admin alice@example.org --key-file list-secret.asc\n  listcrypt list create test@example.org --admin alice@example.org --generate"
+    )]
+    Create {
+        /// The list's address
+        list: String,
+        /// The first admin's address
+        #[arg(long, value_name = "ADDR")]
+        admin: String,
+        /// The list's secret key (armored or binary), exported with `gpg --export-secret-keys`
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "generate",
+            conflicts_with = "generate"
+        )]
+        key_file: Option<PathBuf>,
+        /// Make a new unprotected key pair instead (tests and small set-ups)
+        #[arg(long)]
+        generate: bool,
+    },
+    /// List every list with its key and member count
+    #[command(after_help = "Example:\n  listcrypt list ls --json")]
+    Ls {
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Show a list's key, admins and every setting
+    #[command(after_help = "Example:\n  listcrypt list show crypto@example.org")]
+    Show {
+        list: String,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Change a setting (see `list show` for names and values)
+    #[command(
+        after_help = "Settings:\n  require_encryption, require_signature, anonymous, protect_subject, receive_own_posts: true|false\n  nonmember_action: reject|hold|discard    unverified_action: reject|hold\n  max_message_size: 512K, 10M, ...         max_signature_age, challenge_expiry, queue_expiry: 90s, 12h, 7d, 2w\n  bounce_threshold: a number               transport: sendmail | sendmail:/path | smtp://host:port\n\nExample:\n  listcrypt list set crypto@example.org transport smtp://127.0.0.1:25"
+    )]
+    Set {
+        list: String,
+        key: String,
+        value: String,
+    },
+    /// Delete a list, its keys, members and queue
+    #[command(after_help = "Example:\n  listcrypt list delete crypto@example.org --yes")]
+    Delete {
+        list: String,
+        /// Confirm: deleting cannot be undone
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Give gpg-agent the list key's passphrase (read from stdin or the terminal)
+    #[command(
+        after_help = "The passphrase is handed to gpg-agent and never stored by listcrypt;\nrun this again after every restart of gpg-agent.\n\nExample:\n  listcrypt list unlock crypto@example.org < /run/secrets/crypto-passphrase"
+    )]
+    Unlock { list: String },
+    /// Print the list's public key, armored
+    #[command(
+        after_help = "Example:\n  listcrypt list export-key crypto@example.org > crypto.asc"
+    )]
+    ExportKey { list: String },
+}
+
+/// Add, remove and list members
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// Add a member with their public key; sends a welcome and a key challenge
+    #[command(
+        after_help = "Example:\n  listcrypt members add crypto@example.org bob@example.org --key-file bob.asc"
+    )]
+    Add {
+        list: String,
+        /// The member's address
+        address: String,
+        /// The member's public key, armored or binary
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        /// Make the member an admin (receives notices)
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Remove a member and their keys
+    #[command(
+        after_help = "Example:\n  listcrypt members remove crypto@example.org bob@example.org"
+    )]
+    Remove { list: String, address: String },
+    /// List members, their role and whether they can receive posts
+    #[command(after_help = "Example:\n  listcrypt members ls crypto@example.org --json")]
+    Ls {
+        list: String,
+        #[command(flatten)]
+        format: Format,
+    },
+}
+
+/// Manage members' keys
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Register another key for a member; sends a challenge encrypted to it
+    #[command(
+        after_help = "Example:\n  listcrypt keys add crypto@example.org bob@example.org --key-file bob-new.asc"
+    )]
+    Add {
+        list: String,
+        address: String,
+        /// The public key, armored or binary
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+    },
+    /// Mark a pending key verified with the token from its challenge
+    #[command(
+        after_help = "Example:\n  listcrypt keys verify crypto@example.org bob@example.org 7hkq2m9xwz4rt6v8c3np"
+    )]
+    Verify {
+        list: String,
+        address: String,
+        token: String,
+    },
+    /// Remove one key of a member
+    #[command(
+        after_help = "Example:\n  listcrypt keys remove crypto@example.org bob@example.org 0123456789ABCDEF0123456789ABCDEF01234567"
+    )]
+    Remove {
+        list: String,
+        address: String,
+        fingerprint: String,
+    },
+    /// List keys, of one member or of all
+    #[command(after_help = "Example:\n  listcrypt keys ls crypto@example.org bob@example.org")]
+    Ls {
+        list: String,
+        address: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

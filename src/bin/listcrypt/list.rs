@@ -1,0 +1,124 @@
+//! `listcrypt list …`
+
+use crate::cli::ListCommand;
+use crate::output::{note, print, print_bytes, show};
+use crate::{address, read_key_file, Global};
+use listcrypt::admin::list::{self, ListKey};
+use listcrypt::{Error, ErrorKind};
+use std::io::{BufRead, IsTerminal};
+
+pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
+    match cmd {
+        ListCommand::Create {
+            list: name,
+            admin,
+            key_file,
+            generate,
+        } => {
+            let key = match (key_file, generate) {
+                (Some(path), _) => ListKey::Import(read_key_file(&path)?),
+                (None, _) => ListKey::Generate,
+            };
+            let made = list::create(&g.home, &address(&name)?, &address(&admin)?, key)?;
+            note(
+                g.quiet,
+                &format!(
+                    "created list {} with key {}",
+                    made.address, made.fingerprint
+                ),
+            );
+        }
+        ListCommand::Ls { format } => {
+            let lists = list::ls(&g.home)?;
+            show(format.json, &lists, |lists| {
+                lists
+                    .iter()
+                    .map(|l| format!("{}\t{} members\t{}\n", l.address, l.members, l.fingerprint))
+                    .collect()
+            })?;
+        }
+        ListCommand::Show { list: name, format } => {
+            let details = list::show(&g.home, &address(&name)?)?;
+            show(format.json, &details, |d| {
+                let mut text = format!(
+                    "address: {}\nkey: {}\nmembers: {}\nadmins: {}\n\nsettings:\n",
+                    d.address,
+                    d.fingerprint,
+                    d.members,
+                    d.admins
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                for (name, value) in &d.settings {
+                    text.push_str(&format!("  {name} = {value}\n"));
+                }
+                text
+            })?;
+        }
+        ListCommand::Set {
+            list: name,
+            key,
+            value,
+        } => {
+            let value = list::set(&g.home, &address(&name)?, &key, &value)?;
+            print(&format!("{key} = {value}\n"))?;
+        }
+        ListCommand::Delete { list: name, yes } => {
+            if !yes {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!("deleting {name} cannot be undone"),
+                )
+                .hint("add --yes to confirm")
+                .into());
+            }
+            list::delete(&g.home, &address(&name)?)?;
+            note(g.quiet, &format!("deleted list {name}"));
+        }
+        ListCommand::Unlock { list: name } => {
+            let address = address(&name)?;
+            let passphrase = read_passphrase(&format!("passphrase for the key of {address}: "))?;
+            let fpr = list::unlock(&g.home, &address, &passphrase)?;
+            note(
+                g.quiet,
+                &format!("unlocked key {fpr} of {address} in gpg-agent"),
+            );
+        }
+        ListCommand::ExportKey { list: name } => {
+            print_bytes(&list::export_key(&g.home, &address(&name)?)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// One line from stdin; at a terminal, prompted and without echo.
+fn read_passphrase(prompt: &str) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    if tty {
+        eprint!("{prompt}");
+        stty("-echo");
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if tty {
+        stty("echo");
+        eprintln!();
+    }
+    read?;
+    let passphrase = line.trim_end_matches(['\n', '\r']).to_string();
+    if passphrase.is_empty() {
+        return Err(Error::new(ErrorKind::Data, "no passphrase given")
+            .hint("give it on standard input")
+            .into());
+    }
+    Ok(passphrase)
+}

@@ -1,0 +1,81 @@
+//! The `listcrypt` binary: parses the command line, runs the library, prints
+//! results on stdout and one error line (plus a hint) on stderr, and exits
+//! with a sysexits code.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod docs;
+mod exit;
+mod keys;
+mod list;
+mod members;
+mod output;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use listcrypt::{Address, ErrorKind, Home};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(err) => report(&err),
+    }
+}
+
+/// What every command gets from the global flags.
+pub struct Global {
+    pub home: Home,
+    pub quiet: bool,
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = Global {
+        home: Home::new(cli.home),
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::List(cmd) => list::run(&global, cmd),
+        Command::Members(cmd) => members::run(&global, cmd),
+        Command::Keys(cmd) => keys::run(&global, cmd),
+        Command::GenerateDocs { dir } => docs::generate(&dir),
+    }
+}
+
+/// Prints the error once, with its hint, and picks the exit code.
+fn report(err: &anyhow::Error) -> ExitCode {
+    let lib = err.downcast_ref::<listcrypt::Error>();
+    let kind = lib.map(|e| e.kind()).unwrap_or(ErrorKind::Software);
+    eprintln!("listcrypt: error: {err:#}");
+    if let Some(hint) = lib.and_then(|e| e.hint_text()) {
+        eprintln!("hint: {hint}");
+    }
+    ExitCode::from(exit::code(kind))
+}
+
+/// Parses an address given on the command line.
+fn address(text: &str) -> listcrypt::Result<Address> {
+    Address::parse(text)
+}
+
+/// Reads a key file named on the command line.
+fn read_key_file(path: &std::path::Path) -> listcrypt::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        listcrypt::Error::new(
+            ErrorKind::NoInput,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
+}

@@ -1,0 +1,363 @@
+//! GnuPG through gpgme (the only user of gpgme). Each list has its own GnuPG
+//! home; a [`Keyring`] is bound to one. Secret-key passphrases stay in
+//! gpg-agent: contexts run with pinentry mode "cancel", so a locked key is an
+//! error that says to run `listcrypt list unlock`, never a prompt.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Address, Fingerprint};
+use gpgme::{Context, CreateKeyFlags, EncryptFlags, ExportMode, Key, PinentryMode, Protocol};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What listcrypt needs to know about one OpenPGP key.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub fingerprint: Fingerprint,
+    pub has_secret: bool,
+    pub revoked: bool,
+    pub expired: bool,
+    /// Some valid (not revoked, not expired) key or subkey can sign.
+    pub can_sign: bool,
+    /// Some valid key or subkey can encrypt.
+    pub can_encrypt: bool,
+    /// Lower-cased addresses of the user IDs that are not revoked.
+    pub emails: Vec<String>,
+    pub user_ids: Vec<String>,
+    /// The primary key's expiry, seconds since the epoch.
+    pub expires: Option<u64>,
+    /// Fingerprints of the primary key and every subkey.
+    pub subkeys: Vec<Fingerprint>,
+    pub keygrips: Vec<String>,
+}
+
+impl KeyInfo {
+    fn from_key(key: &Key) -> Result<Self> {
+        let fpr = key
+            .fingerprint()
+            .map_err(|_| Error::data("a key has no fingerprint"))?;
+        let usable = |s: &gpgme::Subkey<'_>| {
+            !s.is_revoked() && !s.is_expired() && !s.is_invalid() && !s.is_disabled()
+        };
+        let emails = key
+            .user_ids()
+            .filter(|u| !u.is_revoked() && !u.is_invalid())
+            .filter_map(|u| u.email().ok().map(|e| e.trim().to_ascii_lowercase()))
+            .filter(|e| !e.is_empty())
+            .collect();
+        Ok(KeyInfo {
+            fingerprint: Fingerprint::parse(fpr)?,
+            has_secret: key.has_secret() || key.subkeys().any(|s| s.is_secret()),
+            revoked: key.is_revoked(),
+            expired: key.is_expired(),
+            can_sign: key.subkeys().any(|s| usable(&s) && s.can_sign()),
+            can_encrypt: key.subkeys().any(|s| usable(&s) && s.can_encrypt()),
+            emails,
+            user_ids: key
+                .user_ids()
+                .filter_map(|u| u.id().ok().map(str::to_string))
+                .collect(),
+            expires: key
+                .primary_key()
+                .and_then(|p| p.expiration_time())
+                .map(epoch_secs),
+            subkeys: key
+                .subkeys()
+                .filter_map(|s| {
+                    s.fingerprint()
+                        .ok()
+                        .and_then(|f| Fingerprint::parse(f).ok())
+                })
+                .collect(),
+            keygrips: key
+                .subkeys()
+                .filter_map(|s| s.keygrip().ok().map(str::to_string))
+                .collect(),
+        })
+    }
+
+    pub fn has_address(&self, address: &Address) -> bool {
+        self.emails.iter().any(|e| e == address.as_str())
+    }
+}
+
+fn epoch_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// One list's GnuPG home.
+pub struct Keyring {
+    home: PathBuf,
+}
+
+impl Keyring {
+    /// `home` is the path to give gpg (see `ListHome::engine_home`).
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Keyring { home: home.into() }
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    fn context(&self) -> Result<Context> {
+        let mut ctx = Context::from_protocol(Protocol::OpenPgp).map_err(unavailable)?;
+        ctx.set_engine_home_dir(self.home.as_os_str().as_encoded_bytes().to_vec())
+            .map_err(unavailable)?;
+        ctx.set_pinentry_mode(PinentryMode::Cancel)
+            .map_err(unavailable)?;
+        ctx.set_offline(true);
+        ctx.add_key_list_mode(gpgme::KeyListMode::WITH_KEYGRIP)
+            .map_err(unavailable)?;
+        Ok(ctx)
+    }
+
+    /// The keys in `bytes` (armored or binary), without importing them.
+    pub fn inspect(&self, bytes: &[u8]) -> Result<Vec<KeyInfo>> {
+        let mut ctx = self.context()?;
+        let keys = ctx.read_keys(bytes).map_err(|e| {
+            Error::data(format!("the key file cannot be read: {e}"))
+                .hint("export the key with `gpg --export --armor ADDRESS`")
+        })?;
+        let mut infos = vec![];
+        for key in keys {
+            let key = key.map_err(|e| Error::data(format!("the key file cannot be read: {e}")))?;
+            infos.push(KeyInfo::from_key(&key)?);
+        }
+        if infos.is_empty() {
+            return Err(Error::data("the file holds no OpenPGP key")
+                .hint("export the key with `gpg --export --armor ADDRESS`"));
+        }
+        Ok(infos)
+    }
+
+    /// Imports every key in `bytes` (public or secret).
+    pub fn import(&self, bytes: &[u8]) -> Result<()> {
+        let mut ctx = self.context()?;
+        let result = ctx
+            .import(bytes)
+            .map_err(|e| Error::data(format!("gpg refused the key: {e}")))?;
+        if result.considered() == 0 || result.not_imported() > 0 {
+            return Err(Error::data(format!(
+                "gpg imported {} of {} keys",
+                result.considered() - result.not_imported(),
+                result.considered()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Facts about a key in this keyring, with secret-key availability.
+    pub fn key(&self, fpr: &Fingerprint) -> Result<KeyInfo> {
+        let key = self.find(fpr)?;
+        let mut info = KeyInfo::from_key(&key)?;
+        info.has_secret = self.context()?.get_secret_key(fpr.as_str()).is_ok();
+        Ok(info)
+    }
+
+    fn find(&self, fpr: &Fingerprint) -> Result<Key> {
+        self.context()?.get_key(fpr.as_str()).map_err(|_| {
+            Error::config(format!(
+                "key {fpr} is not in the keyring {}",
+                self.home.display()
+            ))
+            .hint("re-add the key with `listcrypt keys add`")
+        })
+    }
+
+    /// Deletes a key (and its secret part, if any) from the keyring.
+    pub fn delete(&self, fpr: &Fingerprint) -> Result<()> {
+        let key = self.find(fpr)?;
+        self.context()?
+            .delete_key_with_flags(
+                &key,
+                gpgme::DeleteKeyFlags::ALLOW_SECRET | gpgme::DeleteKeyFlags::FORCE,
+            )
+            .map_err(|e| Error::software(format!("gpg could not delete key {fpr}: {e}")))
+    }
+
+    /// The armored public key.
+    pub fn export(&self, fpr: &Fingerprint) -> Result<Vec<u8>> {
+        let key = self.find(fpr)?;
+        let mut ctx = self.context()?;
+        ctx.set_armor(true);
+        let mut out = Vec::new();
+        ctx.export_keys([&key], ExportMode::empty(), &mut out)
+            .map_err(|e| Error::software(format!("gpg could not export key {fpr}: {e}")))?;
+        Ok(out)
+    }
+
+    /// Makes an unprotected Ed25519 signing key with a Curve25519 encryption
+    /// subkey for `user_id` (tests and small set-ups; real lists import theirs).
+    pub fn generate(&self, user_id: &str) -> Result<Fingerprint> {
+        let mut ctx = self.context()?;
+        let flags = CreateKeyFlags::NOPASSWD | CreateKeyFlags::NOEXPIRE;
+        let made = ctx
+            .create_key_with_flags(
+                user_id,
+                "ed25519",
+                Duration::ZERO,
+                flags | CreateKeyFlags::SIGN | CreateKeyFlags::CERT,
+            )
+            .map_err(|e| gpg_error("generating the list key", e))?;
+        let fpr = Fingerprint::parse(made.fingerprint().unwrap_or_default())?;
+        let key = ctx
+            .get_secret_key(fpr.as_str())
+            .map_err(|e| gpg_error("generating the list key", e))?;
+        ctx.create_subkey_with_flags(
+            &key,
+            "cv25519",
+            Duration::ZERO,
+            flags | CreateKeyFlags::ENCR,
+        )
+        .map_err(|e| gpg_error("generating the list key", e))?;
+        Ok(fpr)
+    }
+
+    /// Encrypts to every recipient (by fingerprint, never by address), signing
+    /// with `signer` if given. ASCII-armored.
+    pub fn encrypt(
+        &self,
+        recipients: &[Fingerprint],
+        plaintext: &[u8],
+        signer: Option<&Fingerprint>,
+    ) -> Result<Vec<u8>> {
+        let mut ctx = self.context()?;
+        ctx.set_armor(true);
+        let keys = recipients
+            .iter()
+            .map(|f| self.find(f))
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = Vec::new();
+        let flags = EncryptFlags::ALWAYS_TRUST | EncryptFlags::NO_ENCRYPT_TO;
+        match signer {
+            Some(fpr) => {
+                let key = ctx
+                    .get_secret_key(fpr.as_str())
+                    .map_err(|e| gpg_error("finding the list's secret key", e))?;
+                ctx.add_signer(&key).map_err(|e| gpg_error("signing", e))?;
+                ctx.sign_and_encrypt_with_flags(&keys, plaintext, &mut out, flags)
+                    .map_err(|e| gpg_error("signing and encrypting", e))?;
+            }
+            None => {
+                ctx.encrypt_with_flags(&keys, plaintext, &mut out, flags)
+                    .map_err(|e| gpg_error("encrypting", e))?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// A detached, armored signature over `data` by `signer`.
+    pub fn sign_detached(&self, signer: &Fingerprint, data: &[u8]) -> Result<Vec<u8>> {
+        let mut ctx = self.context()?;
+        ctx.set_armor(true);
+        let key = ctx
+            .get_secret_key(signer.as_str())
+            .map_err(|e| gpg_error("finding the list's secret key", e))?;
+        ctx.add_signer(&key).map_err(|e| gpg_error("signing", e))?;
+        let mut out = Vec::new();
+        ctx.sign_detached(data, &mut out)
+            .map_err(|e| gpg_error("signing", e))?;
+        Ok(out)
+    }
+
+    /// Hands a passphrase to gpg-agent for the given keygrips (preset, no
+    /// expiry), then proves it works by signing with `fpr`. A wrong
+    /// passphrase is cleared again and refused.
+    pub fn unlock(&self, fpr: &Fingerprint, keygrips: &[String], passphrase: &str) -> Result<()> {
+        if keygrips.is_empty() {
+            return Err(Error::software(format!(
+                "gpg listed no keygrip for key {fpr}"
+            )));
+        }
+        let hex: String = passphrase.bytes().map(|b| format!("{b:02X}")).collect();
+        let mut script = String::new();
+        for grip in keygrips {
+            script.push_str(&format!("PRESET_PASSPHRASE {grip} -1 {hex}\n"));
+        }
+        self.agent(&script)?;
+        if let Err(e) = self.sign_detached(fpr, b"listcrypt unlock check") {
+            let clear: String = keygrips
+                .iter()
+                .map(|g| format!("CLEAR_PASSPHRASE --mode=normal {g}\n"))
+                .collect();
+            let _ = self.agent(&clear);
+            return Err(match e.kind() {
+                ErrorKind::Permission => {
+                    Error::data("the passphrase is wrong").hint("try again; nothing was stored")
+                }
+                _ => e,
+            });
+        }
+        Ok(())
+    }
+
+    /// Stops this home's gpg-agent (it would outlive a deleted list).
+    pub fn stop_agent(&self) {
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--kill", "gpg-agent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// Runs assuan commands through gpg-connect-agent (starting the agent if
+    /// needed); the commands go through a pipe, never argv.
+    fn agent(&self, script: &str) -> Result<()> {
+        let mut child = Command::new("gpg-connect-agent")
+            .arg("--homedir")
+            .arg(&self.home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                Error::temporary(format!("cannot run gpg-connect-agent: {e}"))
+                    .hint("install gnupg and gpg-agent")
+            })?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(format!("{script}/bye\n").as_bytes())
+                .map_err(|e| Error::temporary(format!("gpg-connect-agent: {e}")))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::temporary(format!("gpg-connect-agent: {e}")))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if let Some(err) = text.lines().find(|l| l.starts_with("ERR")) {
+            return Err(Error::temporary(format!("gpg-agent refused: {err}")).hint(
+                "check that gpg-agent.conf in the list's GnuPG home allows preset passphrases",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// gpg cannot be started or reached: the MTA should retry.
+fn unavailable(e: gpgme::Error) -> Error {
+    Error::temporary(format!("GnuPG is unavailable: {e}"))
+        .hint("install gnupg and gpg-agent (see README)")
+}
+
+/// Maps a gpgme failure while `what`: a missing passphrase is a locked key.
+fn gpg_error(what: &str, e: gpgme::Error) -> Error {
+    let code = e.code();
+    if code == gpgme::Error::CANCELED.code()
+        || code == gpgme::Error::BAD_PASSPHRASE.code()
+        || code == gpgme::Error::NO_PASSPHRASE.code()
+        || code == gpgme::Error::NO_PIN.code()
+    {
+        Error::new(
+            ErrorKind::Permission,
+            format!("{what} needs the list key, which is locked"),
+        )
+        .hint("run `listcrypt list unlock LIST` to give gpg-agent its passphrase")
+    } else {
+        Error::temporary(format!("gpg failed {what}: {e}"))
+    }
+}

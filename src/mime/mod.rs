@@ -1,0 +1,3 @@
+//! MIME in and out (the only users of mail-parser and mail-builder).
+
+pub mod build;

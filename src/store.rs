@@ -1,0 +1,164 @@
+//! The list's state in sled: settings and members (this module is the only
+//! user of sled).
+//!
+//! sled lets one process in at a time, and MTAs and cron run many listcrypt
+//! processes at once, so every command opens the store with retry and
+//! back-off up to a deadline (`LISTCRYPT_LOCK_TIMEOUT` seconds, default 30),
+//! holds it only for its reads and writes, and closes it before talking to
+//! gpg or the network. Writes are flushed before a command reports success.
+
+use crate::error::{Error, Result};
+use crate::member::Member;
+use crate::model::{Address, Fingerprint};
+use crate::settings::Settings;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::path::Path;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// What never changes about a list: its address and its key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListRecord {
+    pub address: Address,
+    pub fingerprint: Fingerprint,
+    pub created: u64,
+}
+
+const DEFAULT_LOCK_TIMEOUT: f64 = 30.0;
+
+pub struct Store {
+    db: sled::Db,
+}
+
+impl Store {
+    /// Opens (or with `create`, creates) the store in `dir`, waiting for other
+    /// processes to let go of it; a temporary error after the deadline.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let deadline = Instant::now() + lock_timeout();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match sled::Config::new().path(dir).flush_every_ms(None).open() {
+                Ok(db) => return Ok(Store { db }),
+                Err(e) if is_lock_conflict(&e) && Instant::now() < deadline => {
+                    sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                Err(e) if is_lock_conflict(&e) => {
+                    return Err(Error::temporary(format!(
+                        "the store {} stayed busy for {:.0} s",
+                        dir.display(),
+                        lock_timeout().as_secs_f64()
+                    ))
+                    .hint("another listcrypt process holds it; the MTA will retry"))
+                }
+                Err(e) => return Err(store_error(dir, e)),
+            }
+        }
+    }
+
+    /// Writes everything to disk; call before reporting success.
+    pub fn flush(&self) -> Result<()> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| store_error(Path::new("store"), e))
+    }
+
+    pub fn settings(&self) -> Result<Settings> {
+        Ok(self.get(&self.db, b"settings")?.unwrap_or_default())
+    }
+
+    pub fn put_settings(&self, settings: &Settings) -> Result<()> {
+        self.put(&self.db, b"settings", settings)
+    }
+
+    /// The list's own record, written once at `list create`.
+    pub fn list_record(&self) -> Result<ListRecord> {
+        self.get(&self.db, b"list")?.ok_or_else(|| {
+            Error::config("the store has no list record")
+                .hint("the list home is damaged; restore it from a backup")
+        })
+    }
+
+    pub fn put_list_record(&self, record: &ListRecord) -> Result<()> {
+        self.put(&self.db, b"list", record)
+    }
+
+    pub fn member(&self, address: &Address) -> Result<Option<Member>> {
+        self.get(&self.tree("members")?, address.as_str().as_bytes())
+    }
+
+    pub fn members(&self) -> Result<Vec<Member>> {
+        self.all(&self.tree("members")?)
+    }
+
+    pub fn put_member(&self, member: &Member) -> Result<()> {
+        self.put(
+            &self.tree("members")?,
+            member.address.as_str().as_bytes(),
+            member,
+        )
+    }
+
+    pub fn remove_member(&self, address: &Address) -> Result<bool> {
+        let tree = self.tree("members")?;
+        let old = tree.remove(address.as_str().as_bytes()).map_err(corrupt)?;
+        Ok(old.is_some())
+    }
+
+    fn tree(&self, name: &str) -> Result<sled::Tree> {
+        self.db.open_tree(name).map_err(corrupt)
+    }
+
+    fn get<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+        match tree.get(key).map_err(corrupt)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::config(format!("a record in the store cannot be read: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    fn all<T: DeserializeOwned>(&self, tree: &sled::Tree) -> Result<Vec<T>> {
+        tree.iter()
+            .map(|item| {
+                let (_, bytes) = item.map_err(corrupt)?;
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::config(format!("a record in the store cannot be read: {e}"))
+                })
+            })
+            .collect()
+    }
+
+    fn put<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::software(e.to_string()))?;
+        tree.insert(key, bytes).map_err(corrupt)?;
+        Ok(())
+    }
+}
+
+fn lock_timeout() -> Duration {
+    let secs = std::env::var("LISTCRYPT_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(DEFAULT_LOCK_TIMEOUT);
+    Duration::from_secs_f64(secs)
+}
+
+/// sled reports a held lock as an `Io(Other)` error whose text says so.
+fn is_lock_conflict(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
+fn store_error(dir: &Path, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(io) => Error::io(format!("store {}", dir.display()), io),
+        other => Error::config(format!("the store {} is damaged: {other}", dir.display()))
+            .hint("restore the list home from a backup"),
+    }
+}
+
+fn corrupt(e: sled::Error) -> Error {
+    store_error(Path::new("of the list"), e)
+}

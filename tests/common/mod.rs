@@ -1,0 +1,425 @@
+//! The test harness: a throwaway listcrypt home, throwaway GnuPG homes for
+//! people, the real `listcrypt` binary with a cleared environment, and a
+//! stand-in sendmail that writes each message into a folder.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const LIST: &str = "crypto@example.org";
+
+/// A throwaway world: a home, a mail folder and the people in it.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub outbox: PathBuf,
+    pub sendmail: PathBuf,
+    agents: std::cell::RefCell<Vec<PathBuf>>,
+}
+
+impl World {
+    pub fn new() -> World {
+        // A short path: gpg-agent sockets live in GnuPG homes here.
+        let dir = tempfile::Builder::new()
+            .prefix("lc")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let home = dir.path().join("h");
+        let outbox = dir.path().join("out");
+        fs::create_dir_all(&outbox).unwrap();
+        let sendmail = dir.path().join("sendmail");
+        fs::write(
+            &sendmail,
+            format!(
+                "#!/bin/sh\n# stand-in sendmail: one file per message, its argv beside it\n\
+                 f=$(mktemp {out}/mail-XXXXXXXX) || exit 75\nprintf '%s\\n' \"$@\" > \"$f.args\"\ncat > \"$f\"\n",
+                out = outbox.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&sendmail, fs::Permissions::from_mode(0o755)).unwrap();
+        World {
+            dir,
+            home,
+            outbox,
+            sendmail,
+            agents: Default::default(),
+        }
+    }
+
+    /// The listcrypt binary with a clean environment and this world's home.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_in(&self.home, args)
+    }
+
+    /// The binary with another home folder.
+    pub fn cmd_in(&self, home: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_listcrypt"));
+        cmd.env_clear()
+            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("HOME", self.dir.path())
+            .env("LANG", "C")
+            .arg("--home")
+            .arg(home)
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs and insists on success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "listcrypt {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// A list made with `--generate`, sending through the stand-in sendmail.
+    pub fn generated_list(&self, admin: &str) {
+        self.ok(&["list", "create", LIST, "--admin", admin, "--generate"]);
+        self.use_outbox(LIST);
+    }
+
+    pub fn use_outbox(&self, list: &str) {
+        self.ok(&[
+            "list",
+            "set",
+            list,
+            "transport",
+            &format!("sendmail:{}", self.sendmail.display()),
+        ]);
+        self.agents.borrow_mut().push(self.list_gnupg(list));
+    }
+
+    pub fn list_gnupg(&self, list: &str) -> PathBuf {
+        self.home.join("lists").join(list).join("gnupg")
+    }
+
+    /// A person with their own GnuPG home and an unprotected key pair.
+    pub fn person(&self, address: &str) -> Person {
+        let person = self.empty_person(address);
+        person.gen_key(address, &[]);
+        person
+    }
+
+    pub fn empty_person(&self, address: &str) -> Person {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let home = self
+            .dir
+            .path()
+            .join(format!("p{}", N.fetch_add(1, Ordering::Relaxed)));
+        fs::create_dir_all(&home).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
+        self.agents.borrow_mut().push(home.clone());
+        Person {
+            address: address.to_string(),
+            home,
+            dir: self.dir.path().to_path_buf(),
+        }
+    }
+
+    /// Messages the stand-in sendmail received, oldest first.
+    pub fn mails(&self) -> Vec<Mail> {
+        let mut found: Vec<(std::time::SystemTime, Mail)> = fs::read_dir(&self.outbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_none())
+            .map(|p| {
+                let args = fs::read_to_string(p.with_extension("args")).unwrap_or_default();
+                let modified = fs::metadata(&p).unwrap().modified().unwrap();
+                (
+                    modified,
+                    Mail {
+                        args: args.lines().map(String::from).collect(),
+                        bytes: fs::read(&p).unwrap(),
+                    },
+                )
+            })
+            .collect();
+        found.sort_by_key(|(t, _)| *t);
+        found.into_iter().map(|(_, m)| m).collect()
+    }
+
+    pub fn mails_to(&self, address: &str) -> Vec<Mail> {
+        self.mails()
+            .into_iter()
+            .filter(|m| m.recipients().iter().any(|r| r == address))
+            .collect()
+    }
+
+    pub fn clear_outbox(&self) {
+        for e in fs::read_dir(&self.outbox).unwrap() {
+            fs::remove_file(e.unwrap().path()).unwrap();
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for home in self.agents.borrow().iter() {
+            let _ = Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(home)
+                .args(["--kill", "gpg-agent"])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// One captured message.
+pub struct Mail {
+    /// sendmail's argv: `-i -f SENDER -- RCPT…`
+    pub args: Vec<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl Mail {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    pub fn envelope_sender(&self) -> String {
+        let at = self
+            .args
+            .iter()
+            .position(|a| a == "-f")
+            .expect("sendmail called without -f");
+        self.args[at + 1].clone()
+    }
+
+    pub fn recipients(&self) -> Vec<String> {
+        let at = self
+            .args
+            .iter()
+            .position(|a| a == "--")
+            .map(|i| i + 1)
+            .unwrap_or(self.args.len());
+        self.args[at..].to_vec()
+    }
+
+    /// The first header of that name, unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = self.text();
+        let head = text.split("\r\n\r\n").next().unwrap_or("");
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+
+    /// The armored OpenPGP message of a PGP/MIME encrypted mail.
+    pub fn armored(&self) -> String {
+        let text = self.text();
+        let start = text
+            .find("-----BEGIN PGP MESSAGE-----")
+            .expect("no PGP message in the mail");
+        let end =
+            text.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
+        text[start..end].replace("\r\n", "\n") + "\n"
+    }
+}
+
+/// Someone with a GnuPG home of their own.
+pub struct Person {
+    pub address: String,
+    pub home: PathBuf,
+    dir: PathBuf,
+}
+
+/// What `gpg --decrypt` said.
+pub struct Decrypted {
+    pub ok: bool,
+    pub plaintext: String,
+    /// `--status-fd` lines.
+    pub status: String,
+}
+
+impl Decrypted {
+    /// The fingerprint of a good signature, if any.
+    pub fn good_signer(&self) -> Option<String> {
+        self.status.lines().find_map(|l| {
+            l.strip_prefix("[GNUPG:] VALIDSIG ")
+                .map(|r| r.split(' ').next_back().unwrap().to_string())
+        })
+    }
+}
+
+impl Person {
+    pub fn gpg(&self, args: &[&str]) -> Output {
+        Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args([
+                "--batch",
+                "--yes",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    pub fn gpg_ok(&self, args: &[&str]) -> String {
+        let out = self.gpg(args);
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Makes an Ed25519 key with a Curve25519 encryption subkey. `extra` goes
+    /// before the command (e.g. `--faked-system-time`, `--passphrase X`).
+    pub fn gen_key(&self, user_id: &str, extra: &[&str]) -> String {
+        self.gen_key_expiring(user_id, extra, "never")
+    }
+
+    pub fn gen_key_expiring(&self, user_id: &str, extra: &[&str], expire: &str) -> String {
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend(["--quick-gen-key", user_id, "ed25519", "sign,cert", expire]);
+        let out = self.gpg(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let fpr = self.newest_fingerprint();
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend(["--quick-add-key", &fpr, "cv25519", "encr", expire]);
+        let out = self.gpg(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        fpr
+    }
+
+    pub fn fingerprints(&self) -> Vec<String> {
+        let listing = self.gpg_ok(&["--with-colons", "--list-keys"]);
+        let mut fprs = vec![];
+        let mut want = false;
+        for line in listing.lines() {
+            if line.starts_with("pub:") {
+                want = true;
+            } else if want && line.starts_with("fpr:") {
+                fprs.push(line.split(':').nth(9).unwrap().to_string());
+                want = false;
+            }
+        }
+        fprs
+    }
+
+    pub fn newest_fingerprint(&self) -> String {
+        self.fingerprints().pop().expect("no key")
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.fingerprints().into_iter().next().expect("no key")
+    }
+
+    /// Writes the armored public key (or secret key) into a file and returns its path.
+    pub fn export(&self, secret: bool) -> PathBuf {
+        let fpr = self.fingerprint();
+        let what = if secret {
+            "--export-secret-keys"
+        } else {
+            "--export"
+        };
+        let bytes = self.gpg_ok(&["--armor", what, &fpr]);
+        let path = self.home.join(if secret {
+            "export-secret.asc"
+        } else {
+            "export-public.asc"
+        });
+        fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    pub fn decrypt(&self, armored: &str) -> Decrypted {
+        use std::io::Write;
+        let mut child = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--batch", "--no-tty", "--status-fd", "2", "--decrypt"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(armored.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let status = String::from_utf8_lossy(&out.stderr).into_owned();
+        Decrypted {
+            // gpg exits 2 for an unknown signer even when decryption worked.
+            ok: status.contains("[GNUPG:] DECRYPTION_OKAY"),
+            plaintext: String::from_utf8_lossy(&out.stdout).into_owned(),
+            status,
+        }
+    }
+
+    pub fn import(&self, armored: &[u8]) {
+        let path = self.home.join("import.asc");
+        fs::write(&path, armored).unwrap();
+        self.gpg_ok(&["--import", path.to_str().unwrap()]);
+    }
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The token line of a decrypted challenge.
+pub fn token_in(plaintext: &str) -> String {
+    plaintext
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Token: "))
+        .expect("no token in the challenge")
+        .trim()
+        .to_string()
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
