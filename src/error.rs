@@ -43,11 +43,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            hint: None,
-        }
+        Error { kind, message: message.into(), hint: None }
     }
 
     /// Adds a "what to do next" line.
@@ -94,9 +90,7 @@ impl Error {
         use std::io::ErrorKind as K;
         let kind = match err.kind() {
             K::PermissionDenied => ErrorKind::Permission,
-            K::StorageFull | K::QuotaExceeded | K::WouldBlock | K::Interrupted => {
-                ErrorKind::Temporary
-            }
+            K::StorageFull | K::QuotaExceeded | K::WouldBlock | K::Interrupted => ErrorKind::Temporary,
             _ => ErrorKind::Io,
         };
         Self::new(kind, format!("{what}: {err}"))

@@ -25,6 +25,8 @@ pub struct KeyInfo {
     /// Lower-cased addresses of the user IDs that are not revoked.
     pub emails: Vec<String>,
     pub user_ids: Vec<String>,
+    /// The primary key's creation, seconds since the epoch.
+    pub created: u64,
     /// The primary key's expiry, seconds since the epoch.
     pub expires: Option<u64>,
     /// Fingerprints of the primary key and every subkey.
@@ -34,12 +36,8 @@ pub struct KeyInfo {
 
 impl KeyInfo {
     fn from_key(key: &Key) -> Result<Self> {
-        let fpr = key
-            .fingerprint()
-            .map_err(|_| Error::data("a key has no fingerprint"))?;
-        let usable = |s: &gpgme::Subkey<'_>| {
-            !s.is_revoked() && !s.is_expired() && !s.is_invalid() && !s.is_disabled()
-        };
+        let fpr = key.fingerprint().map_err(|_| Error::data("a key has no fingerprint"))?;
+        let usable = |s: &gpgme::Subkey<'_>| !s.is_revoked() && !s.is_expired() && !s.is_invalid() && !s.is_disabled();
         let emails = key
             .user_ids()
             .filter(|u| !u.is_revoked() && !u.is_invalid())
@@ -54,26 +52,14 @@ impl KeyInfo {
             can_sign: key.subkeys().any(|s| usable(&s) && s.can_sign()),
             can_encrypt: key.subkeys().any(|s| usable(&s) && s.can_encrypt()),
             emails,
-            user_ids: key
-                .user_ids()
-                .filter_map(|u| u.id().ok().map(str::to_string))
-                .collect(),
-            expires: key
-                .primary_key()
-                .and_then(|p| p.expiration_time())
-                .map(epoch_secs),
+            user_ids: key.user_ids().filter_map(|u| u.id().ok().map(str::to_string)).collect(),
+            created: key.primary_key().and_then(|p| p.creation_time()).map(epoch_secs).unwrap_or(0),
+            expires: key.primary_key().and_then(|p| p.expiration_time()).map(epoch_secs),
             subkeys: key
                 .subkeys()
-                .filter_map(|s| {
-                    s.fingerprint()
-                        .ok()
-                        .and_then(|f| Fingerprint::parse(f).ok())
-                })
+                .filter_map(|s| s.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok()))
                 .collect(),
-            keygrips: key
-                .subkeys()
-                .filter_map(|s| s.keygrip().ok().map(str::to_string))
-                .collect(),
+            keygrips: key.subkeys().filter_map(|s| s.keygrip().ok().map(str::to_string)).collect(),
         })
     }
 
@@ -83,9 +69,71 @@ impl KeyInfo {
 }
 
 fn epoch_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// What gpg said about one signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigStatus {
+    Good,
+    Bad,
+    /// The signing key is not in the list's keyring.
+    UnknownKey,
+    KeyExpired,
+    KeyRevoked,
+    SignatureExpired,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignatureCheck {
+    pub status: SigStatus,
+    /// As gpg reports it: the signing (sub)key's fingerprint, or only a key ID for bad signatures.
+    pub fingerprint: String,
+    /// Signature creation time, seconds since the epoch.
+    pub created: u64,
+}
+
+impl SignatureCheck {
+    fn from_gpgme(sig: &gpgme::results::Signature<'_>) -> Self {
+        use gpgme::SignatureSummary as S;
+        let summary = sig.summary();
+        let status = match sig.status() {
+            _ if summary.contains(S::KEY_REVOKED) => SigStatus::KeyRevoked,
+            _ if summary.contains(S::KEY_EXPIRED) => SigStatus::KeyExpired,
+            _ if summary.contains(S::SIG_EXPIRED) => SigStatus::SignatureExpired,
+            Ok(()) => SigStatus::Good,
+            Err(e) if e.code() == gpgme::Error::BAD_SIGNATURE.code() => SigStatus::Bad,
+            Err(e) if e.code() == gpgme::Error::NO_PUBKEY.code() => SigStatus::UnknownKey,
+            Err(e) if e.code() == gpgme::Error::KEY_EXPIRED.code() => SigStatus::KeyExpired,
+            Err(e) if e.code() == gpgme::Error::CERT_REVOKED.code() => SigStatus::KeyRevoked,
+            Err(e) if e.code() == gpgme::Error::SIG_EXPIRED.code() => SigStatus::SignatureExpired,
+            Err(_) => SigStatus::Error,
+        };
+        SignatureCheck {
+            status,
+            fingerprint: sig.fingerprint().unwrap_or_default().to_ascii_uppercase(),
+            created: sig.creation_time().map(epoch_secs).unwrap_or(0),
+        }
+    }
+}
+
+/// A decrypted OpenPGP message.
+pub struct Opened {
+    pub plaintext: Vec<u8>,
+    /// Signatures inside the encryption (sign-and-encrypt in one message).
+    pub signatures: Vec<SignatureCheck>,
+}
+
+/// Why a message could not be decrypted.
+#[derive(Debug)]
+pub enum DecryptFailure {
+    /// The list key is locked: try again after `list unlock`.
+    Locked(Error),
+    /// Not encrypted to the list key, damaged, or without integrity protection.
+    Refused(String),
+    /// gpg itself failed.
+    Unavailable(Error),
 }
 
 /// One list's GnuPG home.
@@ -105,13 +153,10 @@ impl Keyring {
 
     fn context(&self) -> Result<Context> {
         let mut ctx = Context::from_protocol(Protocol::OpenPgp).map_err(unavailable)?;
-        ctx.set_engine_home_dir(self.home.as_os_str().as_encoded_bytes().to_vec())
-            .map_err(unavailable)?;
-        ctx.set_pinentry_mode(PinentryMode::Cancel)
-            .map_err(unavailable)?;
+        ctx.set_engine_home_dir(self.home.as_os_str().as_encoded_bytes().to_vec()).map_err(unavailable)?;
+        ctx.set_pinentry_mode(PinentryMode::Cancel).map_err(unavailable)?;
         ctx.set_offline(true);
-        ctx.add_key_list_mode(gpgme::KeyListMode::WITH_KEYGRIP)
-            .map_err(unavailable)?;
+        ctx.add_key_list_mode(gpgme::KeyListMode::WITH_KEYGRIP).map_err(unavailable)?;
         Ok(ctx)
     }
 
@@ -128,8 +173,9 @@ impl Keyring {
             infos.push(KeyInfo::from_key(&key)?);
         }
         if infos.is_empty() {
-            return Err(Error::data("the file holds no OpenPGP key")
-                .hint("export the key with `gpg --export --armor ADDRESS`"));
+            return Err(
+                Error::data("the file holds no OpenPGP key").hint("export the key with `gpg --export --armor ADDRESS`")
+            );
         }
         Ok(infos)
     }
@@ -137,9 +183,7 @@ impl Keyring {
     /// Imports every key in `bytes` (public or secret).
     pub fn import(&self, bytes: &[u8]) -> Result<()> {
         let mut ctx = self.context()?;
-        let result = ctx
-            .import(bytes)
-            .map_err(|e| Error::data(format!("gpg refused the key: {e}")))?;
+        let result = ctx.import(bytes).map_err(|e| Error::data(format!("gpg refused the key: {e}")))?;
         if result.considered() == 0 || result.not_imported() > 0 {
             return Err(Error::data(format!(
                 "gpg imported {} of {} keys",
@@ -160,11 +204,8 @@ impl Keyring {
 
     fn find(&self, fpr: &Fingerprint) -> Result<Key> {
         self.context()?.get_key(fpr.as_str()).map_err(|_| {
-            Error::config(format!(
-                "key {fpr} is not in the keyring {}",
-                self.home.display()
-            ))
-            .hint("re-add the key with `listcrypt keys add`")
+            Error::config(format!("key {fpr} is not in the keyring {}", self.home.display()))
+                .hint("re-add the key with `listcrypt keys add`")
         })
     }
 
@@ -172,10 +213,7 @@ impl Keyring {
     pub fn delete(&self, fpr: &Fingerprint) -> Result<()> {
         let key = self.find(fpr)?;
         self.context()?
-            .delete_key_with_flags(
-                &key,
-                gpgme::DeleteKeyFlags::ALLOW_SECRET | gpgme::DeleteKeyFlags::FORCE,
-            )
+            .delete_key_with_flags(&key, gpgme::DeleteKeyFlags::ALLOW_SECRET | gpgme::DeleteKeyFlags::FORCE)
             .map_err(|e| Error::software(format!("gpg could not delete key {fpr}: {e}")))
     }
 
@@ -204,16 +242,9 @@ impl Keyring {
             )
             .map_err(|e| gpg_error("generating the list key", e))?;
         let fpr = Fingerprint::parse(made.fingerprint().unwrap_or_default())?;
-        let key = ctx
-            .get_secret_key(fpr.as_str())
+        let key = ctx.get_secret_key(fpr.as_str()).map_err(|e| gpg_error("generating the list key", e))?;
+        ctx.create_subkey_with_flags(&key, "cv25519", Duration::ZERO, flags | CreateKeyFlags::ENCR)
             .map_err(|e| gpg_error("generating the list key", e))?;
-        ctx.create_subkey_with_flags(
-            &key,
-            "cv25519",
-            Duration::ZERO,
-            flags | CreateKeyFlags::ENCR,
-        )
-        .map_err(|e| gpg_error("generating the list key", e))?;
         Ok(fpr)
     }
 
@@ -227,41 +258,98 @@ impl Keyring {
     ) -> Result<Vec<u8>> {
         let mut ctx = self.context()?;
         ctx.set_armor(true);
-        let keys = recipients
-            .iter()
-            .map(|f| self.find(f))
-            .collect::<Result<Vec<_>>>()?;
+        let keys = recipients.iter().map(|f| self.find(f)).collect::<Result<Vec<_>>>()?;
         let mut out = Vec::new();
         let flags = EncryptFlags::ALWAYS_TRUST | EncryptFlags::NO_ENCRYPT_TO;
         match signer {
             Some(fpr) => {
-                let key = ctx
-                    .get_secret_key(fpr.as_str())
-                    .map_err(|e| gpg_error("finding the list's secret key", e))?;
+                let key =
+                    ctx.get_secret_key(fpr.as_str()).map_err(|e| gpg_error("finding the list's secret key", e))?;
                 ctx.add_signer(&key).map_err(|e| gpg_error("signing", e))?;
                 ctx.sign_and_encrypt_with_flags(&keys, plaintext, &mut out, flags)
                     .map_err(|e| gpg_error("signing and encrypting", e))?;
             }
             None => {
-                ctx.encrypt_with_flags(&keys, plaintext, &mut out, flags)
-                    .map_err(|e| gpg_error("encrypting", e))?;
+                ctx.encrypt_with_flags(&keys, plaintext, &mut out, flags).map_err(|e| gpg_error("encrypting", e))?;
             }
         }
         Ok(out)
     }
 
-    /// A detached, armored signature over `data` by `signer`.
-    pub fn sign_detached(&self, signer: &Fingerprint, data: &[u8]) -> Result<Vec<u8>> {
+    /// A detached, armored signature over `data` by `signer`, with the
+    /// RFC 3156 `micalg` name of its hash (`pgp-sha256`).
+    pub fn sign_detached(&self, signer: &Fingerprint, data: &[u8]) -> Result<(Vec<u8>, String)> {
         let mut ctx = self.context()?;
         ctx.set_armor(true);
-        let key = ctx
-            .get_secret_key(signer.as_str())
-            .map_err(|e| gpg_error("finding the list's secret key", e))?;
+        let key = ctx.get_secret_key(signer.as_str()).map_err(|e| gpg_error("finding the list's secret key", e))?;
         ctx.add_signer(&key).map_err(|e| gpg_error("signing", e))?;
         let mut out = Vec::new();
-        ctx.sign_detached(data, &mut out)
-            .map_err(|e| gpg_error("signing", e))?;
-        Ok(out)
+        let result = ctx.sign_detached(data, &mut out).map_err(|e| gpg_error("signing", e))?;
+        let hash = result
+            .new_signatures()
+            .next()
+            .and_then(|s| s.hash_algorithm().name().ok().map(|n| n.to_ascii_lowercase()))
+            .unwrap_or_else(|| "sha256".into());
+        Ok((out, format!("pgp-{hash}")))
+    }
+
+    /// Decrypts with the list's secret key and checks any signature inside.
+    pub fn decrypt(&self, ciphertext: &[u8]) -> std::result::Result<Opened, DecryptFailure> {
+        let mut ctx = self.context().map_err(DecryptFailure::Unavailable)?;
+        let mut plaintext = Vec::new();
+        match ctx.decrypt_and_verify(ciphertext, &mut plaintext) {
+            Ok((decryption, verification)) => {
+                if decryption.is_legacy_cipher_no_mdc() {
+                    return Err(DecryptFailure::Refused("no integrity protection (MDC)".into()));
+                }
+                let signatures = verification.signatures().map(|s| SignatureCheck::from_gpgme(&s)).collect();
+                Ok(Opened { plaintext, signatures })
+            }
+            Err(e) => {
+                let code = e.code();
+                let err = gpg_error("decrypting", e);
+                Err(match err.kind() {
+                    ErrorKind::Permission => DecryptFailure::Locked(err),
+                    _ if code == gpgme::Error::NO_SECKEY.code() => {
+                        DecryptFailure::Refused("not encrypted to the list key".into())
+                    }
+                    _ if [gpgme::Error::DECRYPT_FAILED, gpgme::Error::NO_DATA, gpgme::Error::BAD_DATA]
+                        .iter()
+                        .any(|c| c.code() == code) =>
+                    {
+                        DecryptFailure::Refused(format!("cannot be decrypted: {}", err.message()))
+                    }
+                    _ => DecryptFailure::Unavailable(err),
+                })
+            }
+        }
+    }
+
+    /// Checks a detached signature over `data`.
+    pub fn verify_detached(&self, signature: &[u8], data: &[u8]) -> Result<Vec<SignatureCheck>> {
+        let mut ctx = self.context()?;
+        match ctx.verify_detached(signature, data) {
+            Ok(result) => Ok(result.signatures().map(|s| SignatureCheck::from_gpgme(&s)).collect()),
+            Err(e) if is_not_openpgp(&e) => Ok(vec![]),
+            Err(e) => Err(gpg_error("checking a signature", e)),
+        }
+    }
+
+    /// Checks a cleartext-signed (inline) message; returns the signed text.
+    pub fn verify_cleartext(&self, armored: &[u8]) -> Result<(Vec<u8>, Vec<SignatureCheck>)> {
+        let mut ctx = self.context()?;
+        let mut text = Vec::new();
+        match ctx.verify_opaque(armored, &mut text) {
+            Ok(result) => Ok((text, result.signatures().map(|s| SignatureCheck::from_gpgme(&s)).collect())),
+            Err(e) if is_not_openpgp(&e) => Ok((vec![], vec![])),
+            Err(e) => Err(gpg_error("checking a signature", e)),
+        }
+    }
+
+    /// The key holding this (sub)key fingerprint, if it is in the keyring.
+    pub fn key_of(&self, fingerprint: &str) -> Option<KeyInfo> {
+        let key = self.context().ok()?.get_key(fingerprint).ok()?;
+        KeyInfo::from_key(&key).ok()
     }
 
     /// Hands a passphrase to gpg-agent for the given keygrips (preset, no
@@ -269,9 +357,7 @@ impl Keyring {
     /// passphrase is cleared again and refused.
     pub fn unlock(&self, fpr: &Fingerprint, keygrips: &[String], passphrase: &str) -> Result<()> {
         if keygrips.is_empty() {
-            return Err(Error::software(format!(
-                "gpg listed no keygrip for key {fpr}"
-            )));
+            return Err(Error::software(format!("gpg listed no keygrip for key {fpr}")));
         }
         let hex: String = passphrase.bytes().map(|b| format!("{b:02X}")).collect();
         let mut script = String::new();
@@ -280,15 +366,10 @@ impl Keyring {
         }
         self.agent(&script)?;
         if let Err(e) = self.sign_detached(fpr, b"listcrypt unlock check") {
-            let clear: String = keygrips
-                .iter()
-                .map(|g| format!("CLEAR_PASSPHRASE --mode=normal {g}\n"))
-                .collect();
+            let clear: String = keygrips.iter().map(|g| format!("CLEAR_PASSPHRASE --mode=normal {g}\n")).collect();
             let _ = self.agent(&clear);
             return Err(match e.kind() {
-                ErrorKind::Permission => {
-                    Error::data("the passphrase is wrong").hint("try again; nothing was stored")
-                }
+                ErrorKind::Permission => Error::data("the passphrase is wrong").hint("try again; nothing was stored"),
                 _ => e,
             });
         }
@@ -317,31 +398,30 @@ impl Keyring {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| {
-                Error::temporary(format!("cannot run gpg-connect-agent: {e}"))
-                    .hint("install gnupg and gpg-agent")
+                Error::temporary(format!("cannot run gpg-connect-agent: {e}")).hint("install gnupg and gpg-agent")
             })?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin
                 .write_all(format!("{script}/bye\n").as_bytes())
                 .map_err(|e| Error::temporary(format!("gpg-connect-agent: {e}")))?;
         }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| Error::temporary(format!("gpg-connect-agent: {e}")))?;
+        let out = child.wait_with_output().map_err(|e| Error::temporary(format!("gpg-connect-agent: {e}")))?;
         let text = String::from_utf8_lossy(&out.stdout);
         if let Some(err) = text.lines().find(|l| l.starts_with("ERR")) {
-            return Err(Error::temporary(format!("gpg-agent refused: {err}")).hint(
-                "check that gpg-agent.conf in the list's GnuPG home allows preset passphrases",
-            ));
+            return Err(Error::temporary(format!("gpg-agent refused: {err}"))
+                .hint("check that gpg-agent.conf in the list's GnuPG home allows preset passphrases"));
         }
         Ok(())
     }
 }
 
+fn is_not_openpgp(e: &gpgme::Error) -> bool {
+    e.code() == gpgme::Error::NO_DATA.code() || e.code() == gpgme::Error::BAD_DATA.code()
+}
+
 /// gpg cannot be started or reached: the MTA should retry.
 fn unavailable(e: gpgme::Error) -> Error {
-    Error::temporary(format!("GnuPG is unavailable: {e}"))
-        .hint("install gnupg and gpg-agent (see README)")
+    Error::temporary(format!("GnuPG is unavailable: {e}")).hint("install gnupg and gpg-agent (see README)")
 }
 
 /// Maps a gpgme failure while `what`: a missing passphrase is a locked key.
@@ -352,11 +432,8 @@ fn gpg_error(what: &str, e: gpgme::Error) -> Error {
         || code == gpgme::Error::NO_PASSPHRASE.code()
         || code == gpgme::Error::NO_PIN.code()
     {
-        Error::new(
-            ErrorKind::Permission,
-            format!("{what} needs the list key, which is locked"),
-        )
-        .hint("run `listcrypt list unlock LIST` to give gpg-agent its passphrase")
+        Error::new(ErrorKind::Permission, format!("{what} needs the list key, which is locked"))
+            .hint("run `listcrypt list unlock LIST` to give gpg-agent its passphrase")
     } else {
         Error::temporary(format!("gpg failed {what}: {e}"))
     }

@@ -60,20 +60,15 @@ impl Home {
 
     /// The list's paths, whether or not it exists.
     pub fn list(&self, address: &Address) -> ListHome {
-        ListHome {
-            address: address.clone(),
-            dir: self.lists_dir().join(address.as_str()),
-        }
+        ListHome { address: address.clone(), dir: self.lists_dir().join(address.as_str()) }
     }
 
     /// An existing list, checked for the parts every command needs.
     pub fn open_list(&self, address: &Address) -> Result<ListHome> {
         let list = self.list(address);
         if !list.dir.is_dir() {
-            return Err(
-                Error::no_user(format!("no list {address} in {}", self.root.display()))
-                    .hint("see `listcrypt list ls`, or give the right --home"),
-            );
+            return Err(Error::no_user(format!("no list {address} in {}", self.root.display()))
+                .hint("see `listcrypt list ls`, or give the right --home"));
         }
         for part in [list.gnupg_dir(), list.store_dir()] {
             if !part.is_dir() {
@@ -137,27 +132,17 @@ impl ListHome {
             err
         };
         let parent = self.dir.parent().unwrap_or(Path::new("/"));
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(parent)
-            .map_err(|e| cant(e, parent))?;
+        fs::DirBuilder::new().recursive(true).mode(0o755).create(parent).map_err(|e| cant(e, parent))?;
         match fs::DirBuilder::new().mode(0o700).create(&self.dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(
-                    Error::data(format!("the list {} already exists", self.address)).hint(
-                        "choose another address, or `listcrypt list delete` the old list first",
-                    ),
-                )
+                return Err(Error::data(format!("the list {} already exists", self.address))
+                    .hint("choose another address, or `listcrypt list delete` the old list first"))
             }
             Err(e) => return Err(cant(e, &self.dir)),
         }
         let gnupg = self.gnupg_dir();
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&gnupg)
-            .map_err(|e| cant(e, &gnupg))?;
+        fs::DirBuilder::new().mode(0o700).create(&gnupg).map_err(|e| cant(e, &gnupg))?;
         for (name, text) in [("gpg.conf", GPG_CONF), ("gpg-agent.conf", GPG_AGENT_CONF)] {
             let path = gnupg.join(name);
             fs::OpenOptions::new()
@@ -178,9 +163,7 @@ impl ListHome {
         if real.as_os_str().len() <= MAX_ENGINE_HOME {
             return Ok(real);
         }
-        let owner = fs::metadata(&real)
-            .map_err(|e| Error::io(real.display(), e))?
-            .uid();
+        let owner = fs::metadata(&real).map_err(|e| Error::io(real.display(), e))?.uid();
         let links = PathBuf::from(format!("/tmp/listcrypt-{owner}"));
         ensure_private_dir(&links, owner)?;
         let hash = sha256_hex(real.as_os_str().as_encoded_bytes());
@@ -209,11 +192,8 @@ fn ensure_private_dir(dir: &Path, owner: u32) -> Result<()> {
     }
     let meta = fs::symlink_metadata(dir).map_err(|e| Error::io(dir.display(), e))?;
     if !meta.is_dir() || meta.uid() != owner || meta.permissions().mode() & 0o077 != 0 {
-        return Err(Error::config(format!(
-            "{} is not a private folder of the list home's owner",
-            dir.display()
-        ))
-        .hint("remove it, or use a shorter --home so that no socket link is needed"));
+        return Err(Error::config(format!("{} is not a private folder of the list home's owner", dir.display()))
+            .hint("remove it, or use a shorter --home so that no socket link is needed"));
     }
     Ok(())
 }
@@ -231,10 +211,7 @@ mod tests {
         list.create().unwrap();
         let engine = list.engine_home().unwrap();
         assert!(engine.as_os_str().len() <= MAX_ENGINE_HOME);
-        assert_eq!(
-            fs::canonicalize(&engine).unwrap(),
-            fs::canonicalize(list.gnupg_dir()).unwrap()
-        );
+        assert_eq!(fs::canonicalize(&engine).unwrap(), fs::canonicalize(list.gnupg_dir()).unwrap());
         assert_eq!(list.engine_home().unwrap(), engine, "the link is stable");
         fs::remove_file(engine).unwrap();
     }

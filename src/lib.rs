@@ -15,14 +15,17 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod entry;
 pub mod error;
 pub mod gpg;
 pub mod home;
 pub mod list;
+pub mod log;
 pub mod member;
 pub mod mime;
 pub mod model;
 pub mod notice;
+pub mod policy;
 pub mod settings;
 pub mod store;
 pub mod transport;

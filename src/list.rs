@@ -16,10 +16,7 @@ impl List {
     pub fn open(home: &Home, address: &Address) -> Result<List> {
         let list_home = home.open_list(address)?;
         let keyring = Keyring::new(list_home.engine_home()?);
-        Ok(List {
-            home: list_home,
-            keyring,
-        })
+        Ok(List { home: list_home, keyring })
     }
 
     pub fn address(&self) -> &Address {

@@ -64,15 +64,7 @@ pub struct Member {
 
 impl Member {
     pub fn new(address: Address, role: Role) -> Self {
-        Member {
-            address,
-            role,
-            keys: vec![],
-            default_key: None,
-            delivery: true,
-            bounces: 0,
-            joined: now(),
-        }
+        Member { address, role, keys: vec![], default_key: None, delivery: true, bounces: 0, joined: now() }
     }
 
     pub fn is_admin(&self) -> bool {
@@ -86,12 +78,10 @@ impl Member {
     /// The key to deliver to: the default key if verified, else the first verified key.
     pub fn delivery_key(&self) -> Option<&Fingerprint> {
         let verified = |f: &&Fingerprint| self.key(f).is_some_and(MemberKey::is_verified);
-        self.default_key.as_ref().filter(verified).or_else(|| {
-            self.keys
-                .iter()
-                .find(|k| k.is_verified())
-                .map(|k| &k.fingerprint)
-        })
+        self.default_key
+            .as_ref()
+            .filter(verified)
+            .or_else(|| self.keys.iter().find(|k| k.is_verified()).map(|k| &k.fingerprint))
     }
 
     /// Removes a key; the default moves to another verified key if needed.
@@ -99,11 +89,7 @@ impl Member {
         let before = self.keys.len();
         self.keys.retain(|k| &k.fingerprint != fpr);
         if self.default_key.as_ref() == Some(fpr) {
-            self.default_key = self
-                .keys
-                .iter()
-                .find(|k| k.is_verified())
-                .map(|k| k.fingerprint.clone());
+            self.default_key = self.keys.iter().find(|k| k.is_verified()).map(|k| k.fingerprint.clone());
         }
         self.keys.len() != before
     }

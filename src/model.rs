@@ -21,11 +21,8 @@ impl Address {
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
         let bad = |why: &str| {
-            Error::data(format!(
-                "'{}' is not a mail address: {why}",
-                printable(text)
-            ))
-            .hint("give a plain address such as alice@example.org")
+            Error::data(format!("'{}' is not a mail address: {why}", printable(text)))
+                .hint("give a plain address such as alice@example.org")
         };
         if text.len() > 254 {
             return Err(bad("longer than 254 characters"));
@@ -34,9 +31,7 @@ impl Address {
         if local.is_empty() || local.len() > 64 {
             return Err(bad("the part before '@' is empty or too long"));
         }
-        let local_ok = local
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b))
+        let local_ok = local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b))
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
@@ -53,9 +48,7 @@ impl Address {
                     && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             });
         if !domain_ok {
-            return Err(bad(
-                "the domain must be ASCII labels separated by dots (use xn-- for IDN)",
-            ));
+            return Err(bad("the domain must be ASCII labels separated by dots (use xn-- for IDN)"));
         }
         Ok(Address(text.to_ascii_lowercase()))
     }
@@ -135,11 +128,8 @@ impl Fingerprint {
         if (hex.len() == 40 || hex.len() == 64) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(Fingerprint(hex))
         } else {
-            Err(
-                Error::data(format!("'{}' is not a key fingerprint", printable(text))).hint(
-                    "give the full 40-hex-digit fingerprint, as `listcrypt keys ls` prints it",
-                ),
-            )
+            Err(Error::data(format!("'{}' is not a key fingerprint", printable(text)))
+                .hint("give the full 40-hex-digit fingerprint, as `listcrypt keys ls` prints it"))
         }
     }
 
@@ -182,43 +172,44 @@ const TOKEN_ALPHABET: &[u8] = b"23456789abcdefghijkmnpqrstuvwxyz";
 pub fn random_token(len: usize) -> String {
     let mut bytes = vec![0u8; len];
     getrandom::getrandom(&mut bytes).expect("the operating system's random source failed");
-    bytes
-        .iter()
-        .map(|b| TOKEN_ALPHABET[(*b as usize) % TOKEN_ALPHABET.len()] as char)
-        .collect()
+    bytes.iter().map(|b| TOKEN_ALPHABET[(*b as usize) % TOKEN_ALPHABET.len()] as char).collect()
 }
 
 /// Normalises what a person typed as a token: case and spaces do not matter.
 pub fn normalize_token(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect::<String>()
-        .to_ascii_lowercase()
+    text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_ascii_lowercase()
 }
 
 /// Hex SHA-256, used to store tokens and seen signatures without the secret.
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// `2026-11-26T19:44:28Z` for seconds since the epoch (UTC).
+pub fn utc(secs: u64) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let rem = secs % 86_400;
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// `text` with control characters replaced, safe to echo in an error line.
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .take(200)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    text.chars().take(200).map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -230,16 +221,9 @@ mod tests {
         let a = Address::parse(" Alice@Example.ORG ").unwrap();
         assert_eq!(a.as_str(), "alice@example.org");
         assert_eq!(a.bounces().as_str(), "alice-bounces@example.org");
-        for bad in [
-            "alice",
-            "@example.org",
-            "a@b",
-            "a b@example.org",
-            "a@ex_ample.org",
-            "a\n@x.org",
-            "ä@x.org",
-            "a..b@x.org",
-        ] {
+        for bad in
+            ["alice", "@example.org", "a@b", "a b@example.org", "a@ex_ample.org", "a\n@x.org", "ä@x.org", "a..b@x.org"]
+        {
             assert!(Address::parse(bad).is_err(), "{bad}");
         }
     }
@@ -249,6 +233,13 @@ mod tests {
         let f = Fingerprint::parse("0xabcd ef01 2345 6789 abcd ef01 2345 6789 abcd ef01").unwrap();
         assert_eq!(f.as_str(), "ABCDEF0123456789ABCDEF0123456789ABCDEF01");
         assert!(Fingerprint::parse("ABCD").is_err());
+    }
+
+    #[test]
+    fn utc_times_are_formatted() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_795_722_268), "2026-11-26T19:44:28Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
     }
 
     #[test]

@@ -21,29 +21,16 @@ fn head(list: &Address, to: &Address, subject: &str) -> Head {
 }
 
 fn outgoing(list: &Address, to: &Address, bytes: Vec<u8>) -> Outgoing {
-    Outgoing {
-        envelope_from: Some(list.bounces()),
-        recipients: vec![to.clone()],
-        bytes,
-    }
+    Outgoing { envelope_from: Some(list.bounces()), recipients: vec![to.clone()], bytes }
 }
 
 /// The list's public key as an attachment.
 pub fn list_key_attachment(list: &Address, armored: &[u8]) -> Attachment {
-    Attachment {
-        content_type: "application/pgp-keys",
-        filename: format!("{list}.asc"),
-        bytes: armored.to_vec(),
-    }
+    Attachment { content_type: "application/pgp-keys", filename: format!("{list}.asc"), bytes: armored.to_vec() }
 }
 
 /// Cleartext welcome with the list key attached (the member has no verified key yet).
-pub fn welcome(
-    list: &Address,
-    member: &Address,
-    list_fpr: &Fingerprint,
-    list_key: &[u8],
-) -> Outgoing {
+pub fn welcome(list: &Address, member: &Address, list_fpr: &Fingerprint, list_key: &[u8]) -> Outgoing {
     let text = format!(
         "Welcome to the encrypted mailing list {list}.\r\n\
          \r\n\
@@ -63,11 +50,7 @@ pub fn welcome(
         request = list.request(),
     );
     let attachment = list_key_attachment(list, list_key);
-    let bytes = build::plain_message(
-        &head(list, member, &format!("Welcome to {list}")),
-        &text,
-        &[attachment],
-    );
+    let bytes = build::plain_message(&head(list, member, &format!("Welcome to {list}")), &text, &[attachment]);
     outgoing(list, member, bytes)
 }
 
@@ -92,10 +75,7 @@ pub fn challenge_text(list: &Address, member: &Address, key: &Fingerprint, token
 
 /// The encrypted challenge mail around `armored` ciphertext.
 pub fn challenge(list: &Address, member: &Address, armored: &[u8]) -> Outgoing {
-    let bytes = build::encrypted_message(
-        &head(list, member, &format!("Confirm your key for {list}")),
-        armored,
-    );
+    let bytes = build::encrypted_message(&head(list, member, &format!("Confirm your key for {list}")), armored);
     outgoing(list, member, bytes)
 }
 

@@ -47,17 +47,11 @@ impl Transport {
             Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
             None => (rest, 25),
         };
-        let host_ok = !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
+        let host_ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
         if !host_ok {
             return Err(bad());
         }
-        Ok(Transport::Smtp {
-            host: host.into(),
-            port,
-        })
+        Ok(Transport::Smtp { host: host.into(), port })
     }
 }
 
@@ -172,10 +166,8 @@ impl Settings {
             }
             "transport" => self.transport = Transport::parse(value)?,
             _ => {
-                return Err(
-                    Error::data(format!("unknown setting '{}'", printable(name)))
-                        .hint(format!("settings are: {}", NAMES.join(", "))),
-                )
+                return Err(Error::data(format!("unknown setting '{}'", printable(name)))
+                    .hint(format!("settings are: {}", NAMES.join(", "))))
             }
         }
         Ok(())
@@ -207,11 +199,8 @@ impl Settings {
 }
 
 fn bad_value(name: &str, value: &str, expected: &str) -> Error {
-    Error::data(format!(
-        "'{}' is not a valid value for {name}",
-        printable(value)
-    ))
-    .hint(format!("{name} takes {expected}"))
+    Error::data(format!("'{}' is not a valid value for {name}", printable(value)))
+        .hint(format!("{name} takes {expected}"))
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool> {
@@ -296,9 +285,7 @@ fn format_duration(secs: u64) -> String {
 }
 
 fn split_unit(value: &str) -> (&str, &str) {
-    let at = value
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(value.len());
+    let at = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
     (&value[..at], value[at..].trim())
 }
 
@@ -309,10 +296,7 @@ mod tests {
     #[test]
     fn every_setting_round_trips_through_its_text_form() {
         let defaults = Settings::default();
-        let mut copy = Settings {
-            anonymous: true,
-            ..Settings::default()
-        };
+        let mut copy = Settings { anonymous: true, ..Settings::default() };
         for (name, value) in defaults.entries() {
             copy.set(name, &value).unwrap();
         }
@@ -331,13 +315,7 @@ mod tests {
         assert!(s.set("transport", "smtp://").is_err());
         assert!(s.set("transport", "sendmail:relative").is_err());
         s.set("transport", "smtp://127.0.0.1:2525").unwrap();
-        assert_eq!(
-            s.transport,
-            Transport::Smtp {
-                host: "127.0.0.1".into(),
-                port: 2525
-            }
-        );
+        assert_eq!(s.transport, Transport::Smtp { host: "127.0.0.1".into(), port: 2525 });
         s.set("max_message_size", "512K").unwrap();
         assert_eq!(s.max_message_size, 512 * 1024);
         s.set("max_signature_age", "2w").unwrap();

@@ -1,5 +1,6 @@
-//! The list's state in sled: settings and members (this module is the only
-//! user of sled).
+//! The list's state in sled (this module is the only user of sled): settings,
+//! members, the queue (entry records and their encrypted payloads), the
+//! delivery journal, seen signatures and the notice rate limit.
 //!
 //! sled lets one process in at a time, and MTAs and cron run many listcrypt
 //! processes at once, so every command opens the store with retry and
@@ -7,9 +8,10 @@
 //! holds it only for its reads and writes, and closes it before talking to
 //! gpg or the network. Writes are flushed before a command reports success.
 
+use crate::entry::{Entry, Stage, LEASE_SECONDS};
 use crate::error::{Error, Result};
 use crate::member::Member;
-use crate::model::{Address, Fingerprint};
+use crate::model::{now, Address, Fingerprint};
 use crate::settings::Settings;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::path::Path;
@@ -58,10 +60,7 @@ impl Store {
 
     /// Writes everything to disk; call before reporting success.
     pub fn flush(&self) -> Result<()> {
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| store_error(Path::new("store"), e))
+        self.db.flush().map(|_| ()).map_err(|e| store_error(Path::new("store"), e))
     }
 
     pub fn settings(&self) -> Result<Settings> {
@@ -75,8 +74,7 @@ impl Store {
     /// The list's own record, written once at `list create`.
     pub fn list_record(&self) -> Result<ListRecord> {
         self.get(&self.db, b"list")?.ok_or_else(|| {
-            Error::config("the store has no list record")
-                .hint("the list home is damaged; restore it from a backup")
+            Error::config("the store has no list record").hint("the list home is damaged; restore it from a backup")
         })
     }
 
@@ -93,17 +91,110 @@ impl Store {
     }
 
     pub fn put_member(&self, member: &Member) -> Result<()> {
-        self.put(
-            &self.tree("members")?,
-            member.address.as_str().as_bytes(),
-            member,
-        )
+        self.put(&self.tree("members")?, member.address.as_str().as_bytes(), member)
     }
 
     pub fn remove_member(&self, address: &Address) -> Result<bool> {
         let tree = self.tree("members")?;
         let old = tree.remove(address.as_str().as_bytes()).map_err(corrupt)?;
         Ok(old.is_some())
+    }
+
+    pub fn entry(&self, id: &str) -> Result<Option<Entry>> {
+        self.get(&self.tree("queue")?, id.as_bytes())
+    }
+
+    pub fn entries(&self) -> Result<Vec<Entry>> {
+        self.all(&self.tree("queue")?)
+    }
+
+    pub fn put_entry(&self, entry: &Entry) -> Result<()> {
+        self.put(&self.tree("queue")?, entry.id.as_bytes(), entry)
+    }
+
+    /// The entry's payload: always ciphertext to the list key.
+    pub fn payload(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree("payloads")?.get(id.as_bytes()).map_err(corrupt)?.map(|v| v.to_vec()))
+    }
+
+    pub fn put_payload(&self, id: &str, ciphertext: &[u8]) -> Result<()> {
+        self.tree("payloads")?.insert(id.as_bytes(), ciphertext).map_err(corrupt)?;
+        Ok(())
+    }
+
+    /// Removes an entry, its payload and its delivery journal.
+    pub fn remove_entry(&self, id: &str) -> Result<()> {
+        self.tree("queue")?.remove(id.as_bytes()).map_err(corrupt)?;
+        self.tree("payloads")?.remove(id.as_bytes()).map_err(corrupt)?;
+        let journal = self.tree("delivered")?;
+        for key in journal.scan_prefix(format!("{id}/")).keys() {
+            journal.remove(key.map_err(corrupt)?).map_err(corrupt)?;
+        }
+        Ok(())
+    }
+
+    /// Takes the lease on `id` if it is in `stage` and ready; None if another
+    /// run has it, it moved on, or its back-off has not passed.
+    pub fn lease(&self, id: &str, stage: Stage, ignore_backoff: bool) -> Result<Option<Entry>> {
+        let at = now();
+        let Some(mut entry) = self.entry(id)? else { return Ok(None) };
+        let ready = entry.lease_until <= at && (ignore_backoff || entry.next_attempt <= at);
+        if entry.stage != stage || !ready {
+            return Ok(None);
+        }
+        entry.lease_until = at + LEASE_SECONDS;
+        self.put_entry(&entry)?;
+        Ok(Some(entry))
+    }
+
+    /// Recipients of entry `id` that already have their copy.
+    pub fn delivered(&self, id: &str) -> Result<Vec<Address>> {
+        self.tree("delivered")?
+            .scan_prefix(format!("{id}/"))
+            .keys()
+            .map(|k| {
+                let k = k.map_err(corrupt)?;
+                let text = String::from_utf8_lossy(&k[id.len() + 1..]).into_owned();
+                Address::parse(&text)
+            })
+            .collect()
+    }
+
+    pub fn mark_delivered(&self, id: &str, recipient: &Address) -> Result<()> {
+        let key = format!("{id}/{recipient}");
+        self.tree("delivered")?.insert(key.as_bytes(), now().to_be_bytes().to_vec()).map_err(corrupt)?;
+        Ok(())
+    }
+
+    /// Records a signature as used; false if it was seen before (a replay).
+    pub fn remember_signature(&self, digest: &str) -> Result<bool> {
+        let tree = self.tree("seen")?;
+        let fresh = tree
+            .compare_and_swap(digest.as_bytes(), None as Option<&[u8]>, Some(now().to_be_bytes().to_vec()))
+            .map_err(corrupt)?
+            .is_ok();
+        Ok(fresh)
+    }
+
+    pub fn signature_seen(&self, digest: &str) -> Result<bool> {
+        Ok(self.tree("seen")?.contains_key(digest.as_bytes()).map_err(corrupt)?)
+    }
+
+    /// True (and the time recorded) if `address` may get a notice now: at
+    /// most one per `interval` seconds per address.
+    pub fn notice_allowed(&self, address: &Address, interval: u64) -> Result<bool> {
+        let tree = self.tree("notices")?;
+        let at = now();
+        let last = tree
+            .get(address.as_str().as_bytes())
+            .map_err(corrupt)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0);
+        if at < last.saturating_add(interval) {
+            return Ok(false);
+        }
+        tree.insert(address.as_str().as_bytes(), at.to_be_bytes().to_vec()).map_err(corrupt)?;
+        Ok(true)
     }
 
     fn tree(&self, name: &str) -> Result<sled::Tree> {
@@ -123,9 +214,8 @@ impl Store {
         tree.iter()
             .map(|item| {
                 let (_, bytes) = item.map_err(corrupt)?;
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    Error::config(format!("a record in the store cannot be read: {e}"))
-                })
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::config(format!("a record in the store cannot be read: {e}")))
             })
             .collect()
     }

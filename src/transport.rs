@@ -27,43 +27,28 @@ pub struct Outgoing {
 pub fn send(transport: &Transport, mail: &Outgoing) -> Result<()> {
     let envelope = envelope(mail)?;
     match transport {
-        Transport::Sendmail(path) => SendmailTransport::new_with_command(path)
-            .send_raw(&envelope, &mail.bytes)
-            .map_err(|e| {
+        Transport::Sendmail(path) => {
+            SendmailTransport::new_with_command(path).send_raw(&envelope, &mail.bytes).map_err(|e| {
                 Error::temporary(format!("{path} failed: {}", first_line(&e.to_string())))
                     .hint("check the transport setting and the MTA's log; the mail stays queued")
-            }),
+            })
+        }
         Transport::Smtp { host, port } => {
             let smtp = smtp_transport(host, *port)?;
-            smtp.send_raw(&envelope, &mail.bytes)
-                .map(|_| ())
-                .map_err(|e| {
-                    let kind = if e.is_permanent() {
-                        ErrorKind::Data
-                    } else {
-                        ErrorKind::Temporary
-                    };
-                    Error::new(
-                        kind,
-                        format!("smtp://{host}:{port}: {}", first_line(&e.to_string())),
-                    )
-                })
+            smtp.send_raw(&envelope, &mail.bytes).map(|_| ()).map_err(|e| {
+                let kind = if e.is_permanent() { ErrorKind::Data } else { ErrorKind::Temporary };
+                Error::new(kind, format!("smtp://{host}:{port}: {}", first_line(&e.to_string())))
+            })
         }
     }
 }
 
 fn envelope(mail: &Outgoing) -> Result<Envelope> {
     let convert = |a: &Address| {
-        a.as_str()
-            .parse::<lettre::Address>()
-            .map_err(|e| Error::data(format!("cannot send to {a}: {e}")))
+        a.as_str().parse::<lettre::Address>().map_err(|e| Error::data(format!("cannot send to {a}: {e}")))
     };
     let from = mail.envelope_from.as_ref().map(convert).transpose()?;
-    let to = mail
-        .recipients
-        .iter()
-        .map(convert)
-        .collect::<Result<Vec<_>>>()?;
+    let to = mail.recipients.iter().map(convert).collect::<Result<Vec<_>>>()?;
     Envelope::new(from, to).map_err(|e| Error::data(format!("bad envelope: {e}")))
 }
 
@@ -74,19 +59,13 @@ fn smtp_transport(host: &str, port: u16) -> Result<SmtpTransport> {
         .port(port)
         .tls(Tls::Opportunistic(tls))
         .timeout(Some(Duration::from_secs(60)));
-    if let (Ok(user), Ok(password)) = (
-        std::env::var("LISTCRYPT_SMTP_USER"),
-        std::env::var("LISTCRYPT_SMTP_PASSWORD"),
-    ) {
+    if let (Ok(user), Ok(password)) = (std::env::var("LISTCRYPT_SMTP_USER"), std::env::var("LISTCRYPT_SMTP_PASSWORD")) {
         builder = builder.credentials(Credentials::new(user, password));
     }
     Ok(builder.build())
 }
 
 fn first_line(text: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no details");
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("no details");
     crate::model::printable(line)
 }

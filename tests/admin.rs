@@ -9,26 +9,14 @@ fn a_list_made_from_a_supplied_secret_key_exports_that_key() {
     let w = World::new();
     let owner = w.person(LIST);
     let secret = owner.export(true);
-    w.ok(&[
-        "list",
-        "create",
-        LIST,
-        "--admin",
-        "alice@example.org",
-        "--key-file",
-        secret.to_str().unwrap(),
-    ]);
+    w.ok(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", secret.to_str().unwrap()]);
     let exported = w.ok(&["list", "export-key", LIST]);
     assert!(exported.contains("BEGIN PGP PUBLIC KEY BLOCK"));
-    assert!(
-        !exported.contains("PRIVATE KEY"),
-        "export-key must never print the secret key"
-    );
+    assert!(!exported.contains("PRIVATE KEY"), "export-key must never print the secret key");
     let fresh = w.empty_person("someone@example.org");
     fresh.import(exported.as_bytes());
     assert_eq!(fresh.fingerprints(), vec![owner.fingerprint()]);
-    let shown: serde_json::Value =
-        serde_json::from_str(&w.ok(&["list", "show", LIST, "--json"])).unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&w.ok(&["list", "show", LIST, "--json"])).unwrap();
     assert_eq!(shown["fingerprint"], owner.fingerprint());
     w.use_outbox(LIST);
 }
@@ -42,14 +30,9 @@ fn a_generated_list_key_signs_and_encrypts_and_carries_the_list_address() {
     fresh.import(exported.as_bytes());
     let listing = fresh.gpg_ok(&["--with-colons", "--list-keys"]);
     assert!(listing.contains(&format!("<{LIST}>")));
-    assert!(listing
-        .lines()
-        .any(|l| l.starts_with("pub:") && l.split(':').nth(11).unwrap().contains('s')));
-    assert!(listing
-        .lines()
-        .any(|l| l.starts_with("sub:") && l.split(':').nth(11).unwrap().contains('e')));
-    let shown: serde_json::Value =
-        serde_json::from_str(&w.ok(&["list", "show", LIST, "--json"])).unwrap();
+    assert!(listing.lines().any(|l| l.starts_with("pub:") && l.split(':').nth(11).unwrap().contains('s')));
+    assert!(listing.lines().any(|l| l.starts_with("sub:") && l.split(':').nth(11).unwrap().contains('e')));
+    let shown: serde_json::Value = serde_json::from_str(&w.ok(&["list", "show", LIST, "--json"])).unwrap();
     assert_eq!(shown["fingerprint"], fresh.fingerprint());
     assert_eq!(shown["admins"][0], "alice@example.org");
     let listed: serde_json::Value = serde_json::from_str(&w.ok(&["list", "ls", "--json"])).unwrap();
@@ -65,34 +48,15 @@ fn list_keys_that_cannot_serve_a_list_are_refused_and_leave_nothing() {
     sign_only.gpg_ok(&["--quick-gen-key", LIST, "ed25519", "sign,cert", "never"]);
     let cases = [
         ("public key only", public_only.export(false)),
-        (
-            "no user ID with the list address",
-            wrong_address.export(true),
-        ),
+        ("no user ID with the list address", wrong_address.export(true)),
         ("no encryption subkey", sign_only.export(true)),
     ];
     for (why, file) in cases {
-        let out = w.run(&[
-            "list",
-            "create",
-            LIST,
-            "--admin",
-            "alice@example.org",
-            "--key-file",
-            file.to_str().unwrap(),
-        ]);
+        let out =
+            w.run(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", file.to_str().unwrap()]);
         assert_eq!(code(&out), 65, "{why}: {}", stderr(&out));
-        assert_eq!(
-            stderr(&out)
-                .lines()
-                .filter(|l| l.starts_with("listcrypt: error:"))
-                .count(),
-            1
-        );
-        assert!(
-            !w.home.join("lists").join(LIST).exists(),
-            "{why}: a refused list leaves no folder"
-        );
+        assert_eq!(stderr(&out).lines().filter(|l| l.starts_with("listcrypt: error:")).count(), 1);
+        assert!(!w.home.join("lists").join(LIST).exists(), "{why}: a refused list leaves no folder");
     }
 }
 
@@ -113,30 +77,18 @@ fn settings_are_shown_typed_and_validated() {
     ] {
         assert!(shown.contains(name), "{name} missing from:\n{shown}");
     }
-    assert_eq!(
-        w.ok(&["list", "set", LIST, "anonymous", "yes"]),
-        "anonymous = true\n"
-    );
-    assert_eq!(
-        w.ok(&["list", "set", LIST, "max_message_size", "512K"]),
-        "max_message_size = 512K\n"
-    );
-    for (key, value) in [
-        ("colour", "blue"),
-        ("anonymous", "perhaps"),
-        ("max_message_size", "lots"),
-        ("transport", "carrier-pigeon"),
-    ] {
+    assert_eq!(w.ok(&["list", "set", LIST, "anonymous", "yes"]), "anonymous = true\n");
+    assert_eq!(w.ok(&["list", "set", LIST, "max_message_size", "512K"]), "max_message_size = 512K\n");
+    for (key, value) in
+        [("colour", "blue"), ("anonymous", "perhaps"), ("max_message_size", "lots"), ("transport", "carrier-pigeon")]
+    {
         let out = w.run(&["list", "set", LIST, key, value]);
         assert_eq!(code(&out), 65, "{key}={value}");
         assert!(stderr(&out).contains("hint:"), "a refusal says what to do");
     }
-    let shown: serde_json::Value =
-        serde_json::from_str(&w.ok(&["list", "show", LIST, "--json"])).unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&w.ok(&["list", "show", LIST, "--json"])).unwrap();
     let settings = shown["settings"].as_array().unwrap();
-    assert!(settings
-        .iter()
-        .any(|s| s[0] == "anonymous" && s[1] == "true"));
+    assert!(settings.iter().any(|s| s[0] == "anonymous" && s[1] == "true"));
 }
 
 #[test]
@@ -164,46 +116,15 @@ fn deleting_a_list_needs_confirmation_and_removes_everything() {
 #[test]
 fn a_home_too_long_for_agent_sockets_still_works() {
     let w = World::new();
-    let long_home = w
-        .dir
-        .path()
-        .join("a-very-long-folder-name-for-testing-socket-paths-of-gpg-agent-0123456789");
-    assert!(
-        long_home
-            .join("lists")
-            .join(LIST)
-            .join("gnupg")
-            .as_os_str()
-            .len()
-            > 108
-    );
+    let long_home = w.dir.path().join("a-very-long-folder-name-for-testing-socket-paths-of-gpg-agent-0123456789");
+    assert!(long_home.join("lists").join(LIST).join("gnupg").as_os_str().len() > 108);
     let run = |args: &[&str]| w.cmd_in(&long_home, args).output().unwrap();
-    let out = run(&[
-        "list",
-        "create",
-        LIST,
-        "--admin",
-        "alice@example.org",
-        "--generate",
-    ]);
+    let out = run(&["list", "create", LIST, "--admin", "alice@example.org", "--generate"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(&[
-        "list",
-        "set",
-        LIST,
-        "transport",
-        &format!("sendmail:{}", w.sendmail.display()),
-    ]);
+    let out = run(&["list", "set", LIST, "transport", &format!("sendmail:{}", w.sendmail.display())]);
     assert!(out.status.success(), "{}", stderr(&out));
     let bob = w.person("bob@example.org");
-    let out = run(&[
-        "members",
-        "add",
-        LIST,
-        "bob@example.org",
-        "--key-file",
-        bob.export(false).to_str().unwrap(),
-    ]);
+    let out = run(&["members", "add", LIST, "bob@example.org", "--key-file", bob.export(false).to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The challenge was signed, so gpg-agent ran for the long home.
     let challenge = w.mails_to("bob@example.org").pop().unwrap();
@@ -222,19 +143,12 @@ fn man_pages_and_completions_are_up_to_date() {
     w.ok(&["generate-docs", fresh.to_str().unwrap()]);
     for folder in ["man", "completions"] {
         let committed = repo_root().join(folder);
-        let mut names: Vec<_> = fs::read_dir(fresh.join(folder))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let mut names: Vec<_> = fs::read_dir(fresh.join(folder)).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();
-        let mut have: Vec<_> = fs::read_dir(&committed)
-            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
-            .unwrap_or_default();
+        let mut have: Vec<_> =
+            fs::read_dir(&committed).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
         have.sort();
-        assert_eq!(
-            names, have,
-            "{folder}/ is stale: run `cargo run -- generate-docs .`"
-        );
+        assert_eq!(names, have, "{folder}/ is stale: run `cargo run -- generate-docs .`");
         for name in names {
             assert_eq!(
                 fs::read(fresh.join(folder).join(&name)).unwrap(),

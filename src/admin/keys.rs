@@ -36,13 +36,11 @@ pub struct KeyView {
 /// for the member's address.
 fn check_member_key(info: &KeyInfo, member: &Address) -> Result<()> {
     let fpr = &info.fingerprint;
-    let refuse =
-        |why: String, hint: String| Err(Error::data(format!("key {fpr} {why}")).hint(hint));
+    let refuse = |why: String, hint: String| Err(Error::data(format!("key {fpr} {why}")).hint(hint));
     if info.has_secret {
         return refuse(
             "is a secret key".into(),
-            "never send a secret key; export the public key with `gpg --export --armor ADDRESS`"
-                .into(),
+            "never send a secret key; export the public key with `gpg --export --armor ADDRESS`".into(),
         );
     }
     if info.revoked {
@@ -63,7 +61,9 @@ fn check_member_key(info: &KeyInfo, member: &Address) -> Result<()> {
     if !info.has_address(member) {
         return refuse(
             format!("has no user ID with {member}"),
-            format!("export the key that carries that address, or add it with `gpg --quick-add-uid FINGERPRINT {member}`"),
+            format!(
+                "export the key that carries that address, or add it with `gpg --quick-add-uid FINGERPRINT {member}`"
+            ),
         );
     }
     Ok(())
@@ -102,28 +102,16 @@ pub(crate) fn register(
     let token = random_token(TOKEN_LEN);
     let text = notice::challenge_text(address, member, &fpr, &token);
     let entity = crate::mime::build::entity(&text, &[]);
-    let armored = match list.keyring.encrypt(
-        std::slice::from_ref(&fpr),
-        &entity,
-        Some(&record.fingerprint),
-    ) {
+    let armored = match list.keyring.encrypt(std::slice::from_ref(&fpr), &entity, Some(&record.fingerprint)) {
         // A locked list key only costs the challenge its signature.
-        Err(e) if e.kind() == ErrorKind::Permission => {
-            list.keyring
-                .encrypt(std::slice::from_ref(&fpr), &entity, None)
-        }
+        Err(e) if e.kind() == ErrorKind::Permission => list.keyring.encrypt(std::slice::from_ref(&fpr), &entity, None),
         other => other,
     }
     .map_err(undo)?;
     let mut mails = vec![];
     if new_member.is_some() {
         let list_key = list.keyring.export(&record.fingerprint).map_err(undo)?;
-        mails.push(notice::welcome(
-            address,
-            member,
-            &record.fingerprint,
-            &list_key,
-        ));
+        mails.push(notice::welcome(address, member, &record.fingerprint, &list_key));
     }
     mails.push(notice::challenge(address, member, &armored));
 
@@ -131,26 +119,18 @@ pub(crate) fn register(
         let store = list.store().map_err(undo)?;
         let current = store.member(member).map_err(undo)?;
         check_membership(&current, member, new_member.is_some()).map_err(undo)?;
-        if let Some(owner) = owner_of(&store.members().map_err(undo)?, &fpr).filter(|o| o != member)
-        {
+        if let Some(owner) = owner_of(&store.members().map_err(undo)?, &fpr).filter(|o| o != member) {
             return Err(undo(
                 Error::data(format!("key {fpr} already belongs to {owner}"))
                     .hint("each key belongs to one member; remove it from the other member first"),
             ));
         }
-        let mut entry = current
-            .unwrap_or_else(|| Member::new(member.clone(), new_member.unwrap_or(Role::Member)));
+        let mut entry = current.unwrap_or_else(|| Member::new(member.clone(), new_member.unwrap_or(Role::Member)));
         if entry.key(&fpr).is_some_and(MemberKey::is_verified) {
-            return Err(Error::data(format!(
-                "key {fpr} of {member} is already verified"
-            )));
+            return Err(Error::data(format!("key {fpr} of {member} is already verified")));
         }
         entry.keys.retain(|k| k.fingerprint != fpr);
-        entry.keys.push(MemberKey::pending(
-            fpr.clone(),
-            &token,
-            settings.challenge_expiry,
-        ));
+        entry.keys.push(MemberKey::pending(fpr.clone(), &token, settings.challenge_expiry));
         if entry.default_key.is_none() {
             entry.default_key = Some(fpr.clone());
         }
@@ -162,25 +142,17 @@ pub(crate) fn register(
         Error::new(e.kind(), format!("the key is registered, but the challenge could not be sent: {}", e.message()))
             .hint(format!("fix the transport, then run `listcrypt keys add {address} {member} --key-file FILE` again for a new challenge"))
     })?;
-    Ok(AddedKey {
-        member: member.clone(),
-        fingerprint: fpr,
-    })
+    Ok(AddedKey { member: member.clone(), fingerprint: fpr })
 }
 
 fn send_all(transport_setting: &crate::settings::Transport, mails: &[Outgoing]) -> Result<()> {
-    mails
-        .iter()
-        .try_for_each(|m| transport::send(transport_setting, m))
+    mails.iter().try_for_each(|m| transport::send(transport_setting, m))
 }
 
 fn check_membership(current: &Option<Member>, member: &Address, must_be_new: bool) -> Result<()> {
     match (current, must_be_new) {
-        (Some(_), true) => Err(
-            Error::data(format!("{member} is already a member")).hint(format!(
-                "add another key with `listcrypt keys add LIST {member} --key-file FILE`"
-            )),
-        ),
+        (Some(_), true) => Err(Error::data(format!("{member} is already a member"))
+            .hint(format!("add another key with `listcrypt keys add LIST {member} --key-file FILE`"))),
         (None, false) => Err(Error::no_user(format!("{member} is not a member"))
             .hint("add the member first with `listcrypt members add`")),
         _ => Ok(()),
@@ -189,10 +161,7 @@ fn check_membership(current: &Option<Member>, member: &Address, must_be_new: boo
 
 /// The member a key fingerprint (primary or subkey) is registered to.
 pub(crate) fn owner_of(members: &[Member], fpr: &Fingerprint) -> Option<Address> {
-    members
-        .iter()
-        .find(|m| m.key(fpr).is_some())
-        .map(|m| m.address.clone())
+    members.iter().find(|m| m.key(fpr).is_some()).map(|m| m.address.clone())
 }
 
 pub fn add(home: &Home, address: &Address, member: &Address, key_file: &[u8]) -> Result<AddedKey> {
@@ -200,29 +169,18 @@ pub fn add(home: &Home, address: &Address, member: &Address, key_file: &[u8]) ->
 }
 
 /// Marks the member's pending key whose token this is as verified.
-pub fn verify(
-    home: &Home,
-    address: &Address,
-    member: &Address,
-    token: &str,
-) -> Result<Fingerprint> {
+pub fn verify(home: &Home, address: &Address, member: &Address, token: &str) -> Result<Fingerprint> {
     let list = List::open(home, address)?;
     let store = list.store()?;
-    let mut entry = store
-        .member(member)?
-        .ok_or_else(|| Error::no_user(format!("{member} is not a member")))?;
+    let mut entry = store.member(member)?.ok_or_else(|| Error::no_user(format!("{member} is not a member")))?;
     let hash = sha256_hex(normalize_token(token).as_bytes());
     let key = entry
         .keys
         .iter_mut()
-        .find(
-            |k| matches!(&k.state, KeyState::Pending { token_sha256, .. } if *token_sha256 == hash),
-        )
+        .find(|k| matches!(&k.state, KeyState::Pending { token_sha256, .. } if *token_sha256 == hash))
         .ok_or_else(|| {
-            Error::data(format!(
-                "that token does not match a pending key of {member}"
-            ))
-            .hint("copy the token from the challenge mail exactly")
+            Error::data(format!("that token does not match a pending key of {member}"))
+                .hint("copy the token from the challenge mail exactly")
         })?;
     if let KeyState::Pending { expires, .. } = key.state {
         if expires < now() {
@@ -233,12 +191,7 @@ pub fn verify(
     key.state = KeyState::Verified { since: now() };
     let fpr = key.fingerprint.clone();
     // A verified key replaces a default that is still pending.
-    if !entry
-        .default_key
-        .as_ref()
-        .and_then(|d| entry.key(d))
-        .is_some_and(MemberKey::is_verified)
-    {
+    if !entry.default_key.as_ref().and_then(|d| entry.key(d)).is_some_and(MemberKey::is_verified) {
         entry.default_key = Some(fpr.clone());
     }
     store.put_member(&entry)?;
@@ -251,9 +204,7 @@ pub fn remove(home: &Home, address: &Address, member: &Address, fpr: &Fingerprin
     let list = List::open(home, address)?;
     {
         let store = list.store()?;
-        let mut entry = store
-            .member(member)?
-            .ok_or_else(|| Error::no_user(format!("{member} is not a member")))?;
+        let mut entry = store.member(member)?.ok_or_else(|| Error::no_user(format!("{member} is not a member")))?;
         if !entry.remove_key(fpr) {
             return Err(Error::no_user(format!("{member} has no key {fpr}"))
                 .hint(format!("see `listcrypt keys ls {address} {member}`")));
@@ -268,10 +219,7 @@ pub fn remove(home: &Home, address: &Address, member: &Address, fpr: &Fingerprin
 pub fn ls(home: &Home, address: &Address, member: Option<&Address>) -> Result<Vec<KeyView>> {
     let list = List::open(home, address)?;
     let members = match member {
-        Some(m) => vec![list
-            .store()?
-            .member(m)?
-            .ok_or_else(|| Error::no_user(format!("{m} is not a member")))?],
+        Some(m) => vec![list.store()?.member(m)?.ok_or_else(|| Error::no_user(format!("{m} is not a member")))?],
         None => list.store()?.members()?,
     };
     Ok(members.iter().flat_map(key_views).collect())
@@ -284,11 +232,7 @@ pub(crate) fn key_views(member: &Member) -> Vec<KeyView> {
         .map(|k| KeyView {
             member: member.address.clone(),
             fingerprint: k.fingerprint.clone(),
-            state: if k.is_verified() {
-                "verified"
-            } else {
-                "pending"
-            },
+            state: if k.is_verified() { "verified" } else { "pending" },
             default: member.default_key.as_ref() == Some(&k.fingerprint),
             added: k.added,
         })

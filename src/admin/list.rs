@@ -38,12 +38,7 @@ pub struct ListDetails {
 }
 
 /// Creates a list with its key and first admin; on any failure nothing is left behind.
-pub fn create(
-    home: &Home,
-    address: &Address,
-    admin: &Address,
-    key: ListKey,
-) -> Result<ListSummary> {
+pub fn create(home: &Home, address: &Address, admin: &Address, key: ListKey) -> Result<ListSummary> {
     let list_home = home.list(address);
     list_home.create()?;
     let keyring = match list_home.engine_home() {
@@ -69,18 +64,14 @@ fn set_up(
     key: ListKey,
 ) -> Result<ListSummary> {
     let fingerprint = match key {
-        ListKey::Generate => {
-            keyring.generate(&format!("{} list <{address}>", address.local_part()))?
-        }
+        ListKey::Generate => keyring.generate(&format!("{} list <{address}>", address.local_part()))?,
         ListKey::Import(bytes) => {
             let info = single_key(keyring.inspect(&bytes)?)?;
             check_list_key(&info, address)?;
             keyring.import(&bytes)?;
             if !keyring.key(&info.fingerprint)?.has_secret {
-                return Err(
-                    Error::data("the key file's secret key could not be imported")
-                        .hint("export it with `gpg --export-secret-keys --armor FINGERPRINT`"),
-                );
+                return Err(Error::data("the key file's secret key could not be imported")
+                    .hint("export it with `gpg --export-secret-keys --armor FINGERPRINT`"));
             }
             info.fingerprint
         }
@@ -94,21 +85,14 @@ fn set_up(
     store.put_settings(&Settings::default())?;
     store.put_member(&Member::new(admin.clone(), Role::Admin))?;
     store.flush()?;
-    Ok(ListSummary {
-        address: address.clone(),
-        fingerprint,
-        members: 1,
-    })
+    Ok(ListSummary { address: address.clone(), fingerprint, members: 1 })
 }
 
 /// Refuses a file with no key or several keys.
 pub(crate) fn single_key(mut keys: Vec<KeyInfo>) -> Result<KeyInfo> {
     if keys.len() != 1 {
-        return Err(Error::data(format!(
-            "the key file holds {} keys; one is needed",
-            keys.len()
-        ))
-        .hint("export only the one key: `gpg --export --armor FINGERPRINT`"));
+        return Err(Error::data(format!("the key file holds {} keys; one is needed", keys.len()))
+            .hint("export only the one key: `gpg --export --armor FINGERPRINT`"));
     }
     Ok(keys.remove(0))
 }
@@ -117,9 +101,7 @@ pub(crate) fn single_key(mut keys: Vec<KeyInfo>) -> Result<KeyInfo> {
 /// carries the list address.
 fn check_list_key(info: &KeyInfo, address: &Address) -> Result<()> {
     let fpr = &info.fingerprint;
-    let refuse = |why: String, hint: &str| {
-        Err(Error::data(format!("key {fpr} {why}")).hint(hint.to_string()))
-    };
+    let refuse = |why: String, hint: &str| Err(Error::data(format!("key {fpr} {why}")).hint(hint.to_string()));
     if !info.has_secret {
         return refuse(
             "has no secret part".into(),
@@ -127,16 +109,10 @@ fn check_list_key(info: &KeyInfo, address: &Address) -> Result<()> {
         );
     }
     if info.revoked {
-        return refuse(
-            "is revoked".into(),
-            "use a key that is not revoked, or --generate",
-        );
+        return refuse("is revoked".into(), "use a key that is not revoked, or --generate");
     }
     if info.expired {
-        return refuse(
-            "has expired".into(),
-            "extend its expiry with `gpg --quick-set-expire`, then export it again",
-        );
+        return refuse("has expired".into(), "extend its expiry with `gpg --quick-set-expire`, then export it again");
     }
     if !info.can_sign || !info.can_encrypt {
         return refuse(
@@ -178,17 +154,8 @@ pub fn show(home: &Home, address: &Address) -> Result<ListDetails> {
         fingerprint: record.fingerprint,
         created: record.created,
         members: members.len(),
-        admins: members
-            .iter()
-            .filter(|m| m.is_admin())
-            .map(|m| m.address.clone())
-            .collect(),
-        settings: store
-            .settings()?
-            .entries()
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v))
-            .collect(),
+        admins: members.iter().filter(|m| m.is_admin()).map(|m| m.address.clone()).collect(),
+        settings: store.settings()?.entries().into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
     })
 }
 
@@ -200,12 +167,7 @@ pub fn set(home: &Home, address: &Address, name: &str, value: &str) -> Result<St
     settings.set(name, value)?;
     store.put_settings(&settings)?;
     store.flush()?;
-    Ok(settings
-        .entries()
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-        .unwrap_or_default())
+    Ok(settings.entries().into_iter().find(|(n, _)| *n == name).map(|(_, v)| v).unwrap_or_default())
 }
 
 /// Deletes the list home, its keys and its queue, after waiting for other processes.
@@ -213,8 +175,7 @@ pub fn delete(home: &Home, address: &Address) -> Result<()> {
     let list = List::open(home, address)?;
     let store = list.store()?;
     list.keyring.stop_agent();
-    let removed =
-        std::fs::remove_dir_all(&list.home.dir).map_err(|e| Error::io(list.home.dir.display(), e));
+    let removed = std::fs::remove_dir_all(&list.home.dir).map_err(|e| Error::io(list.home.dir.display(), e));
     drop(store);
     if list.keyring.home() != list.home.gnupg_dir() {
         let _ = std::fs::remove_file(list.keyring.home());
@@ -234,7 +195,6 @@ pub fn unlock(home: &Home, address: &Address, passphrase: &str) -> Result<Finger
     let list = List::open(home, address)?;
     let fingerprint = list.store()?.list_record()?.fingerprint;
     let info = list.keyring.key(&fingerprint)?;
-    list.keyring
-        .unlock(&fingerprint, &info.keygrips, passphrase)?;
+    list.keyring.unlock(&fingerprint, &info.keygrips, passphrase)?;
     Ok(fingerprint)
 }

@@ -20,13 +20,7 @@ pub struct MemberView {
 }
 
 /// Adds a member with a pending key; sends the welcome and the challenge.
-pub fn add(
-    home: &Home,
-    address: &Address,
-    member: &Address,
-    key_file: &[u8],
-    admin: bool,
-) -> Result<AddedKey> {
+pub fn add(home: &Home, address: &Address, member: &Address, key_file: &[u8], admin: bool) -> Result<AddedKey> {
     let role = if admin { Role::Admin } else { Role::Member };
     keys::register(home, address, member, key_file, Some(role))
 }
@@ -42,10 +36,8 @@ pub fn remove(home: &Home, address: &Address, member: &Address) -> Result<()> {
             .find(|m| &m.address == member)
             .ok_or_else(|| Error::no_user(format!("{member} is not a member of {address}")))?;
         if entry.is_admin() && members.iter().filter(|m| m.is_admin()).count() == 1 {
-            return Err(
-                Error::data(format!("{member} is the last admin of {address}"))
-                    .hint("add another admin first with `listcrypt members add --admin`"),
-            );
+            return Err(Error::data(format!("{member} is the last admin of {address}"))
+                .hint("add another admin first with `listcrypt members add --admin`"));
         }
         store.remove_member(member)?;
         store.flush()?;

@@ -46,11 +46,8 @@ fn body_part(text: &str, attachments: &[Attachment]) -> MimePart<'static> {
     let mut parts = vec![text_part];
     for a in attachments {
         parts.push(
-            MimePart::new(
-                ContentType::new(a.content_type),
-                BodyPart::Binary(a.bytes.clone().into()),
-            )
-            .attachment(a.filename.clone()),
+            MimePart::new(ContentType::new(a.content_type), BodyPart::Binary(a.bytes.clone().into()))
+                .attachment(a.filename.clone()),
         );
     }
     MimePart::new("multipart/mixed", BodyPart::Multipart(parts))
@@ -66,11 +63,8 @@ pub fn entity(text: &str, attachments: &[Attachment]) -> Vec<u8> {
 
 fn builder(head: &Head) -> MessageBuilder<'static> {
     let from = MailAddress::new_address(head.from_name.clone(), head.from.as_str().to_string());
-    let to: Vec<MailAddress<'static>> = head
-        .to
-        .iter()
-        .map(|a| MailAddress::new_address(None::<String>, a.as_str().to_string()))
-        .collect();
+    let to: Vec<MailAddress<'static>> =
+        head.to.iter().map(|a| MailAddress::new_address(None::<String>, a.as_str().to_string())).collect();
     let mut b = MessageBuilder::new()
         .from(from)
         .to(MailAddress::new_list(to))
@@ -95,23 +89,14 @@ pub fn plain_message(head: &Head, text: &str, attachments: &[Attachment]) -> Vec
 
 /// A PGP/MIME encrypted message around `armored` ciphertext.
 pub fn encrypted_message(head: &Head, armored: &[u8]) -> Vec<u8> {
-    let control = MimePart::new(
-        "application/pgp-encrypted",
-        BodyPart::Binary(b"Version: 1\r\n".to_vec().into()),
-    )
-    .header(
-        "Content-Description",
-        Text::new("PGP/MIME version identification"),
-    )
-    .transfer_encoding("7bit");
+    let control = MimePart::new("application/pgp-encrypted", BodyPart::Binary(b"Version: 1\r\n".to_vec().into()))
+        .header("Content-Description", Text::new("PGP/MIME version identification"))
+        .transfer_encoding("7bit");
     let payload = MimePart::new(
         ContentType::new("application/octet-stream").attribute("name", "encrypted.asc"),
         BodyPart::Binary(crlf(armored).into()),
     )
-    .header(
-        "Content-Description",
-        Text::new("OpenPGP encrypted message"),
-    )
+    .header("Content-Description", Text::new("OpenPGP encrypted message"))
     .inline()
     .transfer_encoding("7bit");
     let body = MimePart::new(
@@ -153,17 +138,12 @@ mod tests {
             subject: "hello\r\nBcc: evil@example.org".into(),
             extra: vec![],
         };
-        let mail = String::from_utf8(encrypted_message(
-            &head,
-            b"-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n",
-        ))
-        .unwrap();
+        let mail =
+            String::from_utf8(encrypted_message(&head, b"-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n"))
+                .unwrap();
         assert!(mail.contains("multipart/encrypted"));
         assert!(mail.contains("protocol=\"application/pgp-encrypted\""));
         assert!(mail.contains("Version: 1"));
-        assert!(
-            !mail.contains("\r\nBcc:"),
-            "a line break in a subject never makes a header"
-        );
+        assert!(!mail.contains("\r\nBcc:"), "a line break in a subject never makes a header");
     }
 }

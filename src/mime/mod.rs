@@ -1,3 +1,4 @@
 //! MIME in and out (the only users of mail-parser and mail-builder).
 
 pub mod build;
+pub mod parse;

@@ -22,10 +22,7 @@ pub struct World {
 impl World {
     pub fn new() -> World {
         // A short path: gpg-agent sockets live in GnuPG homes here.
-        let dir = tempfile::Builder::new()
-            .prefix("lc")
-            .tempdir_in("/tmp")
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("lc").tempdir_in("/tmp").unwrap();
         let home = dir.path().join("h");
         let outbox = dir.path().join("out");
         fs::create_dir_all(&outbox).unwrap();
@@ -41,13 +38,7 @@ impl World {
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&sendmail, fs::Permissions::from_mode(0o755)).unwrap();
-        World {
-            dir,
-            home,
-            outbox,
-            sendmail,
-            agents: Default::default(),
-        }
+        World { dir, home, outbox, sendmail, agents: Default::default() }
     }
 
     /// The listcrypt binary with a clean environment and this world's home.
@@ -76,23 +67,14 @@ impl World {
     /// Runs and insists on success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "listcrypt {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "listcrypt {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 
     pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
         use std::io::Write;
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child =
+            self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         child.stdin.take().unwrap().write_all(input).unwrap();
         child.wait_with_output().unwrap()
     }
@@ -104,13 +86,7 @@ impl World {
     }
 
     pub fn use_outbox(&self, list: &str) {
-        self.ok(&[
-            "list",
-            "set",
-            list,
-            "transport",
-            &format!("sendmail:{}", self.sendmail.display()),
-        ]);
+        self.ok(&["list", "set", list, "transport", &format!("sendmail:{}", self.sendmail.display())]);
         self.agents.borrow_mut().push(self.list_gnupg(list));
     }
 
@@ -127,19 +103,12 @@ impl World {
 
     pub fn empty_person(&self, address: &str) -> Person {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let home = self
-            .dir
-            .path()
-            .join(format!("p{}", N.fetch_add(1, Ordering::Relaxed)));
+        let home = self.dir.path().join(format!("p{}", N.fetch_add(1, Ordering::Relaxed)));
         fs::create_dir_all(&home).unwrap();
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
         self.agents.borrow_mut().push(home.clone());
-        Person {
-            address: address.to_string(),
-            home,
-            dir: self.dir.path().to_path_buf(),
-        }
+        Person { address: address.to_string(), home, dir: self.dir.path().to_path_buf() }
     }
 
     /// Messages the stand-in sendmail received, oldest first.
@@ -151,13 +120,7 @@ impl World {
             .map(|p| {
                 let args = fs::read_to_string(p.with_extension("args")).unwrap_or_default();
                 let modified = fs::metadata(&p).unwrap().modified().unwrap();
-                (
-                    modified,
-                    Mail {
-                        args: args.lines().map(String::from).collect(),
-                        bytes: fs::read(&p).unwrap(),
-                    },
-                )
+                (modified, Mail { args: args.lines().map(String::from).collect(), bytes: fs::read(&p).unwrap() })
             })
             .collect();
         found.sort_by_key(|(t, _)| *t);
@@ -165,10 +128,7 @@ impl World {
     }
 
     pub fn mails_to(&self, address: &str) -> Vec<Mail> {
-        self.mails()
-            .into_iter()
-            .filter(|m| m.recipients().iter().any(|r| r == address))
-            .collect()
+        self.mails().into_iter().filter(|m| m.recipients().iter().any(|r| r == address)).collect()
     }
 
     pub fn clear_outbox(&self) {
@@ -204,21 +164,12 @@ impl Mail {
     }
 
     pub fn envelope_sender(&self) -> String {
-        let at = self
-            .args
-            .iter()
-            .position(|a| a == "-f")
-            .expect("sendmail called without -f");
+        let at = self.args.iter().position(|a| a == "-f").expect("sendmail called without -f");
         self.args[at + 1].clone()
     }
 
     pub fn recipients(&self) -> Vec<String> {
-        let at = self
-            .args
-            .iter()
-            .position(|a| a == "--")
-            .map(|i| i + 1)
-            .unwrap_or(self.args.len());
+        let at = self.args.iter().position(|a| a == "--").map(|i| i + 1).unwrap_or(self.args.len());
         self.args[at..].to_vec()
     }
 
@@ -236,11 +187,8 @@ impl Mail {
     /// The armored OpenPGP message of a PGP/MIME encrypted mail.
     pub fn armored(&self) -> String {
         let text = self.text();
-        let start = text
-            .find("-----BEGIN PGP MESSAGE-----")
-            .expect("no PGP message in the mail");
-        let end =
-            text.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
+        let start = text.find("-----BEGIN PGP MESSAGE-----").expect("no PGP message in the mail");
+        let end = text.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
         text[start..end].replace("\r\n", "\n") + "\n"
     }
 }
@@ -263,10 +211,9 @@ pub struct Decrypted {
 impl Decrypted {
     /// The fingerprint of a good signature, if any.
     pub fn good_signer(&self) -> Option<String> {
-        self.status.lines().find_map(|l| {
-            l.strip_prefix("[GNUPG:] VALIDSIG ")
-                .map(|r| r.split(' ').next_back().unwrap().to_string())
-        })
+        self.status
+            .lines()
+            .find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG ").map(|r| r.split(' ').next_back().unwrap().to_string()))
     }
 }
 
@@ -275,15 +222,7 @@ impl Person {
         Command::new("gpg")
             .arg("--homedir")
             .arg(&self.home)
-            .args([
-                "--batch",
-                "--yes",
-                "--no-tty",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
+            .args(["--batch", "--yes", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""])
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -292,11 +231,7 @@ impl Person {
 
     pub fn gpg_ok(&self, args: &[&str]) -> String {
         let out = self.gpg(args);
-        assert!(
-            out.status.success(),
-            "gpg {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -310,20 +245,12 @@ impl Person {
         let mut args: Vec<&str> = extra.to_vec();
         args.extend(["--quick-gen-key", user_id, "ed25519", "sign,cert", expire]);
         let out = self.gpg(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let fpr = self.newest_fingerprint();
         let mut args: Vec<&str> = extra.to_vec();
         args.extend(["--quick-add-key", &fpr, "cv25519", "encr", expire]);
         let out = self.gpg(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         fpr
     }
 
@@ -353,17 +280,9 @@ impl Person {
     /// Writes the armored public key (or secret key) into a file and returns its path.
     pub fn export(&self, secret: bool) -> PathBuf {
         let fpr = self.fingerprint();
-        let what = if secret {
-            "--export-secret-keys"
-        } else {
-            "--export"
-        };
+        let what = if secret { "--export-secret-keys" } else { "--export" };
         let bytes = self.gpg_ok(&["--armor", what, &fpr]);
-        let path = self.home.join(if secret {
-            "export-secret.asc"
-        } else {
-            "export-public.asc"
-        });
+        let path = self.home.join(if secret { "export-secret.asc" } else { "export-public.asc" });
         fs::write(&path, bytes).unwrap();
         path
     }
@@ -379,12 +298,7 @@ impl Person {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(armored.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(armored.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
         let status = String::from_utf8_lossy(&out.stderr).into_owned();
         Decrypted {

@@ -73,12 +73,7 @@ pub enum ListCommand {
         #[arg(long, value_name = "ADDR")]
         admin: String,
         /// The list's secret key (armored or binary), exported with `gpg --export-secret-keys`
-        #[arg(
-            long,
-            value_name = "FILE",
-            required_unless_present = "generate",
-            conflicts_with = "generate"
-        )]
+        #[arg(long, value_name = "FILE", required_unless_present = "generate", conflicts_with = "generate")]
         key_file: Option<PathBuf>,
         /// Make a new unprotected key pair instead (tests and small set-ups)
         #[arg(long)]
@@ -101,11 +96,7 @@ pub enum ListCommand {
     #[command(
         after_help = "Settings:\n  require_encryption, require_signature, anonymous, protect_subject, receive_own_posts: true|false\n  nonmember_action: reject|hold|discard    unverified_action: reject|hold\n  max_message_size: 512K, 10M, ...         max_signature_age, challenge_expiry, queue_expiry: 90s, 12h, 7d, 2w\n  bounce_threshold: a number               transport: sendmail | sendmail:/path | smtp://host:port\n\nExample:\n  listcrypt list set crypto@example.org transport smtp://127.0.0.1:25"
     )]
-    Set {
-        list: String,
-        key: String,
-        value: String,
-    },
+    Set { list: String, key: String, value: String },
     /// Delete a list, its keys, members and queue
     #[command(after_help = "Example:\n  listcrypt list delete crypto@example.org --yes")]
     Delete {
@@ -120,9 +111,7 @@ pub enum ListCommand {
     )]
     Unlock { list: String },
     /// Print the list's public key, armored
-    #[command(
-        after_help = "Example:\n  listcrypt list export-key crypto@example.org > crypto.asc"
-    )]
+    #[command(after_help = "Example:\n  listcrypt list export-key crypto@example.org > crypto.asc")]
     ExportKey { list: String },
 }
 
@@ -130,9 +119,7 @@ pub enum ListCommand {
 #[derive(Debug, Subcommand)]
 pub enum MembersCommand {
     /// Add a member with their public key; sends a welcome and a key challenge
-    #[command(
-        after_help = "Example:\n  listcrypt members add crypto@example.org bob@example.org --key-file bob.asc"
-    )]
+    #[command(after_help = "Example:\n  listcrypt members add crypto@example.org bob@example.org --key-file bob.asc")]
     Add {
         list: String,
         /// The member's address
@@ -145,9 +132,7 @@ pub enum MembersCommand {
         admin: bool,
     },
     /// Remove a member and their keys
-    #[command(
-        after_help = "Example:\n  listcrypt members remove crypto@example.org bob@example.org"
-    )]
+    #[command(after_help = "Example:\n  listcrypt members remove crypto@example.org bob@example.org")]
     Remove { list: String, address: String },
     /// List members, their role and whether they can receive posts
     #[command(after_help = "Example:\n  listcrypt members ls crypto@example.org --json")]
@@ -162,9 +147,7 @@ pub enum MembersCommand {
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Register another key for a member; sends a challenge encrypted to it
-    #[command(
-        after_help = "Example:\n  listcrypt keys add crypto@example.org bob@example.org --key-file bob-new.asc"
-    )]
+    #[command(after_help = "Example:\n  listcrypt keys add crypto@example.org bob@example.org --key-file bob-new.asc")]
     Add {
         list: String,
         address: String,
@@ -176,20 +159,12 @@ pub enum KeysCommand {
     #[command(
         after_help = "Example:\n  listcrypt keys verify crypto@example.org bob@example.org 7hkq2m9xwz4rt6v8c3np"
     )]
-    Verify {
-        list: String,
-        address: String,
-        token: String,
-    },
+    Verify { list: String, address: String, token: String },
     /// Remove one key of a member
     #[command(
         after_help = "Example:\n  listcrypt keys remove crypto@example.org bob@example.org 0123456789ABCDEF0123456789ABCDEF01234567"
     )]
-    Remove {
-        list: String,
-        address: String,
-        fingerprint: String,
-    },
+    Remove { list: String, address: String, fingerprint: String },
     /// List keys, of one member or of all
     #[command(after_help = "Example:\n  listcrypt keys ls crypto@example.org bob@example.org")]
     Ls {

@@ -8,43 +8,21 @@ use listcrypt::Fingerprint;
 
 pub fn run(g: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
-        KeysCommand::Add {
-            list,
-            address: member,
-            key_file,
-        } => {
+        KeysCommand::Add { list, address: member, key_file } => {
             let key = read_key_file(&key_file)?;
             let added = keys::add(&g.home, &address(&list)?, &address(&member)?, &key)?;
-            note(
-                g.quiet,
-                &format!(
-                    "added key {} for {} (pending); challenge sent",
-                    added.fingerprint, added.member
-                ),
-            );
+            note(g.quiet, &format!("added key {} for {} (pending); challenge sent", added.fingerprint, added.member));
         }
-        KeysCommand::Verify {
-            list,
-            address: member,
-            token,
-        } => {
+        KeysCommand::Verify { list, address: member, token } => {
             let fpr = keys::verify(&g.home, &address(&list)?, &address(&member)?, &token)?;
             note(g.quiet, &format!("key {fpr} of {member} is verified"));
         }
-        KeysCommand::Remove {
-            list,
-            address: member,
-            fingerprint,
-        } => {
+        KeysCommand::Remove { list, address: member, fingerprint } => {
             let fpr = Fingerprint::parse(&fingerprint)?;
             keys::remove(&g.home, &address(&list)?, &address(&member)?, &fpr)?;
             note(g.quiet, &format!("removed key {fpr} of {member}"));
         }
-        KeysCommand::Ls {
-            list,
-            address: member,
-            format,
-        } => {
+        KeysCommand::Ls { list, address: member, format } => {
             let member = member.as_deref().map(address).transpose()?;
             let all = keys::ls(&g.home, &address(&list)?, member.as_ref())?;
             show(format.json, &all, |all| {

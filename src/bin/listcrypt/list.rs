@@ -9,32 +9,18 @@ use std::io::{BufRead, IsTerminal};
 
 pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
     match cmd {
-        ListCommand::Create {
-            list: name,
-            admin,
-            key_file,
-            generate,
-        } => {
+        ListCommand::Create { list: name, admin, key_file, generate } => {
             let key = match (key_file, generate) {
                 (Some(path), _) => ListKey::Import(read_key_file(&path)?),
                 (None, _) => ListKey::Generate,
             };
             let made = list::create(&g.home, &address(&name)?, &address(&admin)?, key)?;
-            note(
-                g.quiet,
-                &format!(
-                    "created list {} with key {}",
-                    made.address, made.fingerprint
-                ),
-            );
+            note(g.quiet, &format!("created list {} with key {}", made.address, made.fingerprint));
         }
         ListCommand::Ls { format } => {
             let lists = list::ls(&g.home)?;
             show(format.json, &lists, |lists| {
-                lists
-                    .iter()
-                    .map(|l| format!("{}\t{} members\t{}\n", l.address, l.members, l.fingerprint))
-                    .collect()
+                lists.iter().map(|l| format!("{}\t{} members\t{}\n", l.address, l.members, l.fingerprint)).collect()
             })?;
         }
         ListCommand::Show { list: name, format } => {
@@ -45,11 +31,7 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
                     d.address,
                     d.fingerprint,
                     d.members,
-                    d.admins
-                        .iter()
-                        .map(|a| a.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    d.admins.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
                 );
                 for (name, value) in &d.settings {
                     text.push_str(&format!("  {name} = {value}\n"));
@@ -57,22 +39,15 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
                 text
             })?;
         }
-        ListCommand::Set {
-            list: name,
-            key,
-            value,
-        } => {
+        ListCommand::Set { list: name, key, value } => {
             let value = list::set(&g.home, &address(&name)?, &key, &value)?;
             print(&format!("{key} = {value}\n"))?;
         }
         ListCommand::Delete { list: name, yes } => {
             if !yes {
-                return Err(Error::new(
-                    ErrorKind::Usage,
-                    format!("deleting {name} cannot be undone"),
-                )
-                .hint("add --yes to confirm")
-                .into());
+                return Err(Error::new(ErrorKind::Usage, format!("deleting {name} cannot be undone"))
+                    .hint("add --yes to confirm")
+                    .into());
             }
             list::delete(&g.home, &address(&name)?)?;
             note(g.quiet, &format!("deleted list {name}"));
@@ -81,10 +56,7 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
             let address = address(&name)?;
             let passphrase = read_passphrase(&format!("passphrase for the key of {address}: "))?;
             let fpr = list::unlock(&g.home, &address, &passphrase)?;
-            note(
-                g.quiet,
-                &format!("unlocked key {fpr} of {address} in gpg-agent"),
-            );
+            note(g.quiet, &format!("unlocked key {fpr} of {address} in gpg-agent"));
         }
         ListCommand::ExportKey { list: name } => {
             print_bytes(&list::export_key(&g.home, &address(&name)?)?)?;
@@ -98,10 +70,7 @@ fn read_passphrase(prompt: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     let tty = stdin.is_terminal();
     let stty = |arg: &str| {
-        let _ = std::process::Command::new("stty")
-            .arg(arg)
-            .stdin(std::process::Stdio::inherit())
-            .status();
+        let _ = std::process::Command::new("stty").arg(arg).stdin(std::process::Stdio::inherit()).status();
     };
     if tty {
         eprint!("{prompt}");
@@ -116,9 +85,7 @@ fn read_passphrase(prompt: &str) -> anyhow::Result<String> {
     read?;
     let passphrase = line.trim_end_matches(['\n', '\r']).to_string();
     if passphrase.is_empty() {
-        return Err(Error::new(ErrorKind::Data, "no passphrase given")
-            .hint("give it on standard input")
-            .into());
+        return Err(Error::new(ErrorKind::Data, "no passphrase given").hint("give it on standard input").into());
     }
     Ok(passphrase)
 }

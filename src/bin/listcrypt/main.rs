@@ -22,11 +22,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            });
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
         }
     };
     match run(cli) {
@@ -42,10 +38,7 @@ pub struct Global {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let global = Global {
-        home: Home::new(cli.home),
-        quiet: cli.quiet,
-    };
+    let global = Global { home: Home::new(cli.home), quiet: cli.quiet };
     match cli.command {
         Command::List(cmd) => list::run(&global, cmd),
         Command::Members(cmd) => members::run(&global, cmd),
@@ -72,10 +65,6 @@ fn address(text: &str) -> listcrypt::Result<Address> {
 
 /// Reads a key file named on the command line.
 fn read_key_file(path: &std::path::Path) -> listcrypt::Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        listcrypt::Error::new(
-            ErrorKind::NoInput,
-            format!("cannot read {}: {e}", path.display()),
-        )
-    })
+    std::fs::read(path)
+        .map_err(|e| listcrypt::Error::new(ErrorKind::NoInput, format!("cannot read {}: {e}", path.display())))
 }

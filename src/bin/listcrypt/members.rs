@@ -7,26 +7,15 @@ use listcrypt::admin::members;
 
 pub fn run(g: &Global, cmd: MembersCommand) -> anyhow::Result<()> {
     match cmd {
-        MembersCommand::Add {
-            list,
-            address: member,
-            key_file,
-            admin,
-        } => {
+        MembersCommand::Add { list, address: member, key_file, admin } => {
             let key = read_key_file(&key_file)?;
             let added = members::add(&g.home, &address(&list)?, &address(&member)?, &key, admin)?;
             note(
                 g.quiet,
-                &format!(
-                    "added {} with key {} (pending); welcome and challenge sent",
-                    added.member, added.fingerprint
-                ),
+                &format!("added {} with key {} (pending); welcome and challenge sent", added.member, added.fingerprint),
             );
         }
-        MembersCommand::Remove {
-            list,
-            address: member,
-        } => {
+        MembersCommand::Remove { list, address: member } => {
             members::remove(&g.home, &address(&list)?, &address(&member)?)?;
             note(g.quiet, &format!("removed {member}"));
         }
@@ -35,22 +24,10 @@ pub fn run(g: &Global, cmd: MembersCommand) -> anyhow::Result<()> {
             show(format.json, &all, |all| {
                 all.iter()
                     .map(|m| {
-                        let role = if m.role == listcrypt::member::Role::Admin {
-                            "admin"
-                        } else {
-                            "member"
-                        };
-                        let receives = if m.can_receive {
-                            "receives posts"
-                        } else {
-                            "no verified key"
-                        };
+                        let role = if m.role == listcrypt::member::Role::Admin { "admin" } else { "member" };
+                        let receives = if m.can_receive { "receives posts" } else { "no verified key" };
                         let verified = m.keys.iter().filter(|k| k.state == "verified").count();
-                        format!(
-                            "{}\t{role}\t{receives}\t{} keys ({verified} verified)\n",
-                            m.address,
-                            m.keys.len()
-                        )
+                        format!("{}\t{role}\t{receives}\t{} keys ({verified} verified)\n", m.address, m.keys.len())
                     })
                     .collect()
             })?;

@@ -18,11 +18,7 @@ pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Prints `value` as JSON when asked, else the text `render` makes of it.
-pub fn show<T: Serialize>(
-    json: bool,
-    value: &T,
-    render: impl FnOnce(&T) -> String,
-) -> anyhow::Result<()> {
+pub fn show<T: Serialize>(json: bool, value: &T, render: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
     if json {
         print(&(serde_json::to_string_pretty(value)? + "\n"))
     } else {

@@ -1,0 +1,309 @@
+//! Reading incoming mail: the header facts the acceptance rules need, and the
+//! cryptographic structure of the body (PGP/MIME per RFC 3156, inline PGP).
+//! Only the root entity may be cryptographic; crypto anywhere else is reported
+//! as `Wrapped` and never trusted.
+
+use crate::error::{Error, Result};
+use crate::mime::build::crlf;
+use crate::model::Address;
+use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+
+/// What the outer headers say.
+#[derive(Debug, Clone, Default)]
+pub struct MailFacts {
+    /// Every address in `From:`, canonical.
+    pub from: Vec<Address>,
+    pub from_name: Option<String>,
+    /// `From:` held something that is not a plain address (or a group).
+    pub from_invalid: bool,
+    /// The envelope sender was `<>` (a bounce or other notice).
+    pub null_sender: bool,
+    /// `Auto-Submitted` other than `no`, or an autoresponder's header (RFC 3834).
+    pub auto_submitted: bool,
+    /// `Precedence: bulk | junk | list`.
+    pub bulk: bool,
+    /// A delivery report, or mail from MAILER-DAEMON.
+    pub report: bool,
+    pub x_loop: Vec<String>,
+    pub list_id: Option<String>,
+    pub subject: Option<String>,
+    pub date: Option<i64>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+}
+
+/// The cryptographic shape of an entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Crypto {
+    /// `multipart/encrypted`: the armored (or binary) OpenPGP message.
+    PgpMimeEncrypted(Vec<u8>),
+    /// `multipart/signed`: the signed entity exactly as signed (CRLF) and the signature.
+    PgpMimeSigned { entity: Vec<u8>, signature: Vec<u8> },
+    /// A text/plain body that is exactly one armored encrypted block.
+    InlineEncrypted(Vec<u8>),
+    /// A text/plain body that is exactly one cleartext-signed block.
+    InlineSigned(Vec<u8>),
+    /// Cryptographic parts below the root, or armor with other text around it.
+    Wrapped,
+    /// No cryptography: the entity as is.
+    Plain(Vec<u8>),
+}
+
+/// Removes the mbox `From sender date` line Postfix puts first; returns the
+/// rest and whether that line named MAILER-DAEMON (a null envelope sender).
+pub fn strip_mbox_line(raw: &[u8]) -> (&[u8], bool) {
+    if raw.starts_with(b"From ") {
+        let end = raw.iter().position(|b| *b == b'\n').map(|i| i + 1).unwrap_or(raw.len());
+        let line = String::from_utf8_lossy(&raw[..end]);
+        let sender = line.split_whitespace().nth(1).unwrap_or("");
+        return (&raw[end..], sender.eq_ignore_ascii_case("MAILER-DAEMON") || sender == "<>");
+    }
+    (raw, false)
+}
+
+/// Refuses input that is not an RFC 5322 message with a `From:` header.
+pub fn check_is_mail(raw: &[u8]) -> Result<()> {
+    let (raw, _) = strip_mbox_line(raw);
+    let first = raw.split(|b| *b == b'\n').next().unwrap_or(b"");
+    let colon = first.iter().position(|b| *b == b':');
+    let header_like = colon.is_some_and(|c| c > 0 && first[..c].iter().all(|b| b.is_ascii_graphic()));
+    let parsed = MessageParser::default().parse(raw);
+    if !header_like || parsed.as_ref().and_then(|m| m.header_raw("From")).is_none() {
+        return Err(Error::data("the input is not a mail message (no header section with From:)")
+            .hint("pipe one RFC 5322 message to listcrypt inject"));
+    }
+    Ok(())
+}
+
+/// Parses a whole message (CRLF line ends): header facts and body structure.
+pub fn read_mail(raw: &[u8]) -> Result<(MailFacts, Crypto)> {
+    let (body, mbox_null) = strip_mbox_line(raw);
+    let message = MessageParser::default().parse(body).ok_or_else(|| Error::data("the message cannot be parsed"))?;
+    let mut facts = header_facts(&message);
+    facts.null_sender |= mbox_null;
+    let root_entity = root_entity(message.raw_message());
+    Ok((facts, classify(&message, &root_entity)))
+}
+
+/// Parses a MIME entity (a decrypted payload or a signed part).
+pub fn read_entity(entity: &[u8]) -> Crypto {
+    match MessageParser::default().parse(entity) {
+        Some(message) => classify(&message, entity),
+        None => Crypto::Plain(entity.to_vec()),
+    }
+}
+
+/// The `Subject` and `From` an entity carries itself (RFC 9788 protected headers).
+pub fn entity_headers(entity: &[u8]) -> (Option<String>, Vec<Address>) {
+    let Some(message) = MessageParser::default().parse_headers(entity) else { return (None, vec![]) };
+    let from = message
+        .from()
+        .map(|a| a.iter().filter_map(|a| a.address().and_then(|x| Address::parse(x).ok())).collect())
+        .unwrap_or_default();
+    (message.subject().map(str::to_string), from)
+}
+
+fn header_facts(message: &Message<'_>) -> MailFacts {
+    let mut facts = MailFacts::default();
+    match message.from() {
+        Some(from) if from.as_group().is_none() => {
+            for addr in from.iter() {
+                match addr.address().map(Address::parse) {
+                    Some(Ok(a)) => facts.from.push(a),
+                    _ => facts.from_invalid = true,
+                }
+            }
+            facts.from_name = from.first().and_then(|a| a.name()).map(str::to_string);
+        }
+        Some(_) => facts.from_invalid = true,
+        None => {}
+    }
+    let raw = |name: &str| message.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+    facts.null_sender = raw("Return-Path").is_some_and(|v| v == "<>");
+    facts.auto_submitted = raw("Auto-Submitted").is_some_and(|v| !v.starts_with("no"))
+        || ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"].iter().any(|h| raw(h).is_some());
+    facts.bulk = raw("Precedence").is_some_and(|v| ["bulk", "junk", "list", "auto_reply"].contains(&v.as_str()));
+    let mailer_daemon = facts.from.iter().any(|a| {
+        let local = a.local_part();
+        local == "mailer-daemon" || local == "postmaster"
+    });
+    let report = message.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    });
+    facts.report = report || mailer_daemon;
+    facts.x_loop =
+        message.header_values("X-Loop").filter_map(|v| v.as_text().map(|t| t.trim().to_ascii_lowercase())).collect();
+    facts.list_id = message.header_raw("List-Id").map(|v| v.trim().to_ascii_lowercase());
+    facts.subject = message.subject().map(str::to_string);
+    facts.date = message.date().map(|d| d.to_timestamp());
+    facts.message_id = message.message_id().map(str::to_string);
+    facts.in_reply_to = text_list(message.in_reply_to());
+    facts.references = text_list(message.references());
+    facts
+}
+
+fn text_list(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(list) => list.iter().map(|t| t.to_string()).collect(),
+        _ => vec![],
+    }
+}
+
+fn classify(message: &Message<'_>, entity: &[u8]) -> Crypto {
+    let root = message.root_part();
+    let is = |part: &MessagePart<'_>, t: &str, s: &str| {
+        part.content_type().is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case(t) && ct.subtype().is_some_and(|x| x.eq_ignore_ascii_case(s))
+        })
+    };
+    let protocol = |part: &MessagePart<'_>| {
+        part.content_type().and_then(|ct| ct.attribute("protocol")).map(|p| p.trim().to_ascii_lowercase())
+    };
+    let children = |part: &MessagePart<'_>| -> Vec<usize> {
+        part.sub_parts().map(|ids| ids.iter().map(|id| *id as usize).collect()).unwrap_or_default()
+    };
+
+    if is(root, "multipart", "encrypted") {
+        let kids = children(root);
+        let shaped = protocol(root).as_deref() == Some("application/pgp-encrypted")
+            && kids.len() == 2
+            && is(&message.parts[kids[0]], "application", "pgp-encrypted");
+        return match shaped {
+            true => Crypto::PgpMimeEncrypted(message.parts[kids[1]].contents().to_vec()),
+            false => Crypto::Wrapped,
+        };
+    }
+    if is(root, "multipart", "signed") {
+        let kids = children(root);
+        let shaped = protocol(root).as_deref() == Some("application/pgp-signature")
+            && kids.len() == 2
+            && is(&message.parts[kids[1]], "application", "pgp-signature");
+        if !shaped {
+            return Crypto::Wrapped;
+        }
+        let signed = &message.parts[kids[0]];
+        let raw = message.raw_message();
+        let entity = raw[signed.offset_header as usize..signed.offset_end as usize].to_vec();
+        return Crypto::PgpMimeSigned { entity, signature: message.parts[kids[1]].contents().to_vec() };
+    }
+    if message.parts.len() == 1 && root.is_text() && !root.is_text_html() {
+        if let Some(text) = root.text_contents() {
+            if let Some(crypto) = inline(text) {
+                return crypto;
+            }
+        }
+    }
+    if message.parts.iter().skip(1).any(looks_cryptographic) {
+        return Crypto::Wrapped;
+    }
+    Crypto::Plain(entity.to_vec())
+}
+
+/// An inline-PGP body: the text, trimmed, must be exactly one armored block.
+fn inline(text: &str) -> Option<Crypto> {
+    let trimmed = text.trim();
+    let exactly = |begin: &str, end: &str| {
+        trimmed.starts_with(begin) && trimmed.ends_with(end) && trimmed.matches(begin).count() == 1
+    };
+    if exactly("-----BEGIN PGP MESSAGE-----", "-----END PGP MESSAGE-----") {
+        return Some(Crypto::InlineEncrypted(crlf(trimmed.as_bytes())));
+    }
+    if exactly("-----BEGIN PGP SIGNED MESSAGE-----", "-----END PGP SIGNATURE-----") {
+        return Some(Crypto::InlineSigned(crlf(trimmed.as_bytes())));
+    }
+    if trimmed.contains("-----BEGIN PGP ") {
+        return Some(Crypto::Wrapped);
+    }
+    None
+}
+
+fn looks_cryptographic(part: &MessagePart<'_>) -> bool {
+    let ct = part.content_type();
+    let kind =
+        ct.map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase()).unwrap_or_default();
+    let armored = match &part.body {
+        PartType::Text(t) => {
+            t.contains("-----BEGIN PGP MESSAGE-----") || t.contains("-----BEGIN PGP SIGNED MESSAGE-----")
+        }
+        _ => false,
+    };
+    armored
+        || ["multipart/encrypted", "multipart/signed", "application/pgp-encrypted", "application/pgp-signature"]
+            .contains(&kind.as_str())
+}
+
+/// The root entity of a message: its `Content-*` header fields and its body,
+/// byte for byte.
+fn root_entity(raw: &[u8]) -> Vec<u8> {
+    let (fields, body) = split_header_section(raw);
+    let mut out = Vec::with_capacity(raw.len());
+    for field in fields.iter().filter(|f| f.len() > 8 && f[..8].eq_ignore_ascii_case(b"content-")) {
+        out.extend_from_slice(field);
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Splits a CRLF message into its header fields (each with its folded
+/// continuation lines and line ends) and its body.
+pub fn split_header_section(raw: &[u8]) -> (Vec<&[u8]>, &[u8]) {
+    let mut fields: Vec<&[u8]> = vec![];
+    let mut at = 0;
+    let mut field_start = None;
+    while at < raw.len() {
+        let end = raw[at..].windows(2).position(|w| w == b"\r\n").map(|i| at + i + 2).unwrap_or(raw.len());
+        let line = &raw[at..end];
+        if line == b"\r\n" {
+            if let Some(s) = field_start.take() {
+                fields.push(&raw[s..at]);
+            }
+            return (fields, &raw[end..]);
+        }
+        if !(line[0] == b' ' || line[0] == b'\t') {
+            if let Some(s) = field_start.take() {
+                fields.push(&raw[s..at]);
+            }
+            field_start = Some(at);
+        }
+        at = end;
+    }
+    if let Some(s) = field_start {
+        fields.push(&raw[s..]);
+    }
+    (fields, &raw[raw.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_entity_keeps_only_content_headers_and_the_exact_body() {
+        let raw = b"From: a@example.org\r\nSubject: hi\r\nContent-Type: text/plain;\r\n charset=utf-8\r\n\r\nbody\r\n";
+        assert_eq!(root_entity(raw), b"Content-Type: text/plain;\r\n charset=utf-8\r\n\r\nbody\r\n");
+    }
+
+    #[test]
+    fn inline_blocks_must_be_the_whole_body() {
+        let block = "-----BEGIN PGP MESSAGE-----\n\nabc\n-----END PGP MESSAGE-----";
+        assert!(matches!(inline(&format!("\n{block}\n")), Some(Crypto::InlineEncrypted(_))));
+        assert_eq!(inline(&format!("unsigned text\n{block}")), Some(Crypto::Wrapped));
+        assert_eq!(inline("just text"), None);
+    }
+
+    #[test]
+    fn mail_needs_a_header_section() {
+        assert!(check_is_mail(b"From alice@example.org Thu Nov 26 2026\nFrom: a@example.org\n\nhi\n").is_ok());
+        assert!(check_is_mail(b"hello world\n").is_err());
+        assert!(check_is_mail(b"Subject: no from\n\nhi\n").is_err());
+    }
+
+    #[test]
+    fn crypto_below_the_root_is_wrapped() {
+        let raw = crlf(b"From: a@example.org\nContent-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\nunsigned\n--x\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=y\n\n--y\nContent-Type: text/plain\n\nsigned\n--y\nContent-Type: application/pgp-signature\n\nsig\n--y--\n--x--\n");
+        assert_eq!(read_mail(&raw).unwrap().1, Crypto::Wrapped);
+    }
+}

@@ -1,0 +1,349 @@
+//! The acceptance rules of DESIGN.md ("Accepting a post"), as a pure function
+//! of facts gathered by `verify`: no gpg, no store, no clock of its own.
+
+use crate::member::Member;
+use crate::model::{Address, Fingerprint};
+use crate::settings::{Action, Settings};
+
+/// Signatures may be this far in the future (clock skew).
+const FUTURE_SLACK: u64 = 15 * 60;
+
+/// What the signature check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    None,
+    /// Bad, several, or not over the whole content.
+    Bad,
+    /// A key the list does not hold.
+    UnknownKey,
+    Good(GoodSignature),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoodSignature {
+    /// The primary fingerprint of the signing key (a subkey resolves to its primary).
+    pub key: Fingerprint,
+    /// The member that key is registered to, if any.
+    pub owner: Option<Address>,
+    /// That key has a user ID with the `From:` address.
+    pub user_id_matches: bool,
+    pub created: u64,
+    pub key_created: u64,
+    pub key_expires: Option<u64>,
+    pub key_revoked: bool,
+    pub key_expired: bool,
+    /// Seen on this list before.
+    pub replay: bool,
+}
+
+/// Everything the rules look at.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    pub now: u64,
+    pub list: &'a Address,
+    pub settings: &'a Settings,
+    pub from: &'a [Address],
+    pub from_invalid: bool,
+    /// The member with the single `From:` address.
+    pub member: Option<&'a Member>,
+    pub looped: bool,
+    pub bounce: bool,
+    pub auto_reply: bool,
+    pub size: u64,
+    pub encrypted: bool,
+    /// Cryptography below the root or partly signed/encrypted text.
+    pub wrapped: bool,
+    /// Could not decrypt (not to the list key, damaged, no integrity check).
+    pub undecryptable: bool,
+    /// An inner (protected) From that differs from the outer one.
+    pub inner_from_differs: bool,
+    pub signature: Signature,
+    /// An admin released it from the hold queue.
+    pub released: bool,
+}
+
+/// Why a post was not approved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Loop,
+    Bounce,
+    AutoReply,
+    TooLarge,
+    NotSingleFrom,
+    NonMember,
+    Wrapped,
+    Undecryptable,
+    Unencrypted,
+    Unsigned,
+    BadSignature,
+    UnknownSigner,
+    SignerIsNotSender,
+    PendingKey,
+    NoUserIdForSender,
+    KeyRevoked,
+    KeyExpired,
+    SignatureTooOld,
+    SignatureInFuture,
+    Replay,
+    InnerFromDiffers,
+}
+
+impl Reason {
+    /// For admins and the log; never shown to the sender (one fixed text there).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::Loop => "a mail loop (this list's X-Loop or List-Id)",
+            Reason::Bounce => "a bounce or delivery report",
+            Reason::AutoReply => "an auto-reply or bulk mail",
+            Reason::TooLarge => "larger than max_message_size",
+            Reason::NotSingleFrom => "From: does not hold exactly one valid address",
+            Reason::NonMember => "the sender is not a member",
+            Reason::Wrapped => "signed or encrypted parts inside an unsigned wrapper",
+            Reason::Undecryptable => "not decryptable with the list key, or without integrity protection",
+            Reason::Unencrypted => "not encrypted to the list key",
+            Reason::Unsigned => "not signed",
+            Reason::BadSignature => "a bad signature, or several signatures",
+            Reason::UnknownSigner => "signed by a key the list does not know",
+            Reason::SignerIsNotSender => "signed by a key of another member",
+            Reason::PendingKey => "signed by a key that is not verified yet",
+            Reason::NoUserIdForSender => "the signing key has no user ID with the From: address",
+            Reason::KeyRevoked => "the signing key is revoked",
+            Reason::KeyExpired => "the signing key was expired when it signed, or is now",
+            Reason::SignatureTooOld => "the signature is older than max_signature_age",
+            Reason::SignatureInFuture => "the signature is dated in the future",
+            Reason::Replay => "a replay of a post the list has already accepted",
+            Reason::InnerFromDiffers => "the protected From: differs from the outer From:",
+        }
+    }
+
+    /// Loops, bounces and auto-replies are dropped without any notice.
+    pub fn is_silent(self) -> bool {
+        matches!(self, Reason::Loop | Reason::Bounce | Reason::AutoReply)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject(Reason),
+    Hold(Reason),
+    Discard(Reason),
+}
+
+pub fn decide(f: &Facts<'_>) -> Decision {
+    if f.looped {
+        return Decision::Discard(Reason::Loop);
+    }
+    if f.bounce {
+        return Decision::Discard(Reason::Bounce);
+    }
+    if f.auto_reply {
+        return Decision::Discard(Reason::AutoReply);
+    }
+    if f.released {
+        return Decision::Approve;
+    }
+    if f.size > f.settings.max_message_size {
+        return Decision::Reject(Reason::TooLarge);
+    }
+    if f.from.len() != 1 || f.from_invalid {
+        return nonmember(f, Reason::NotSingleFrom);
+    }
+    let Some(member) = f.member else { return nonmember(f, Reason::NonMember) };
+    match check_member_post(f, member) {
+        None => Decision::Approve,
+        Some(reason) => match f.settings.unverified_action {
+            Action::Hold => Decision::Hold(reason),
+            _ => Decision::Reject(reason),
+        },
+    }
+}
+
+fn nonmember(f: &Facts<'_>, reason: Reason) -> Decision {
+    match f.settings.nonmember_action {
+        Action::Reject => Decision::Reject(reason),
+        Action::Hold => Decision::Hold(reason),
+        Action::Discard => Decision::Discard(reason),
+    }
+}
+
+/// The first rule a member's post breaks, if any.
+fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
+    if f.wrapped {
+        return Some(Reason::Wrapped);
+    }
+    if f.undecryptable {
+        return Some(Reason::Undecryptable);
+    }
+    if f.settings.require_encryption && !f.encrypted {
+        return Some(Reason::Unencrypted);
+    }
+    if f.inner_from_differs {
+        return Some(Reason::InnerFromDiffers);
+    }
+    let good = match &f.signature {
+        Signature::None if f.settings.require_signature => return Some(Reason::Unsigned),
+        Signature::None => return None,
+        Signature::Bad => return Some(Reason::BadSignature),
+        Signature::UnknownKey => return Some(Reason::UnknownSigner),
+        Signature::Good(good) => good,
+    };
+    match (&good.owner, member.key(&good.key)) {
+        (None, _) => return Some(Reason::UnknownSigner),
+        (_, None) => return Some(Reason::SignerIsNotSender),
+        (_, Some(key)) if !key.is_verified() => return Some(Reason::PendingKey),
+        _ => {}
+    }
+    if !good.user_id_matches {
+        return Some(Reason::NoUserIdForSender);
+    }
+    if good.key_revoked {
+        return Some(Reason::KeyRevoked);
+    }
+    let expired_at_signing = good.key_expires.is_some_and(|e| good.created >= e) || good.created < good.key_created;
+    if good.key_expired || expired_at_signing {
+        return Some(Reason::KeyExpired);
+    }
+    if good.created.saturating_add(f.settings.max_signature_age) < f.now {
+        return Some(Reason::SignatureTooOld);
+    }
+    if good.created > f.now + FUTURE_SLACK {
+        return Some(Reason::SignatureInFuture);
+    }
+    if good.replay {
+        return Some(Reason::Replay);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::member::{KeyState, MemberKey, Role};
+
+    const NOW: u64 = 2_000_000_000;
+
+    fn fpr(c: char) -> Fingerprint {
+        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn alice() -> Member {
+        let mut m = Member::new(Address::parse("alice@example.org").unwrap(), Role::Member);
+        m.keys.push(MemberKey { fingerprint: fpr('a'), state: KeyState::Verified { since: 0 }, added: 0 });
+        m.keys.push(MemberKey::pending(fpr('b'), "token", 100));
+        m
+    }
+
+    fn good(key: char) -> GoodSignature {
+        GoodSignature {
+            key: fpr(key),
+            owner: Some(Address::parse("alice@example.org").unwrap()),
+            user_id_matches: true,
+            created: NOW - 60,
+            key_created: NOW - 365 * 86_400,
+            key_expires: None,
+            key_revoked: false,
+            key_expired: false,
+            replay: false,
+        }
+    }
+
+    fn check(edit: impl FnOnce(&mut Facts<'_>)) -> Decision {
+        check_with(&Settings::default(), edit)
+    }
+
+    fn check_with(settings: &Settings, edit: impl FnOnce(&mut Facts<'_>)) -> Decision {
+        let list = Address::parse("crypto@example.org").unwrap();
+        let from = [Address::parse("alice@example.org").unwrap()];
+        let member = alice();
+        let mut facts = Facts {
+            now: NOW,
+            list: &list,
+            settings,
+            from: &from,
+            from_invalid: false,
+            member: Some(&member),
+            looped: false,
+            bounce: false,
+            auto_reply: false,
+            size: 1000,
+            encrypted: true,
+            wrapped: false,
+            undecryptable: false,
+            inner_from_differs: false,
+            signature: Signature::Good(good('a')),
+            released: false,
+        };
+        edit(&mut facts);
+        decide(&facts)
+    }
+
+    #[test]
+    fn a_fresh_post_signed_by_the_senders_verified_key_is_approved() {
+        assert_eq!(check(|_| {}), Decision::Approve);
+    }
+
+    #[test]
+    fn every_broken_rule_has_its_reason() {
+        use Reason::*;
+        let cases: Vec<(Reason, Box<dyn FnOnce(&mut Facts<'_>)>)> = vec![
+            (Unencrypted, Box::new(|f| f.encrypted = false)),
+            (Unsigned, Box::new(|f| f.signature = Signature::None)),
+            (BadSignature, Box::new(|f| f.signature = Signature::Bad)),
+            (UnknownSigner, Box::new(|f| f.signature = Signature::UnknownKey)),
+            (PendingKey, Box::new(|f| f.signature = Signature::Good(good('b')))),
+            (SignerIsNotSender, Box::new(|f| f.signature = Signature::Good(good('c')))),
+            (Wrapped, Box::new(|f| f.wrapped = true)),
+            (TooLarge, Box::new(|f| f.size = u64::MAX)),
+            (Replay, Box::new(|f| f.signature = Signature::Good(GoodSignature { replay: true, ..good('a') }))),
+            (KeyRevoked, Box::new(|f| f.signature = Signature::Good(GoodSignature { key_revoked: true, ..good('a') }))),
+            (
+                KeyExpired,
+                Box::new(|f| {
+                    f.signature = Signature::Good(GoodSignature { key_expires: Some(NOW - 120), ..good('a') })
+                }),
+            ),
+            (
+                SignatureTooOld,
+                Box::new(|f| f.signature = Signature::Good(GoodSignature { created: NOW - 30 * 86_400, ..good('a') })),
+            ),
+            (
+                SignatureInFuture,
+                Box::new(|f| f.signature = Signature::Good(GoodSignature { created: NOW + 86_400, ..good('a') })),
+            ),
+            (
+                NoUserIdForSender,
+                Box::new(|f| f.signature = Signature::Good(GoodSignature { user_id_matches: false, ..good('a') })),
+            ),
+            (NonMember, Box::new(|f| f.member = None)),
+            (InnerFromDiffers, Box::new(|f| f.inner_from_differs = true)),
+        ];
+        for (reason, edit) in cases {
+            assert_eq!(check(edit), Decision::Reject(reason), "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn loops_bounces_and_auto_replies_are_dropped_silently() {
+        assert_eq!(check(|f| f.looped = true), Decision::Discard(Reason::Loop));
+        assert_eq!(check(|f| f.bounce = true), Decision::Discard(Reason::Bounce));
+        assert_eq!(check(|f| f.auto_reply = true), Decision::Discard(Reason::AutoReply));
+        assert!(Reason::Loop.is_silent() && !Reason::Unsigned.is_silent());
+    }
+
+    #[test]
+    fn settings_relax_and_redirect_the_rules() {
+        let mut relaxed = Settings::default();
+        relaxed.require_encryption = false;
+        relaxed.require_signature = false;
+        relaxed.unverified_action = Action::Hold;
+        relaxed.nonmember_action = Action::Discard;
+        let unsigned = |f: &mut Facts<'_>| {
+            f.encrypted = false;
+            f.signature = Signature::None
+        };
+        assert_eq!(check_with(&relaxed, unsigned), Decision::Approve);
+        assert_eq!(check_with(&relaxed, |f| f.signature = Signature::Bad), Decision::Hold(Reason::BadSignature));
+        assert_eq!(check_with(&relaxed, |f| f.member = None), Decision::Discard(Reason::NonMember));
+    }
+}
