@@ -1,10 +1,12 @@
 //! A handle on one existing list: its folder, its keyring and its store.
 
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::gpg::Keyring;
 use crate::home::{Home, ListHome};
-use crate::model::Address;
+use crate::model::{Address, Fingerprint};
+use crate::notice::Notice;
 use crate::store::Store;
+use crate::transport::Outgoing;
 
 pub struct List {
     pub home: ListHome,
@@ -26,5 +28,20 @@ impl List {
     /// Opens the store, waiting for other processes; drop it before slow work.
     pub fn store(&self) -> Result<Store> {
         Store::open(&self.home.store_dir())
+    }
+}
+
+impl List {
+    /// Seals a notice: encrypted to `key` and signed by the list key when it
+    /// is unlocked (a locked key only costs the signature), or in clear.
+    pub fn seal(&self, notice: &Notice, key: Option<&Fingerprint>, list_key: &Fingerprint) -> Result<Outgoing> {
+        let Some(key) = key else { return Ok(notice.in_clear(self.address())) };
+        let entity = notice.entity();
+        let recipients = std::slice::from_ref(key);
+        let armored = match self.keyring.encrypt(recipients, &entity, Some(list_key)) {
+            Err(e) if e.kind() == ErrorKind::Permission => self.keyring.encrypt(recipients, &entity, None),
+            other => other,
+        }?;
+        Ok(notice.encrypted(self.address(), &armored))
     }
 }

@@ -1,27 +1,58 @@
-//! Every mail listcrypt writes itself: welcome, challenges, reports.
-//! Notices are auto-generated (RFC 3834) and come from the list with the
-//! `-bounces` envelope sender, so replies and bounces never reach a person.
+//! Every mail listcrypt writes itself: welcome, challenges, rejections and
+//! admin reports. Notices are auto-generated (RFC 3834), carry this list's
+//! X-Loop, and come from the `-bounces` envelope sender, or from the null
+//! sender `<>` when they answer mail from someone not yet trusted.
 
 use crate::mime::build::{self, Attachment, Head};
 use crate::model::{Address, Fingerprint};
 use crate::transport::Outgoing;
 
-fn head(list: &Address, to: &Address, subject: &str) -> Head {
-    Head {
-        from: list.clone(),
-        from_name: None,
-        to: vec![to.clone()],
-        subject: subject.to_string(),
-        extra: vec![
+/// A notice before it is sealed (sent in clear or encrypted to the recipient).
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub to: Address,
+    pub subject: String,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    /// Send with the null envelope sender, so nothing can bounce back.
+    pub null_sender: bool,
+}
+
+impl Notice {
+    fn new(to: &Address, subject: String, text: String) -> Notice {
+        Notice { to: to.clone(), subject, text, attachments: vec![], null_sender: false }
+    }
+
+    fn head(&self, list: &Address) -> Head {
+        let mut head = Head::new(list, &self.to, &self.subject);
+        head.extra = vec![
             ("Auto-Submitted", "auto-generated".into()),
             ("Precedence", "list".into()),
             ("X-Loop", list.to_string()),
-        ],
+        ];
+        head
     }
-}
 
-fn outgoing(list: &Address, to: &Address, bytes: Vec<u8>) -> Outgoing {
-    Outgoing { envelope_from: Some(list.bounces()), recipients: vec![to.clone()], bytes }
+    fn outgoing(&self, list: &Address, bytes: Vec<u8>) -> Outgoing {
+        let envelope_from = (!self.null_sender).then(|| list.bounces());
+        Outgoing { envelope_from, recipients: vec![self.to.clone()], bytes }
+    }
+
+    /// The MIME entity to encrypt.
+    pub fn entity(&self) -> Vec<u8> {
+        build::entity(&self.text, &self.attachments)
+    }
+
+    pub fn in_clear(&self, list: &Address) -> Outgoing {
+        self.outgoing(list, build::plain_message(&self.head(list), &self.text, &self.attachments))
+    }
+
+    /// Sealed around `armored`, the encrypted [`Notice::entity`].
+    pub fn encrypted(&self, list: &Address, armored: &[u8]) -> Outgoing {
+        let mut head = self.head(list);
+        head.subject = format!("Notice from {list}");
+        self.outgoing(list, build::encrypted_message(&head, armored))
+    }
 }
 
 /// The list's public key as an attachment.
@@ -30,33 +61,30 @@ pub fn list_key_attachment(list: &Address, armored: &[u8]) -> Attachment {
 }
 
 /// Cleartext welcome with the list key attached (the member has no verified key yet).
-pub fn welcome(list: &Address, member: &Address, list_fpr: &Fingerprint, list_key: &[u8]) -> Outgoing {
+pub fn welcome(list: &Address, member: &Address, list_fpr: &Fingerprint, list_key: &[u8]) -> Notice {
     let text = format!(
         "Welcome to the encrypted mailing list {list}.\r\n\
          \r\n\
          Every post to this list is encrypted and signed. To take part:\r\n\
          \r\n\
          1. Import the list's public key, attached to this mail.\r\n\
-         Its fingerprint is {fpr}.\r\n\
+         Its fingerprint is {list_fpr}.\r\n\
          Compare it with the one your list admin gave you.\r\n\
          \r\n\
          2. You will receive a second mail, encrypted to your own key, with a\r\n\
-         confirmation token. Send the token to a list admin (or, once mail\r\n\
-         commands are enabled, to {request}) to confirm your key.\r\n\
+         confirmation token. Send the token to a list admin to confirm your key.\r\n\
          \r\n\
          3. Post by writing to {list}, signed with your key and encrypted to the\r\n\
          list's key. Unsigned or unencrypted mail is refused.\r\n",
-        fpr = list_fpr,
-        request = list.request(),
     );
-    let attachment = list_key_attachment(list, list_key);
-    let bytes = build::plain_message(&head(list, member, &format!("Welcome to {list}")), &text, &[attachment]);
-    outgoing(list, member, bytes)
+    let mut notice = Notice::new(member, format!("Welcome to {list}"), text);
+    notice.attachments.push(list_key_attachment(list, list_key));
+    notice
 }
 
-/// The cleartext of a challenge; it is sent only encrypted to the key being checked.
-pub fn challenge_text(list: &Address, member: &Address, key: &Fingerprint, token: &str) -> String {
-    format!(
+/// A challenge; it is only ever sent encrypted to the key being checked.
+pub fn challenge(list: &Address, member: &Address, key: &Fingerprint, token: &str) -> Notice {
+    let text = format!(
         "This mail confirms that the key\r\n\
          \r\n\
          {key}\r\n\
@@ -70,17 +98,37 @@ pub fn challenge_text(list: &Address, member: &Address, key: &Fingerprint, token
          listcrypt keys verify {list} {member} {token}\r\n\
          \r\n\
          If you did not ask to join {list}, ignore this mail.\r\n"
-    )
+    );
+    Notice::new(member, format!("Confirm your key for {list}"), text)
 }
 
-/// The encrypted challenge mail around `armored` ciphertext.
-pub fn challenge(list: &Address, member: &Address, armored: &[u8]) -> Outgoing {
-    let bytes = build::encrypted_message(&head(list, member, &format!("Confirm your key for {list}")), armored);
-    outgoing(list, member, bytes)
+/// The one fixed answer to every refused post: it says what the list
+/// expects and nothing about what was wrong or what the mail held, so it
+/// cannot be used to probe the list.
+pub fn rejection(list: &Address, to: &Address, list_fpr: &Fingerprint, list_key: &[u8]) -> Notice {
+    let text = format!(
+        "A message from your address to {list} was not distributed.\r\n\
+         \r\n\
+         This list only distributes mail that is\r\n\
+         - encrypted to the list's key (attached; fingerprint {list_fpr}),\r\n\
+         - signed with your own OpenPGP key, a key the list has verified, and\r\n\
+         - sent From: the address that key is registered for, with a user ID\r\n\
+         for that address.\r\n\
+         \r\n\
+         If you are a member, check that your key is verified (answer the\r\n\
+         challenge mail) and that your mail program signs and encrypts.\r\n\
+         If you are not a member, ask the list owner at {owner}.\r\n\
+         \r\n\
+         This notice does not repeat anything of the message it answers.\r\n",
+        owner = list.owner(),
+    );
+    let mut notice = Notice::new(to, format!("Your message to {list} was not distributed"), text);
+    notice.attachments.push(list_key_attachment(list, list_key));
+    notice.null_sender = true;
+    notice
 }
 
-/// A short report to one admin.
-pub fn admin_report(list: &Address, admin: &Address, subject: &str, text: &str) -> Outgoing {
-    let bytes = build::plain_message(&head(list, admin, subject), text, &[]);
-    outgoing(list, admin, bytes)
+/// A short report to one admin (no message content, ever).
+pub fn admin_report(list: &Address, admin: &Address, subject: &str, text: &str) -> Notice {
+    Notice::new(admin, format!("[{list}] {subject}"), format!("{text}\r\n"))
 }

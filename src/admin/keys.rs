@@ -2,7 +2,7 @@
 //! key into a verified one.
 
 use crate::admin::list::single_key;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::gpg::KeyInfo;
 use crate::home::Home;
 use crate::list::List;
@@ -100,20 +100,13 @@ pub(crate) fn register(
     };
 
     let token = random_token(TOKEN_LEN);
-    let text = notice::challenge_text(address, member, &fpr, &token);
-    let entity = crate::mime::build::entity(&text, &[]);
-    let armored = match list.keyring.encrypt(std::slice::from_ref(&fpr), &entity, Some(&record.fingerprint)) {
-        // A locked list key only costs the challenge its signature.
-        Err(e) if e.kind() == ErrorKind::Permission => list.keyring.encrypt(std::slice::from_ref(&fpr), &entity, None),
-        other => other,
-    }
-    .map_err(undo)?;
     let mut mails = vec![];
     if new_member.is_some() {
         let list_key = list.keyring.export(&record.fingerprint).map_err(undo)?;
-        mails.push(notice::welcome(address, member, &record.fingerprint, &list_key));
+        mails.push(notice::welcome(address, member, &record.fingerprint, &list_key).in_clear(address));
     }
-    mails.push(notice::challenge(address, member, &armored));
+    let challenge = notice::challenge(address, member, &fpr, &token);
+    mails.push(list.seal(&challenge, Some(&fpr), &record.fingerprint).map_err(undo)?);
 
     {
         let store = list.store().map_err(undo)?;

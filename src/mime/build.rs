@@ -1,24 +1,53 @@
-//! Building the mail listcrypt sends: plain notices and PGP/MIME
-//! `multipart/encrypted` messages (RFC 3156). Header values are always
-//! written by mail-builder's encoders, never pasted as raw text.
+//! Building the mail listcrypt sends: notices, PGP/MIME `multipart/signed`
+//! and `multipart/encrypted` (RFC 3156), and protected headers (RFC 9788).
+//! Header values always go through mail-builder's encoders after control
+//! characters are removed; nothing from a received mail is pasted raw.
 
+use crate::mime::parse::split_header_section;
 use crate::model::{random_token, Address};
 use mail_builder::headers::address::Address as MailAddress;
 use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
 use mail_builder::headers::text::Text;
+use mail_builder::headers::{Header, HeaderType};
 use mail_builder::mime::{BodyPart, MimePart};
 use mail_builder::MessageBuilder;
 
-/// The outer headers of a message listcrypt writes.
+/// The headers of a message listcrypt writes.
 #[derive(Debug, Clone)]
 pub struct Head {
     pub from: Address,
     pub from_name: Option<String>,
     pub to: Vec<Address>,
     pub subject: String,
-    /// Extra headers, values already plain ASCII without line breaks.
+    /// None: a fresh one in the sender's domain.
+    pub message_id: Option<String>,
+    /// None: now.
+    pub date: Option<i64>,
+    pub reply_to: Option<Address>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Extra headers whose values listcrypt made itself (plain ASCII).
     pub extra: Vec<(&'static str, String)>,
+}
+
+impl Head {
+    pub fn new(from: &Address, to: &Address, subject: &str) -> Head {
+        Head {
+            from: from.clone(),
+            from_name: None,
+            to: vec![to.clone()],
+            subject: subject.to_string(),
+            message_id: None,
+            date: None,
+            reply_to: None,
+            in_reply_to: vec![],
+            references: vec![],
+            extra: vec![],
+        }
+    }
 }
 
 /// A file attached to a notice.
@@ -32,6 +61,29 @@ pub struct Attachment {
 /// A fresh `Message-ID` value (without angle brackets) in `domain`.
 pub fn message_id(domain: &str) -> String {
     format!("{}@{domain}", random_token(24))
+}
+
+/// A message ID from a received mail, if it is a plain `left@right` of
+/// visible ASCII; anything else is dropped rather than passed on.
+pub fn clean_message_id(id: &str) -> Option<String> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    let ok = id.len() <= 250
+        && id.split('@').count() == 2
+        && id.bytes().all(|b| b.is_ascii_graphic() && !b"<>\"\\()[],;:".contains(&b));
+    ok.then(|| id.to_string())
+}
+
+/// Text for a header: control characters (CR, LF, NUL, …) become spaces.
+pub fn clean_text(text: &str) -> String {
+    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(998).collect()
+}
+
+/// A display name, or none when it is empty or looks like an address
+/// (`"bob@bank.example" <mallory@…>` must not show as bob).
+pub fn clean_display_name(name: &str) -> Option<String> {
+    let name = clean_text(name);
+    (!name.is_empty() && !name.contains('@')).then_some(name)
 }
 
 fn body_part(text: &str, attachments: &[Attachment]) -> MimePart<'static> {
@@ -61,30 +113,52 @@ pub fn entity(text: &str, attachments: &[Attachment]) -> Vec<u8> {
     out
 }
 
-fn builder(head: &Head) -> MessageBuilder<'static> {
-    let from = MailAddress::new_address(head.from_name.clone(), head.from.as_str().to_string());
-    let to: Vec<MailAddress<'static>> =
-        head.to.iter().map(|a| MailAddress::new_address(None::<String>, a.as_str().to_string())).collect();
-    let mut b = MessageBuilder::new()
-        .from(from)
-        .to(MailAddress::new_list(to))
-        .subject(Text::new(head.subject.clone()))
-        .message_id(message_id(head.from.domain()));
-    for (name, value) in &head.extra {
-        b = b.header(*name, Raw::new(value.clone()));
-    }
-    b
+fn mailbox(address: &Address, name: &Option<String>) -> MailAddress<'static> {
+    MailAddress::new_address(name.as_deref().and_then(clean_display_name), address.as_str().to_string())
 }
 
-fn serialize(b: MessageBuilder<'_>) -> Vec<u8> {
+/// The header fields of `head`, in order, as mail-builder values.
+fn fields(head: &Head) -> Vec<(&'static str, HeaderType<'static>)> {
+    let to: Vec<MailAddress<'static>> = head.to.iter().map(|a| mailbox(a, &None)).collect();
+    let mut fields: Vec<(&'static str, HeaderType<'static>)> = vec![
+        ("From", mailbox(&head.from, &head.from_name).into()),
+        ("To", MailAddress::new_list(to).into()),
+        ("Subject", Text::new(clean_text(&head.subject)).into()),
+        ("Date", head.date.map(Date::new).unwrap_or_else(Date::now).into()),
+    ];
+    let id = head.message_id.clone().unwrap_or_else(|| message_id(head.from.domain()));
+    fields.push(("Message-ID", MessageId::new(id).into()));
+    if let Some(reply_to) = &head.reply_to {
+        fields.push(("Reply-To", mailbox(reply_to, &None).into()));
+    }
+    let ids = |list: &[String]| list.iter().filter_map(|i| clean_message_id(i)).collect::<Vec<_>>();
+    let in_reply_to = ids(&head.in_reply_to);
+    if !in_reply_to.is_empty() {
+        fields.push(("In-Reply-To", MessageId::new_list(in_reply_to.into_iter()).into()));
+    }
+    let references = ids(&head.references);
+    if !references.is_empty() {
+        fields.push(("References", MessageId::new_list(references.into_iter()).into()));
+    }
+    for (name, value) in &head.extra {
+        fields.push((name, Raw::new(clean_text(value)).into()));
+    }
+    fields
+}
+
+fn serialize(head: &Head, body: MimePart<'_>) -> Vec<u8> {
+    let mut b = MessageBuilder::new();
+    for (name, value) in fields(head) {
+        b = b.header(name, value);
+    }
     let mut out = Vec::new();
-    b.serialize(&mut out);
+    b.body(body).serialize(&mut out);
     out
 }
 
 /// A cleartext message.
 pub fn plain_message(head: &Head, text: &str, attachments: &[Attachment]) -> Vec<u8> {
-    serialize(builder(head).body(body_part(text, attachments)))
+    serialize(head, body_part(text, attachments))
 }
 
 /// A PGP/MIME encrypted message around `armored` ciphertext.
@@ -103,7 +177,58 @@ pub fn encrypted_message(head: &Head, armored: &[u8]) -> Vec<u8> {
         ContentType::new("multipart/encrypted").attribute("protocol", "application/pgp-encrypted"),
         BodyPart::Multipart(vec![control, payload]),
     );
-    serialize(builder(head).body(body))
+    serialize(head, body)
+}
+
+/// `content` (a MIME entity) with protected header fields (RFC 9788): the
+/// fields of `head` first, then only the entity's own `Content-*` fields, its
+/// Content-Type marked `hp="cipher"`, then its body unchanged.
+pub fn protected_entity(head: &Head, content: &[u8]) -> Vec<u8> {
+    let content = crlf(content);
+    let (entity_fields, body) = split_header_section(&content);
+    let mut out = Vec::with_capacity(content.len() + 1024);
+    for (name, value) in fields(head) {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        value.write_header(&mut out, name.len() + 2);
+    }
+    let is = |field: &[u8], name: &[u8]| field.len() > name.len() && field[..name.len()].eq_ignore_ascii_case(name);
+    let mut has_type = false;
+    for field in entity_fields.iter().filter(|f| is(f, b"content-")) {
+        if is(field, b"content-type:") && !has_type {
+            has_type = true;
+            out.extend_from_slice(field.strip_suffix(b"\r\n").unwrap_or(field));
+            out.extend_from_slice(b"; hp=\"cipher\"\r\n");
+        } else if !is(field, b"content-type:") {
+            out.extend_from_slice(field);
+        }
+    }
+    if !has_type {
+        out.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii; hp=\"cipher\"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// `multipart/signed` (RFC 3156 §5) around `entity`, embedded byte for byte.
+pub fn signed_entity(entity: &[u8], signature: &[u8], micalg: &str) -> Vec<u8> {
+    let signature = MimePart::new(
+        ContentType::new("application/pgp-signature").attribute("name", "signature.asc"),
+        BodyPart::Binary(crlf(signature).into()),
+    )
+    .header("Content-Description", Text::new("OpenPGP digital signature"))
+    .attachment("signature.asc")
+    .transfer_encoding("7bit");
+    let signed = MimePart::new(
+        ContentType::new("multipart/signed")
+            .attribute("micalg", micalg.to_string())
+            .attribute("protocol", "application/pgp-signature"),
+        BodyPart::Multipart(vec![MimePart::raw(BodyPart::Binary(entity.to_vec().into())), signature]),
+    );
+    let mut out = Vec::new();
+    signed.write_part(&mut out);
+    out
 }
 
 /// `bytes` with every line ending as CRLF, as SMTP and RFC 3156 expect.
@@ -124,26 +249,53 @@ pub fn crlf(bytes: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn head() -> Head {
+        let mut head = Head::new(
+            &Address::parse("list@example.org").unwrap(),
+            &Address::parse("bob@example.org").unwrap(),
+            "hello\r\nBcc: evil@example.org",
+        );
+        head.from_name = Some("bob@bank.example".into());
+        head.in_reply_to = vec!["<ok@example.org>".into(), "bad id\r\nX: y".into()];
+        head
+    }
+
     #[test]
     fn crlf_normalises_bare_line_feeds_only() {
         assert_eq!(crlf(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
     }
 
     #[test]
-    fn encrypted_messages_are_pgp_mime() {
-        let head = Head {
-            from: Address::parse("list@example.org").unwrap(),
-            from_name: None,
-            to: vec![Address::parse("bob@example.org").unwrap()],
-            subject: "hello\r\nBcc: evil@example.org".into(),
-            extra: vec![],
-        };
-        let mail =
-            String::from_utf8(encrypted_message(&head, b"-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n"))
-                .unwrap();
+    fn encrypted_messages_are_pgp_mime_and_headers_cannot_be_injected() {
+        let mail = String::from_utf8(encrypted_message(
+            &head(),
+            b"-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n",
+        ))
+        .unwrap();
         assert!(mail.contains("multipart/encrypted"));
         assert!(mail.contains("protocol=\"application/pgp-encrypted\""));
         assert!(mail.contains("Version: 1"));
         assert!(!mail.contains("\r\nBcc:"), "a line break in a subject never makes a header");
+        assert!(!mail.contains("bank.example"), "an address-like display name is dropped");
+        assert!(mail.contains("<ok@example.org>") && !mail.contains("bad id"));
+    }
+
+    #[test]
+    fn protected_entities_keep_the_content_and_mark_it() {
+        let content = b"Content-Type: text/plain;\r\n charset=utf-8\r\nX-Mailer: leaky\r\n\r\nbody\r\n";
+        let out = String::from_utf8(protected_entity(&head(), content)).unwrap();
+        assert!(out.starts_with("From: "));
+        assert!(out.contains("Content-Type: text/plain;\r\n charset=utf-8; hp=\"cipher\"\r\n"));
+        assert!(!out.contains("X-Mailer"));
+        assert!(out.ends_with("\r\n\r\nbody\r\n"));
+    }
+
+    #[test]
+    fn signed_entities_embed_the_signed_bytes_exactly() {
+        let entity = b"Content-Type: text/plain\r\n\r\nsigned text";
+        let out = signed_entity(entity, b"SIG", "pgp-sha256");
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("micalg=\"pgp-sha256\"") || text.contains("micalg=pgp-sha256"));
+        assert!(out.windows(entity.len() + 2).any(|w| w == [&entity[..], b"\r\n"].concat()));
     }
 }

@@ -276,6 +276,34 @@ pub fn split_header_section(raw: &[u8]) -> (Vec<&[u8]>, &[u8]) {
     (fields, &raw[raw.len()..])
 }
 
+/// The recipients a delivery status notification (RFC 3464) reports as
+/// failed: each per-recipient block with `Action: failed`.
+pub fn failed_recipients(raw: &[u8]) -> Vec<Address> {
+    let text = String::from_utf8_lossy(raw);
+    let mut failed = vec![];
+    let mut recipient: Option<Address> = None;
+    for line in text.split("\r\n") {
+        let Some((name, value)) = line.split_once(':') else {
+            if line.trim().is_empty() {
+                recipient = None;
+            }
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("Final-Recipient") {
+            let addr = value.split_once(';').map(|(_, a)| a).unwrap_or(value).trim();
+            recipient = Address::parse(addr.trim_start_matches('<').trim_end_matches('>')).ok();
+        } else if name.eq_ignore_ascii_case("Action") && value.eq_ignore_ascii_case("failed") {
+            if let Some(r) = recipient.take() {
+                if !failed.contains(&r) {
+                    failed.push(r);
+                }
+            }
+        }
+    }
+    failed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +320,12 @@ mod tests {
         assert!(matches!(inline(&format!("\n{block}\n")), Some(Crypto::InlineEncrypted(_))));
         assert_eq!(inline(&format!("unsigned text\n{block}")), Some(Crypto::Wrapped));
         assert_eq!(inline("just text"), None);
+    }
+
+    #[test]
+    fn dsns_name_their_failed_recipients() {
+        let dsn = b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; Bob@Example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\nFinal-Recipient: rfc822; carol@example.org\r\nAction: delayed\r\n";
+        assert_eq!(failed_recipients(dsn), vec![Address::parse("bob@example.org").unwrap()]);
     }
 
     #[test]

@@ -337,3 +337,103 @@ pub fn token_in(plaintext: &str) -> String {
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Mail as members' clients write it, made with gpg and delivered with LF
+/// line ends, as an MTA hands it to a pipe.
+pub mod client {
+    use super::Person;
+
+    pub fn text_entity(body: &str) -> String {
+        format!("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n")
+    }
+
+    /// RFC 5322 headers of a post to the list.
+    pub fn headers(from: &str, to: &str, subject: &str) -> String {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!(
+            "From: Sender <{from}>\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <post{n}.{}@client.example.net>\r\nMIME-Version: 1.0\r\n",
+            std::process::id()
+        )
+    }
+
+    /// multipart/encrypted around `armored`.
+    pub fn encrypted(headers: &str, armored: &str) -> Vec<u8> {
+        let mail = format!(
+            "{headers}Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc-boundary\"\r\n\r\nThis is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n--enc-boundary\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n--enc-boundary\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n{armored}\r\n--enc-boundary--\r\n"
+        );
+        lf(&mail)
+    }
+
+    /// A multipart/signed entity (its own Content-Type header and body).
+    pub fn signed_entity(signer: &Person, entity: &str) -> String {
+        let signature = signer.detach_sign(entity.as_bytes());
+        format!(
+            "Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"sig-boundary\"\r\n\r\nThis is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n--sig-boundary\r\n{entity}\r\n--sig-boundary\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\nContent-Disposition: attachment; filename=\"signature.asc\"\r\n\r\n{signature}\r\n--sig-boundary--\r\n"
+        )
+    }
+
+    /// Alice's usual post: text signed and encrypted in one OpenPGP message (Thunderbird, K-9).
+    pub fn post(sender: &Person, list_key: &str, subject: &str, body: &str) -> Vec<u8> {
+        let armored = sender.sign_encrypt(text_entity(body).as_bytes(), list_key);
+        encrypted(&headers(&sender.address, super::LIST, subject), &armored)
+    }
+
+    /// Signed (multipart/signed), then encrypted as a separate layer (Mutt, RFC 3156 §6.1).
+    pub fn signed_then_encrypted(sender: &Person, list_key: &str, subject: &str, body: &str) -> Vec<u8> {
+        let signed = signed_entity(sender, &text_entity(body));
+        let armored = sender.encrypt(signed.as_bytes(), list_key);
+        encrypted(&headers(&sender.address, super::LIST, subject), &armored)
+    }
+
+    /// Inline PGP: the text/plain body is one signed-and-encrypted armored block.
+    pub fn inline(sender: &Person, list_key: &str, subject: &str, body: &str) -> Vec<u8> {
+        let armored = sender.sign_encrypt(body.as_bytes(), list_key);
+        let mail = format!(
+            "{}Content-Type: text/plain; charset=us-ascii\r\n\r\n{armored}\r\n",
+            headers(&sender.address, super::LIST, subject)
+        );
+        lf(&mail)
+    }
+
+    /// What an MTA hands a pipe: LF line ends and its own envelope lines first.
+    pub fn lf(mail: &str) -> Vec<u8> {
+        format!("From sender@client.example.net Thu Nov 26 10:00:01 2026\r\nReturn-Path: <sender@client.example.net>\r\n{mail}")
+            .replace("\r\n", "\n")
+            .into_bytes()
+    }
+}
+
+impl Person {
+    fn gpg_stdin(&self, args: &[&str], input: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--batch", "--no-tty", "--trust-model", "always", "--armor"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn sign_encrypt(&self, data: &[u8], recipient: &str) -> String {
+        let me = self.fingerprint();
+        self.gpg_stdin(&["--local-user", &me, "--recipient", recipient, "--sign", "--encrypt"], data)
+    }
+
+    pub fn encrypt(&self, data: &[u8], recipient: &str) -> String {
+        self.gpg_stdin(&["--recipient", recipient, "--encrypt"], data)
+    }
+
+    pub fn detach_sign(&self, data: &[u8]) -> String {
+        let me = self.fingerprint();
+        self.gpg_stdin(&["--local-user", &me, "--detach-sign", "--digest-algo", "SHA256"], data)
+    }
+}

@@ -46,6 +46,44 @@ pub enum Command {
     Members(MembersCommand),
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Queue one message from standard input (run by the MTA)
+    #[command(
+        after_help = "Reads one RFC 5322 message (an mbox From line first is fine), encrypts it to the\nlist's public key and stores it; prints the entry id. Exit 0 means the mail is safe.\n\nExample (/etc/aliases):\n  crypto: \"|/usr/bin/listcrypt --home /var/lib/listcrypt inject crypto@example.org && /usr/bin/listcrypt --home /var/lib/listcrypt verify crypto@example.org && /usr/bin/listcrypt --home /var/lib/listcrypt distribute crypto@example.org\""
+    )]
+    Inject { list: String },
+    /// Check signatures and rules of incoming entries; prints approved ids
+    #[command(
+        after_help = "Takes entry ids from the arguments, else from standard input, else every\nincoming entry. Exits 0 when the list key is locked: entries stay queued.\n\nExample:\n  listcrypt inject crypto@example.org < post.eml | listcrypt verify crypto@example.org"
+    )]
+    Verify {
+        list: String,
+        /// Entry ids (default: from stdin, else all incoming)
+        ids: Vec<String>,
+    },
+    /// Sign, encrypt per subscriber and send approved entries; prints finished ids
+    #[command(
+        after_help = "Takes entry ids from the arguments, else from standard input, else every\napproved entry. Temporary failures leave the entry for `flush`.\n\nExample:\n  listcrypt verify crypto@example.org | listcrypt distribute crypto@example.org"
+    )]
+    Distribute {
+        list: String,
+        /// Entry ids (default: from stdin, else all approved)
+        ids: Vec<String>,
+    },
+    /// Verify and distribute everything pending, retry failures, expire old entries
+    #[command(
+        after_help = "Run from cron or a systemd timer.\n\nExample (crontab):\n  */5 * * * *  /usr/bin/listcrypt --home /var/lib/listcrypt flush"
+    )]
+    Flush {
+        /// Only this list (default: every list)
+        list: Option<String>,
+    },
+    /// Count a delivery status notification from standard input against its member
+    #[command(
+        after_help = "Example (/etc/aliases):\n  crypto-bounces: \"|/usr/bin/listcrypt --home /var/lib/listcrypt bounce crypto@example.org\""
+    )]
+    Bounce { list: String },
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Write the man pages and shell completions into DIR/man and DIR/completions
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
@@ -173,6 +211,29 @@ pub enum KeysCommand {
         #[command(flatten)]
         format: Format,
     },
+}
+
+/// See and steer what waits in a list's queue
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// List entries with their stage, age, attempts and last error
+    #[command(after_help = "Example:\n  listcrypt queue ls crypto@example.org")]
+    Ls {
+        list: String,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Decrypt an entry and show it (at a terminal only)
+    #[command(
+        after_help = "Needs the list key; refuses to write to anything but a terminal, so\ncleartext does not end up in files or logs.\n\nExample:\n  listcrypt queue show crypto@example.org 8k2mqz5w7xbn3c4d"
+    )]
+    Show { list: String, id: String },
+    /// Approve a held entry and send it through verify and distribute
+    #[command(after_help = "Example:\n  listcrypt queue release crypto@example.org 8k2mqz5w7xbn3c4d")]
+    Release { list: String, id: String },
+    /// Drop an entry
+    #[command(after_help = "Example:\n  listcrypt queue discard crypto@example.org 8k2mqz5w7xbn3c4d")]
+    Discard { list: String, id: String },
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod keys;
 mod list;
 mod members;
 mod output;
+mod pipeline;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -43,6 +44,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(cmd) => list::run(&global, cmd),
         Command::Members(cmd) => members::run(&global, cmd),
         Command::Keys(cmd) => keys::run(&global, cmd),
+        Command::Inject { list } => pipeline::inject(&global, &list),
+        Command::Verify { list, ids } => pipeline::verify(&global, &list, ids),
+        Command::Distribute { list, ids } => pipeline::distribute(&global, &list, ids),
+        Command::Flush { list } => pipeline::flush(&global, list.as_deref()),
+        Command::Bounce { list } => pipeline::bounce(&global, &list),
+        Command::Queue(cmd) => pipeline::queue(&global, cmd),
         Command::GenerateDocs { dir } => docs::generate(&dir),
     }
 }

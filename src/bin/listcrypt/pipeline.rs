@@ -1,0 +1,151 @@
+//! `inject`, `verify`, `distribute`, `flush`, `bounce` and `queue`.
+//!
+//! verify and distribute run after inject in an MTA alias: once inject has
+//! stored the mail, a failure to go further (list key locked, transport
+//! down, store busy) must not reach the MTA, which would retry and queue the
+//! mail twice. Those stages say why on stderr and exit 0; flush retries.
+
+use crate::cli::QueueCommand;
+use crate::output::{note, print, print_bytes, show};
+use crate::{address, Global};
+use listcrypt::pipeline::{bounce, distribute, flush, inject, queue, verify};
+use listcrypt::{Error, ErrorKind};
+use std::io::{IsTerminal, Read};
+
+pub fn inject(g: &Global, list: &str) -> anyhow::Result<()> {
+    let id = inject::inject(&g.home, &address(list)?, std::io::stdin().lock(), false)?;
+    print(&format!("{id}\n"))
+}
+
+pub fn verify(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
+    let address = address(list)?;
+    let ids = ids_from_stdin(ids)?;
+    let report = match later_stage(verify::verify(&g.home, &address, &ids))? {
+        Some(report) => report,
+        None => return Ok(()),
+    };
+    if report.locked {
+        note(false, &format!("listcrypt: the key of {address} is locked; entries stay queued (run `listcrypt list unlock {address}`)"));
+    }
+    note(
+        g.quiet,
+        &format!(
+            "{} approved, {} held, {} rejected, {} discarded",
+            report.approved.len(),
+            report.held.len(),
+            report.rejected.len(),
+            report.discarded.len()
+        ),
+    );
+    print(&report.approved.iter().map(|id| format!("{id}\n")).collect::<String>())
+}
+
+pub fn distribute(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
+    let address = address(list)?;
+    let ids = ids_from_stdin(ids)?;
+    let report = match later_stage(distribute::distribute(&g.home, &address, &ids))? {
+        Some(report) => report,
+        None => return Ok(()),
+    };
+    if report.locked {
+        note(false, &format!("listcrypt: the key of {address} is locked; entries stay queued (run `listcrypt list unlock {address}`)"));
+    }
+    for (id, why) in &report.deferred {
+        note(false, &format!("listcrypt: entry {id} deferred: {why}"));
+    }
+    note(g.quiet, &format!("{} copies sent, {} entries finished", report.sent, report.done.len()));
+    print(&report.done.iter().map(|id| format!("{id}\n")).collect::<String>())
+}
+
+pub fn flush(g: &Global, list: Option<&str>) -> anyhow::Result<()> {
+    let only = list.map(address).transpose()?;
+    let mut failed = None;
+    for result in flush::flush(&g.home, only.as_ref())? {
+        match result {
+            Ok(done) => note(g.quiet, &done.summary()),
+            Err(e) => {
+                note(false, &format!("listcrypt: {}", e.message()));
+                failed = Some(e);
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+pub fn bounce(g: &Global, list: &str) -> anyhow::Result<()> {
+    let report = bounce::bounce(&g.home, &address(list)?, std::io::stdin().lock())?;
+    if report.counted.is_empty() {
+        note(g.quiet, "no member named as a failed recipient");
+    }
+    for member in &report.counted {
+        note(g.quiet, &format!("bounce counted for {member}"));
+    }
+    Ok(())
+}
+
+pub fn queue(g: &Global, cmd: QueueCommand) -> anyhow::Result<()> {
+    match cmd {
+        QueueCommand::Ls { list, format } => {
+            let entries = queue::ls(&g.home, &address(&list)?)?;
+            show(format.json, &entries, |entries| {
+                entries
+                    .iter()
+                    .map(|e| {
+                        let why = e.last_error.as_deref().or(e.held_reason.as_deref()).unwrap_or("");
+                        format!("{}\t{}\t{}s\t{} attempts\t{why}\n", e.id, e.stage, e.age_seconds, e.attempts)
+                    })
+                    .collect()
+            })?;
+        }
+        QueueCommand::Show { list, id } => {
+            if !std::io::stdout().is_terminal() {
+                return Err(Error::new(ErrorKind::Usage, "queue show writes decrypted mail to a terminal only")
+                    .hint("run it in an interactive terminal; cleartext must not land in files or logs")
+                    .into());
+            }
+            print_bytes(&queue::show(&g.home, &address(&list)?, &id)?)?;
+        }
+        QueueCommand::Release { list, id } => {
+            queue::release(&g.home, &address(&list)?, &id)?;
+            note(g.quiet, &format!("entry {id} released; the next verify or flush sends it"));
+        }
+        QueueCommand::Discard { list, id } => {
+            queue::discard(&g.home, &address(&list)?, &id)?;
+            note(g.quiet, &format!("entry {id} discarded"));
+        }
+    }
+    Ok(())
+}
+
+/// Entry ids from argv, else whitespace-separated from a non-terminal stdin.
+fn ids_from_stdin(ids: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let mut ids = ids;
+    let stdin = std::io::stdin();
+    if ids.is_empty() && !stdin.is_terminal() {
+        let mut text = String::new();
+        stdin.lock().take(1 << 20).read_to_string(&mut text)?;
+        ids = text.split_whitespace().map(str::to_string).collect();
+    }
+    if let Some(bad) = ids.iter().find(|id| !listcrypt::entry::valid_id(id)) {
+        return Err(
+            Error::new(ErrorKind::Data, format!("'{}' is not an entry id", listcrypt::model::printable(bad))).into()
+        );
+    }
+    Ok(ids)
+}
+
+/// After inject, a stage that cannot finish for a passing reason reports it
+/// and exits 0: the entry is safe in the queue and flush will retry.
+fn later_stage<T>(result: listcrypt::Result<T>) -> anyhow::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if matches!(e.kind(), ErrorKind::Temporary | ErrorKind::Permission) => {
+            note(false, &format!("listcrypt: {}; the queue keeps the mail for `listcrypt flush`", e.message()));
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

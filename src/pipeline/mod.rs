@@ -1,0 +1,77 @@
+//! The mail pipeline: `inject` stores, `verify` decides, `distribute` sends,
+//! `flush` retries and expires; `queue` lets admins see and steer held mail;
+//! `bounce` counts delivery failures.
+
+pub mod bounce;
+pub mod distribute;
+pub mod flush;
+pub mod inject;
+pub mod queue;
+pub mod verify;
+
+use crate::entry::{Entry, Stage};
+use crate::error::Result;
+use crate::list::List;
+use crate::member::Member;
+use crate::model::Fingerprint;
+use crate::notice;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::transport;
+
+/// The ids a stage works on: those given, else every entry in `stage` that is
+/// ready (not leased, back-off passed), oldest first.
+pub(crate) fn select(store: &Store, stage: Stage, given: &[String]) -> Result<Vec<String>> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    let at = crate::model::now();
+    let mut ready: Vec<Entry> = store.entries()?.into_iter().filter(|e| e.stage == stage && e.is_ready(at)).collect();
+    ready.sort_by_key(|e| e.received);
+    Ok(ready.into_iter().map(|e| e.id).collect())
+}
+
+/// Sends a report to every admin: encrypted to their verified key when they
+/// have one, else in clear (reports never hold message content). Best effort:
+/// a report that cannot be sent is logged, never a reason to stop.
+pub(crate) fn tell_admins(
+    list: &List,
+    members: &[Member],
+    settings: &Settings,
+    list_key: &Fingerprint,
+    subject: &str,
+    text: &str,
+) {
+    for admin in members.iter().filter(|m| m.is_admin()) {
+        let report = notice::admin_report(list.address(), &admin.address, subject, text);
+        let sent = list
+            .seal(&report, admin.delivery_key(), list_key)
+            .and_then(|mail| transport::send(&settings.transport, &mail));
+        if let Err(e) = sent {
+            crate::log::event(&list.home, &format!("admin report to {} not sent: {}", admin.address, e.message()));
+        }
+    }
+}
+
+/// Gives an entry back to the queue untouched (e.g. the list key was locked).
+pub(crate) fn release(list: &List, id: &str) -> Result<()> {
+    let store = list.store()?;
+    if let Some(mut entry) = store.entry(id)? {
+        entry.lease_until = 0;
+        store.put_entry(&entry)?;
+        store.flush()?;
+    }
+    Ok(())
+}
+
+/// Leaves an entry for a later run, with back-off.
+pub(crate) fn defer(list: &List, id: &str, why: &str) -> Result<()> {
+    let store = list.store()?;
+    if let Some(mut entry) = store.entry(id)? {
+        entry.defer(why);
+        store.put_entry(&entry)?;
+        store.flush()?;
+    }
+    crate::log::event(&list.home, &format!("entry {id} deferred: {why}"));
+    Ok(())
+}

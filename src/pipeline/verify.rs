@@ -1,0 +1,430 @@
+//! `verify`: opens each incoming entry with the list key, reads its
+//! cryptographic structure, checks the signature, and applies the acceptance
+//! rules ([`crate::policy`]). Approved posts go back to the queue re-encrypted
+//! to the list key; rejected ones earn the fixed notice.
+
+use crate::entry::Stage;
+use crate::error::{Error, Result};
+use crate::gpg::{DecryptFailure, SigStatus, SignatureCheck};
+use crate::home::Home;
+use crate::list::List;
+use crate::member::Member;
+use crate::mime::build::crlf;
+use crate::mime::parse::{self, Crypto, MailFacts};
+use crate::model::{now, sha256_hex, Address};
+use crate::notice;
+use crate::pipeline::{defer, release, select, tell_admins};
+use crate::policy::{self, Decision, Facts, GoodSignature, Reason, Signature};
+use crate::post::Post;
+use crate::settings::Settings;
+use crate::store::ListRecord;
+use crate::transport::{self, Outgoing};
+
+/// What a `verify` run did.
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    pub approved: Vec<String>,
+    pub held: Vec<String>,
+    pub rejected: Vec<String>,
+    pub discarded: Vec<String>,
+    /// The list key is locked: the remaining entries stay queued.
+    pub locked: bool,
+}
+
+enum Outcome {
+    Decided(Decision),
+    Skipped,
+    Locked,
+}
+
+/// Verifies the given entries, or every ready incoming entry.
+pub fn verify(home: &Home, address: &Address, ids: &[String]) -> Result<VerifyReport> {
+    let list = List::open(home, address)?;
+    let chosen = select(&list.store()?, Stage::Incoming, ids)?;
+    let mut report = VerifyReport::default();
+    for id in chosen {
+        match verify_entry(&list, &id, !ids.is_empty())? {
+            Outcome::Decided(Decision::Approve) => report.approved.push(id),
+            Outcome::Decided(Decision::Hold(_)) => report.held.push(id),
+            Outcome::Decided(Decision::Reject(_)) => report.rejected.push(id),
+            Outcome::Decided(Decision::Discard(_)) => report.discarded.push(id),
+            Outcome::Skipped => {}
+            Outcome::Locked => {
+                report.locked = true;
+                break;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The state a decision is made on, read once from the store.
+struct Snapshot {
+    record: ListRecord,
+    settings: Settings,
+    members: Vec<Member>,
+    released: bool,
+    payload: Vec<u8>,
+}
+
+fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
+    let snapshot = {
+        let store = list.store()?;
+        let Some(entry) = store.lease(id, Stage::Incoming, explicit)? else { return Ok(Outcome::Skipped) };
+        let payload = store.payload(id)?.ok_or_else(|| Error::config(format!("entry {id} has no payload")))?;
+        store.flush()?;
+        Snapshot {
+            record: store.list_record()?,
+            settings: store.settings()?,
+            members: store.members()?,
+            released: entry.released,
+            payload,
+        }
+    };
+    let raw = match list.keyring.decrypt(&snapshot.payload) {
+        Ok(opened) => crlf(&opened.plaintext),
+        Err(DecryptFailure::Locked(_)) => {
+            release(list, id)?;
+            return Ok(Outcome::Locked);
+        }
+        Err(DecryptFailure::Unavailable(e)) => {
+            defer(list, id, e.message())?;
+            return Err(e);
+        }
+        Err(DecryptFailure::Refused(why)) => {
+            return quarantine(list, &snapshot, id, &why);
+        }
+    };
+    let examined = match examine(list, &raw) {
+        Ok(Some(examined)) => examined,
+        Ok(None) => {
+            release(list, id)?;
+            return Ok(Outcome::Locked);
+        }
+        Err(e) => {
+            defer(list, id, e.message())?;
+            return Err(e);
+        }
+    };
+    decide_and_apply(list, &snapshot, id, raw.len() as u64, examined)
+}
+
+/// What the mail is: header facts, its content and its signatures.
+struct Examined {
+    facts: MailFacts,
+    content: Option<Vec<u8>>,
+    encrypted: bool,
+    wrapped: bool,
+    undecryptable: bool,
+    signatures: Vec<SignatureCheck>,
+    /// What the signature covers, for the replay digest.
+    signed: Vec<u8>,
+}
+
+/// Reads the structure and opens every layer; None when the list key is locked.
+fn examine(list: &List, raw: &[u8]) -> Result<Option<Examined>> {
+    let (facts, crypto) = parse::read_mail(raw)?;
+    let mut exam = Examined {
+        facts,
+        content: None,
+        encrypted: false,
+        wrapped: false,
+        undecryptable: false,
+        signatures: vec![],
+        signed: vec![],
+    };
+    match crypto {
+        Crypto::PgpMimeEncrypted(ciphertext) => {
+            if !open_encrypted(list, &ciphertext, false, &mut exam)? {
+                return Ok(None);
+            }
+        }
+        Crypto::InlineEncrypted(ciphertext) => {
+            if !open_encrypted(list, &ciphertext, true, &mut exam)? {
+                return Ok(None);
+            }
+        }
+        Crypto::PgpMimeSigned { entity, signature } => {
+            exam.signatures = list.keyring.verify_detached(&signature, &entity)?;
+            exam.content = Some(entity.clone());
+            exam.signed = entity;
+        }
+        Crypto::InlineSigned(armored) => open_inline_signed(list, &armored, &mut exam)?,
+        Crypto::Wrapped => exam.wrapped = true,
+        Crypto::Plain(entity) => exam.content = Some(entity),
+    }
+    Ok(Some(exam))
+}
+
+/// Decrypts the mail's own encryption; false when the list key is locked.
+fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, exam: &mut Examined) -> Result<bool> {
+    exam.encrypted = true;
+    let opened = match list.keyring.decrypt(ciphertext) {
+        Ok(opened) => opened,
+        Err(DecryptFailure::Locked(_)) => return Ok(false),
+        Err(DecryptFailure::Unavailable(e)) => return Err(e),
+        Err(DecryptFailure::Refused(_)) => {
+            exam.undecryptable = true;
+            return Ok(true);
+        }
+    };
+    let plaintext = crlf(&opened.plaintext);
+    if !opened.signatures.is_empty() {
+        exam.signatures = opened.signatures;
+        exam.content = Some(if inline { text_entity(&plaintext) } else { plaintext.clone() });
+        exam.signed = plaintext;
+    } else if inline {
+        open_inline_signed(list, &plaintext, exam)?;
+    } else {
+        open_inner(list, &plaintext, exam)?;
+    }
+    Ok(true)
+}
+
+/// A decrypted PGP/MIME payload without a signature inside the encryption:
+/// it must be a `multipart/signed` entity (signed, then encrypted).
+fn open_inner(list: &List, plaintext: &[u8], exam: &mut Examined) -> Result<()> {
+    match parse::read_entity(plaintext) {
+        Crypto::PgpMimeSigned { entity, signature } => {
+            exam.signatures = list.keyring.verify_detached(&signature, &entity)?;
+            exam.content = Some(entity.clone());
+            exam.signed = entity;
+        }
+        Crypto::Plain(entity) => exam.content = Some(entity),
+        _ => exam.wrapped = true,
+    }
+    Ok(())
+}
+
+/// Inline PGP: a cleartext-signed block becomes a text/plain entity.
+fn open_inline_signed(list: &List, armored: &[u8], exam: &mut Examined) -> Result<()> {
+    let text = String::from_utf8_lossy(armored);
+    if !text.trim_start().starts_with("-----BEGIN PGP SIGNED MESSAGE-----") {
+        exam.content = Some(text_entity(armored));
+        return Ok(());
+    }
+    let (signed_text, signatures) = list.keyring.verify_cleartext(armored)?;
+    exam.signatures = signatures;
+    exam.content = Some(text_entity(&crlf(&signed_text)));
+    exam.signed = signed_text;
+    Ok(())
+}
+
+fn text_entity(text: &[u8]) -> Vec<u8> {
+    let mut entity = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".to_vec();
+    entity.extend_from_slice(text);
+    entity
+}
+
+/// Turns gpg's signature report into the policy's view, and the replay digest.
+fn judge_signature(
+    list: &List,
+    exam: &Examined,
+    members: &[Member],
+    from: Option<&Address>,
+) -> (Signature, Option<String>) {
+    let [check] = exam.signatures.as_slice() else {
+        return (if exam.signatures.is_empty() { Signature::None } else { Signature::Bad }, None);
+    };
+    match check.status {
+        SigStatus::Good | SigStatus::KeyExpired | SigStatus::KeyRevoked => {}
+        SigStatus::UnknownKey => return (Signature::UnknownKey, None),
+        _ => return (Signature::Bad, None),
+    }
+    let Some(key) = list.keyring.key_of(&check.fingerprint) else { return (Signature::UnknownKey, None) };
+    let owner = members.iter().find(|m| m.key(&key.fingerprint).is_some()).map(|m| m.address.clone());
+    let digest = sha256_hex(format!("{}|{}|{}", key.fingerprint, check.created, sha256_hex(&exam.signed)).as_bytes());
+    let good = GoodSignature {
+        key: key.fingerprint.clone(),
+        owner,
+        user_id_matches: from.is_some_and(|f| key.has_address(f)),
+        created: check.created,
+        key_created: key.created,
+        key_expires: key.expires,
+        key_revoked: key.revoked || check.status == SigStatus::KeyRevoked,
+        key_expired: key.expired || check.status == SigStatus::KeyExpired,
+        replay: false,
+    };
+    (Signature::Good(good), Some(digest))
+}
+
+fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Examined) -> Result<Outcome> {
+    let facts = &exam.facts;
+    let from = facts.from.first();
+    let member = from.and_then(|f| snap.members.iter().find(|m| &m.address == f));
+    let (signature, digest) = judge_signature(list, &exam, &snap.members, from);
+    let (inner_subject, inner_from) = exam.content.as_deref().map(parse::entity_headers).unwrap_or_default();
+    let list_id = format!("<{}>", list_id(list.address()));
+    let mut policy_facts = Facts {
+        now: now(),
+        list: list.address(),
+        settings: &snap.settings,
+        from: &facts.from,
+        from_invalid: facts.from_invalid,
+        member,
+        looped: facts.x_loop.iter().any(|l| l == list.address().as_str())
+            || facts.list_id.as_deref().is_some_and(|l| l.contains(&list_id)),
+        bounce: facts.null_sender || facts.report,
+        auto_reply: facts.auto_submitted || facts.bulk,
+        size,
+        encrypted: exam.encrypted,
+        wrapped: exam.wrapped,
+        undecryptable: exam.undecryptable,
+        inner_from_differs: !inner_from.is_empty() && inner_from.as_slice() != facts.from.as_slice(),
+        signature,
+        released: snap.released,
+    };
+    let mut decision = policy::decide(&policy_facts);
+
+    let sealed_post = match (decision, &exam.content, from) {
+        (Decision::Approve, Some(content), Some(author)) => {
+            let subject = match (&inner_subject, &facts.subject) {
+                (Some(inner), _) => inner.clone(),
+                (None, Some(outer)) => outer.clone(),
+                (None, None) => String::new(),
+            };
+            let post = Post {
+                author: author.clone(),
+                author_name: facts.from_name.clone(),
+                subject,
+                date: facts.date,
+                message_id: facts.message_id.clone(),
+                in_reply_to: facts.in_reply_to.clone(),
+                references: facts.references.clone(),
+                content: content.clone(),
+            };
+            Some(list.keyring.encrypt(std::slice::from_ref(&snap.record.fingerprint), &post.encode(), None)?)
+        }
+        (Decision::Approve, None, _) => {
+            decision = Decision::Reject(Reason::Undecryptable);
+            None
+        }
+        (Decision::Approve, Some(_), None) => {
+            decision = Decision::Reject(Reason::NotSingleFrom);
+            None
+        }
+        _ => None,
+    };
+
+    let store = list.store()?;
+    if let (Decision::Approve, Some(digest)) = (decision, &digest) {
+        if !snap.released && !store.remember_signature(digest)? {
+            if let Signature::Good(good) = &mut policy_facts.signature {
+                good.replay = true;
+            }
+            decision = policy::decide(&policy_facts);
+        }
+    }
+    let sender = from.filter(|_| !facts.null_sender && !policy_facts.bounce);
+    let may_notify = match (decision, sender) {
+        (Decision::Reject(reason) | Decision::Hold(reason), Some(s)) if !reason.is_silent() => {
+            store.notice_allowed(s, 3600)?
+        }
+        (Decision::Hold(_), None) => true,
+        _ => false,
+    };
+    match (decision, sealed_post) {
+        (Decision::Approve, Some(sealed)) => {
+            let mut entry = store.entry(id)?.ok_or_else(|| Error::software("entry vanished"))?;
+            store.put_payload(id, &sealed)?;
+            entry.stage = Stage::Outgoing;
+            entry.lease_until = 0;
+            entry.attempts = 0;
+            entry.next_attempt = 0;
+            store.put_entry(&entry)?;
+        }
+        (Decision::Hold(reason), _) => {
+            let mut entry = store.entry(id)?.ok_or_else(|| Error::software("entry vanished"))?;
+            entry.stage = Stage::Held;
+            entry.lease_until = 0;
+            entry.held_reason = Some(reason.describe().to_string());
+            store.put_entry(&entry)?;
+        }
+        _ => store.remove_entry(id)?,
+    }
+    store.flush()?;
+    drop(store);
+
+    let who = match (snap.settings.anonymous, from) {
+        (false, Some(f)) => format!(" from {f}"),
+        _ => String::new(),
+    };
+    let line = match decision {
+        Decision::Approve => format!("entry {id}{who} approved"),
+        Decision::Hold(r) => format!("entry {id}{who} held: {}", r.describe()),
+        Decision::Reject(r) => format!("entry {id}{who} rejected: {}", r.describe()),
+        Decision::Discard(r) => format!("entry {id}{who} discarded: {}", r.describe()),
+    };
+    crate::log::event(&list.home, &line);
+    if may_notify {
+        send_notices(list, snap, id, decision, sender, member);
+    }
+    Ok(Outcome::Decided(decision))
+}
+
+/// The fixed notice to the sender, and a report to the admins.
+fn send_notices(
+    list: &List,
+    snap: &Snapshot,
+    id: &str,
+    decision: Decision,
+    sender: Option<&Address>,
+    member: Option<&Member>,
+) {
+    let (what, reason) = match decision {
+        Decision::Reject(r) => ("rejected", r),
+        Decision::Hold(r) => ("held", r),
+        _ => return,
+    };
+    if let (Decision::Reject(_), Some(to)) = (decision, sender) {
+        let sent = list.keyring.export(&snap.record.fingerprint).and_then(|key| {
+            let notice = notice::rejection(list.address(), to, &snap.record.fingerprint, &key);
+            let mail: Outgoing = list.seal(&notice, member.and_then(Member::delivery_key), &snap.record.fingerprint)?;
+            transport::send(&snap.settings.transport, &mail)
+        });
+        if let Err(e) = sent {
+            crate::log::event(&list.home, &format!("entry {id}: rejection notice not sent: {}", e.message()));
+        }
+    }
+    let from = match (snap.settings.anonymous, sender) {
+        (false, Some(s)) => s.to_string(),
+        (true, Some(_)) => "a sender (anonymous list)".into(),
+        (_, None) => "an unknown sender".into(),
+    };
+    let mut text = format!("Entry {id} from {from} was {what}: {}.", reason.describe());
+    if what == "held" {
+        text.push_str(&format!(
+            "\r\nRelease it with `listcrypt queue release {list} {id}` or drop it with `listcrypt queue discard {list} {id}`.",
+            list = list.address()
+        ));
+    }
+    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, &format!("post {what}"), &text);
+}
+
+/// `crypto.example.org` for `crypto@example.org` (RFC 2919 list identifier).
+pub fn list_id(list: &Address) -> String {
+    format!("{}.{}", list.local_part(), list.domain())
+}
+
+/// An entry whose stored payload the list key cannot open: held for the
+/// admins, never retried forever.
+fn quarantine(list: &List, snap: &Snapshot, id: &str, why: &str) -> Result<Outcome> {
+    let reason = format!("the stored entry is damaged ({why})");
+    {
+        let store = list.store()?;
+        if let Some(mut entry) = store.entry(id)? {
+            entry.stage = Stage::Held;
+            entry.lease_until = 0;
+            entry.held_reason = Some(reason.clone());
+            store.put_entry(&entry)?;
+            store.flush()?;
+        }
+    }
+    crate::log::event(&list.home, &format!("entry {id} quarantined: {reason}"));
+    let text = format!(
+        "Entry {id} was quarantined: {reason}.\r\nDrop it with `listcrypt queue discard {} {id}`.",
+        list.address()
+    );
+    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "entry quarantined", &text);
+    Ok(Outcome::Decided(Decision::Hold(Reason::Undecryptable)))
+}
