@@ -16,11 +16,23 @@ _listcrypt() {
             ",$1")
                 cmd="listcrypt"
                 ;;
+            listcrypt,bounce)
+                cmd="listcrypt__subcmd__bounce"
+                ;;
+            listcrypt,distribute)
+                cmd="listcrypt__subcmd__distribute"
+                ;;
+            listcrypt,flush)
+                cmd="listcrypt__subcmd__flush"
+                ;;
             listcrypt,generate-docs)
                 cmd="listcrypt__subcmd__generate__subcmd__docs"
                 ;;
             listcrypt,help)
                 cmd="listcrypt__subcmd__help"
+                ;;
+            listcrypt,inject)
+                cmd="listcrypt__subcmd__inject"
                 ;;
             listcrypt,keys)
                 cmd="listcrypt__subcmd__keys"
@@ -31,11 +43,29 @@ _listcrypt() {
             listcrypt,members)
                 cmd="listcrypt__subcmd__members"
                 ;;
+            listcrypt,queue)
+                cmd="listcrypt__subcmd__queue"
+                ;;
+            listcrypt,verify)
+                cmd="listcrypt__subcmd__verify"
+                ;;
+            listcrypt__subcmd__help,bounce)
+                cmd="listcrypt__subcmd__help__subcmd__bounce"
+                ;;
+            listcrypt__subcmd__help,distribute)
+                cmd="listcrypt__subcmd__help__subcmd__distribute"
+                ;;
+            listcrypt__subcmd__help,flush)
+                cmd="listcrypt__subcmd__help__subcmd__flush"
+                ;;
             listcrypt__subcmd__help,generate-docs)
                 cmd="listcrypt__subcmd__help__subcmd__generate__subcmd__docs"
                 ;;
             listcrypt__subcmd__help,help)
                 cmd="listcrypt__subcmd__help__subcmd__help"
+                ;;
+            listcrypt__subcmd__help,inject)
+                cmd="listcrypt__subcmd__help__subcmd__inject"
                 ;;
             listcrypt__subcmd__help,keys)
                 cmd="listcrypt__subcmd__help__subcmd__keys"
@@ -45,6 +75,12 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__help,members)
                 cmd="listcrypt__subcmd__help__subcmd__members"
+                ;;
+            listcrypt__subcmd__help,queue)
+                cmd="listcrypt__subcmd__help__subcmd__queue"
+                ;;
+            listcrypt__subcmd__help,verify)
+                cmd="listcrypt__subcmd__help__subcmd__verify"
                 ;;
             listcrypt__subcmd__help__subcmd__keys,add)
                 cmd="listcrypt__subcmd__help__subcmd__keys__subcmd__add"
@@ -87,6 +123,18 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__help__subcmd__members,remove)
                 cmd="listcrypt__subcmd__help__subcmd__members__subcmd__remove"
+                ;;
+            listcrypt__subcmd__help__subcmd__queue,discard)
+                cmd="listcrypt__subcmd__help__subcmd__queue__subcmd__discard"
+                ;;
+            listcrypt__subcmd__help__subcmd__queue,ls)
+                cmd="listcrypt__subcmd__help__subcmd__queue__subcmd__ls"
+                ;;
+            listcrypt__subcmd__help__subcmd__queue,release)
+                cmd="listcrypt__subcmd__help__subcmd__queue__subcmd__release"
+                ;;
+            listcrypt__subcmd__help__subcmd__queue,show)
+                cmd="listcrypt__subcmd__help__subcmd__queue__subcmd__show"
                 ;;
             listcrypt__subcmd__keys,add)
                 cmd="listcrypt__subcmd__keys__subcmd__add"
@@ -190,6 +238,36 @@ _listcrypt() {
             listcrypt__subcmd__members__subcmd__help,remove)
                 cmd="listcrypt__subcmd__members__subcmd__help__subcmd__remove"
                 ;;
+            listcrypt__subcmd__queue,discard)
+                cmd="listcrypt__subcmd__queue__subcmd__discard"
+                ;;
+            listcrypt__subcmd__queue,help)
+                cmd="listcrypt__subcmd__queue__subcmd__help"
+                ;;
+            listcrypt__subcmd__queue,ls)
+                cmd="listcrypt__subcmd__queue__subcmd__ls"
+                ;;
+            listcrypt__subcmd__queue,release)
+                cmd="listcrypt__subcmd__queue__subcmd__release"
+                ;;
+            listcrypt__subcmd__queue,show)
+                cmd="listcrypt__subcmd__queue__subcmd__show"
+                ;;
+            listcrypt__subcmd__queue__subcmd__help,discard)
+                cmd="listcrypt__subcmd__queue__subcmd__help__subcmd__discard"
+                ;;
+            listcrypt__subcmd__queue__subcmd__help,help)
+                cmd="listcrypt__subcmd__queue__subcmd__help__subcmd__help"
+                ;;
+            listcrypt__subcmd__queue__subcmd__help,ls)
+                cmd="listcrypt__subcmd__queue__subcmd__help__subcmd__ls"
+                ;;
+            listcrypt__subcmd__queue__subcmd__help,release)
+                cmd="listcrypt__subcmd__queue__subcmd__help__subcmd__release"
+                ;;
+            listcrypt__subcmd__queue__subcmd__help,show)
+                cmd="listcrypt__subcmd__queue__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -197,8 +275,62 @@ _listcrypt() {
 
     case "${cmd}" in
         listcrypt)
-            opts="-v -q -h -V --home --verbose --quiet --help --version list members keys generate-docs help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version list members keys inject verify distribute flush bounce queue generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__bounce)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__distribute)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__flush)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -233,8 +365,50 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help)
-            opts="list members keys generate-docs help"
+            opts="list members keys inject verify distribute flush bounce queue generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__bounce)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__distribute)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__flush)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -261,6 +435,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__inject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -505,6 +693,108 @@ _listcrypt() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__queue)
+            opts="ls show release discard"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__queue__subcmd__discard)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__queue__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__queue__subcmd__release)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__queue__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__inject)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1099,6 +1389,198 @@ _listcrypt() {
         listcrypt__subcmd__members__subcmd__remove)
             opts="-v -q -h -V --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue)
+            opts="-v -q -h -V --home --verbose --quiet --help --version ls show release discard help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__discard)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__help)
+            opts="ls show release discard help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__help__subcmd__discard)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__help__subcmd__release)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__ls)
+            opts="-v -q -h -V --json --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__release)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__queue__subcmd__show)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__verify)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
