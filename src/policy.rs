@@ -194,15 +194,15 @@ fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
         (_, Some(key)) if !key.is_verified() => return Some(Reason::PendingKey),
         _ => {}
     }
-    if !good.user_id_matches {
-        return Some(Reason::NoUserIdForSender);
-    }
     if good.key_revoked {
         return Some(Reason::KeyRevoked);
     }
     let expired_at_signing = good.key_expires.is_some_and(|e| good.created >= e) || good.created < good.key_created;
     if good.key_expired || expired_at_signing {
         return Some(Reason::KeyExpired);
+    }
+    if !good.user_id_matches {
+        return Some(Reason::NoUserIdForSender);
     }
     if good.created.saturating_add(f.settings.max_signature_age) < f.now {
         return Some(Reason::SignatureTooOld);
@@ -286,7 +286,8 @@ mod tests {
     #[test]
     fn every_broken_rule_has_its_reason() {
         use Reason::*;
-        let cases: Vec<(Reason, Box<dyn FnOnce(&mut Facts<'_>)>)> = vec![
+        type Edit = Box<dyn FnOnce(&mut Facts<'_>)>;
+        let cases: Vec<(Reason, Edit)> = vec![
             (Unencrypted, Box::new(|f| f.encrypted = false)),
             (Unsigned, Box::new(|f| f.signature = Signature::None)),
             (BadSignature, Box::new(|f| f.signature = Signature::Bad)),
@@ -333,11 +334,13 @@ mod tests {
 
     #[test]
     fn settings_relax_and_redirect_the_rules() {
-        let mut relaxed = Settings::default();
-        relaxed.require_encryption = false;
-        relaxed.require_signature = false;
-        relaxed.unverified_action = Action::Hold;
-        relaxed.nonmember_action = Action::Discard;
+        let relaxed = Settings {
+            require_encryption: false,
+            require_signature: false,
+            unverified_action: Action::Hold,
+            nonmember_action: Action::Discard,
+            ..Settings::default()
+        };
         let unsigned = |f: &mut Facts<'_>| {
             f.encrypted = false;
             f.signature = Signature::None

@@ -177,7 +177,7 @@ impl Store {
     }
 
     pub fn signature_seen(&self, digest: &str) -> Result<bool> {
-        Ok(self.tree("seen")?.contains_key(digest.as_bytes()).map_err(corrupt)?)
+        self.tree("seen")?.contains_key(digest.as_bytes()).map_err(corrupt)
     }
 
     /// True (and the time recorded) if `address` may get a notice now: at

@@ -56,9 +56,7 @@ fn sendmail(path: &str, mail: &Outgoing) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            Error::temporary(format!("cannot run {path}: {e}")).hint("check the list's transport setting")
-        })?;
+        .map_err(|e| Error::temporary(format!("cannot run {path}: {e}")).hint("check the list's transport setting"))?;
     let written = child.stdin.take().map(|mut stdin| stdin.write_all(&mail.bytes));
     let out = child.wait_with_output().map_err(|e| Error::temporary(format!("{path}: {e}")))?;
     if let Some(Err(e)) = written {

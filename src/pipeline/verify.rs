@@ -379,7 +379,10 @@ fn send_notices(
     if let (Decision::Reject(_), Some(to)) = (decision, sender) {
         let sent = list.keyring.export(&snap.record.fingerprint).and_then(|key| {
             let notice = notice::rejection(list.address(), to, &snap.record.fingerprint, &key);
-            let mail: Outgoing = list.seal(&notice, member.and_then(Member::delivery_key), &snap.record.fingerprint)?;
+            // Encrypted to a member's verified key; in clear if that key cannot be used (revoked, expired).
+            let mail: Outgoing = list
+                .seal(&notice, member.and_then(Member::delivery_key), &snap.record.fingerprint)
+                .unwrap_or_else(|_| notice.in_clear(list.address()));
             transport::send(&snap.settings.transport, &mail)
         });
         if let Err(e) = sent {

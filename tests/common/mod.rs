@@ -437,3 +437,116 @@ impl Person {
         self.gpg_stdin(&["--local-user", &me, "--detach-sign", "--digest-algo", "SHA256"], data)
     }
 }
+
+/// A list with three verified members, Alice (admin), Bob and Carol, each of
+/// whom holds the list key; the outbox starts empty.
+pub struct Scene {
+    pub w: World,
+    pub alice: Person,
+    pub bob: Person,
+    pub carol: Person,
+    pub list_key: String,
+}
+
+impl Scene {
+    pub fn new() -> Scene {
+        let w = World::new();
+        w.generated_list("alice@example.org");
+        let list_key = w.ok(&["list", "export-key", LIST]);
+        let alice = w.verified_member("alice@example.org", &list_key, true);
+        let bob = w.verified_member("bob@example.org", &list_key, false);
+        let carol = w.verified_member("carol@example.org", &list_key, false);
+        w.clear_outbox();
+        let fpr = serde_json::from_str::<serde_json::Value>(&w.ok(&["list", "show", LIST, "--json"])).unwrap()
+            ["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Scene { w, alice, bob, carol, list_key: fpr }
+    }
+
+    /// The MTA's alias: `inject && verify && distribute`, the mail on stdin.
+    pub fn deliver(&self, mail: &[u8]) -> Output {
+        let bin = env!("CARGO_BIN_EXE_listcrypt");
+        let home = self.w.home.display();
+        let script = format!(
+            "{bin} --home {home} inject {LIST} && {bin} --home {home} verify {LIST} && {bin} --home {home} distribute {LIST}"
+        );
+        let mut cmd = Command::new("/bin/sh");
+        cmd.env_clear().env("PATH", "/usr/bin:/bin").env("HOME", "/nonexistent").arg("-c").arg(script);
+        use std::io::Write;
+        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(mail);
+        child.wait_with_output().unwrap()
+    }
+
+    /// Copies of posts (not notices) that reached `person`.
+    pub fn posts_to(&self, person: &Person) -> Vec<Mail> {
+        self.w.mails_to(&person.address).into_iter().filter(|m| m.header("List-Id").is_some()).collect()
+    }
+}
+
+impl World {
+    /// Adds a member, answers the challenge with their key, and gives them the list key.
+    pub fn verified_member(&self, address: &str, list_key: &str, existing: bool) -> Person {
+        let person = self.person(address);
+        let file = person.export(false);
+        if existing {
+            self.ok(&["keys", "add", LIST, address, "--key-file", file.to_str().unwrap()]);
+        } else {
+            self.ok(&["members", "add", LIST, address, "--key-file", file.to_str().unwrap()]);
+        }
+        let challenge = self.mails_to(address).pop().unwrap();
+        let token = token_in(&person.decrypt(&challenge.armored()).plaintext);
+        self.ok(&["keys", "verify", LIST, address, &token]);
+        person.import(list_key.as_bytes());
+        person
+    }
+}
+
+/// A decrypted copy of a post, checked as a member's client would.
+pub struct Copy {
+    /// The fingerprint of the good signature over the content, if any.
+    pub signer: Option<String>,
+    /// The signed entity (protected headers and content).
+    pub entity: String,
+    pub text: String,
+    pub plaintext: String,
+}
+
+impl Person {
+    /// Decrypts a post copy and checks the list's signature on it.
+    pub fn open_post(&self, mail: &Mail) -> Option<Copy> {
+        let opened = self.decrypt(&mail.armored());
+        if !opened.ok {
+            return None;
+        }
+        let plaintext = opened.plaintext.clone();
+        let message = mail_parser::MessageParser::default().parse(plaintext.as_bytes()).expect("a MIME entity");
+        let root = message.root_part();
+        let kids = root.sub_parts().expect("multipart/signed");
+        let signed = &message.parts[kids[0] as usize];
+        let raw = message.raw_message();
+        let entity = raw[signed.offset_header as usize..signed.offset_end as usize].to_vec();
+        let signature = message.parts[kids[1] as usize].contents().to_vec();
+        let sig_file = self.home.join("check.sig");
+        let data_file = self.home.join("check.dat");
+        fs::write(&sig_file, &signature).unwrap();
+        fs::write(&data_file, &entity).unwrap();
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--batch", "--status-fd", "1", "--verify"])
+            .arg(&sig_file)
+            .arg(&data_file)
+            .output()
+            .unwrap();
+        let status = String::from_utf8_lossy(&out.stdout);
+        let signer = status
+            .lines()
+            .find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG ").map(|r| r.split(' ').next_back().unwrap().to_string()));
+        let inner = mail_parser::MessageParser::default().parse(&entity).unwrap();
+        let text = inner.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+        Some(Copy { signer, entity: String::from_utf8_lossy(&entity).into_owned(), text, plaintext })
+    }
+}
