@@ -176,10 +176,6 @@ impl Store {
         Ok(fresh)
     }
 
-    pub fn signature_seen(&self, digest: &str) -> Result<bool> {
-        self.tree("seen")?.contains_key(digest.as_bytes()).map_err(corrupt)
-    }
-
     /// True (and the time recorded) if `address` may get a notice now: at
     /// most one per `interval` seconds per address.
     pub fn notice_allowed(&self, address: &Address, interval: u64) -> Result<bool> {

@@ -59,11 +59,11 @@ fn sendmail(path: &str, mail: &Outgoing) -> Result<()> {
         .map_err(|e| Error::temporary(format!("cannot run {path}: {e}")).hint("check the list's transport setting"))?;
     let written = child.stdin.take().map(|mut stdin| stdin.write_all(&mail.bytes));
     let out = child.wait_with_output().map_err(|e| Error::temporary(format!("{path}: {e}")))?;
-    if let Some(Err(e)) = written {
-        return Err(Error::temporary(format!("{path} did not take the message: {e}")));
-    }
     match out.status.code() {
-        Some(0) => Ok(()),
+        Some(0) => match written {
+            Some(Err(e)) => Err(Error::temporary(format!("{path} did not take the whole message: {e}"))),
+            _ => Ok(()),
+        },
         code => {
             let why = first_line(&String::from_utf8_lossy(&out.stderr));
             let text = format!("{path} exited with {}: {why}", code.map_or("a signal".into(), |c| c.to_string()));

@@ -108,7 +108,7 @@ impl World {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
         self.agents.borrow_mut().push(home.clone());
-        Person { address: address.to_string(), home, dir: self.dir.path().to_path_buf() }
+        Person { address: address.to_string(), home }
     }
 
     /// Messages the stand-in sendmail received, oldest first.
@@ -197,7 +197,6 @@ impl Mail {
 pub struct Person {
     pub address: String,
     pub home: PathBuf,
-    dir: PathBuf,
 }
 
 /// What `gpg --decrypt` said.
