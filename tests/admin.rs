@@ -159,3 +159,37 @@ fn man_pages_and_completions_are_up_to_date() {
         }
     }
 }
+
+#[test]
+fn a_busy_store_makes_commands_wait_and_exit_75_at_the_deadline() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    let home = listcrypt::Home::new(&w.home);
+    let list = listcrypt::list::List::open(&home, &listcrypt::Address::parse(LIST).unwrap()).unwrap();
+    let held = list.store().unwrap();
+
+    let started = std::time::Instant::now();
+    let out = w.cmd(&["members", "ls", LIST]).env("LISTCRYPT_LOCK_TIMEOUT", "1").output().unwrap();
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it waited for the deadline");
+    assert!(stderr(&out).contains("busy"));
+    let mail = b"From: a@example.org\nSubject: x\n\nhello\n";
+    let mut inject = w.cmd(&["inject", LIST]);
+    inject
+        .env("LISTCRYPT_LOCK_TIMEOUT", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = inject.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(mail).unwrap();
+    assert_eq!(code(&child.wait_with_output().unwrap()), 75, "the MTA will retry");
+
+    // A command that waits gets in as soon as the holder lets go.
+    let waiting = w.cmd(&["members", "ls", LIST]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(held);
+    let out = waiting.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("alice@example.org"));
+}

@@ -480,3 +480,23 @@ fn bounces_count_and_stop_delivery_past_the_threshold() {
     assert!(s.posts_to(&s.bob).is_empty(), "no copy to a disabled member");
     assert_eq!(s.posts_to(&s.carol).len(), 1);
 }
+
+#[test]
+fn stale_entries_expire_and_the_admins_are_told() {
+    let s = Scene::new();
+    s.w.ok(&["list", "set", LIST, "queue_expiry", "1s"]);
+    let id = String::from_utf8(
+        s.w.run_with_stdin(&["inject", LIST], &client::post(&s.bob, &s.list_key, "old", SECRET)).stdout,
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    s.w.ok(&["flush"]);
+    let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 0);
+    assert!(s.posts_to(&s.carol).is_empty());
+    assert!(
+        admin_reports(&s).iter().any(|r| r.contains(id.trim()) && r.contains("expired")),
+        "{:?}",
+        admin_reports(&s)
+    );
+}
