@@ -136,6 +136,14 @@ pub enum DecryptFailure {
     Unavailable(Error),
 }
 
+/// A recipient's public key, looked up once per run.
+pub struct RecipientKey {
+    pub fingerprint: Fingerprint,
+    key: Key,
+    /// Key IDs of its usable encryption (sub)keys: what its session key packet names.
+    pub key_ids: Vec<[u8; 8]>,
+}
+
 /// One list's GnuPG home.
 pub struct Keyring {
     home: PathBuf,
@@ -276,6 +284,53 @@ impl Keyring {
         Ok(out)
     }
 
+    /// Looks up many public keys in one gpg run (one run per key costs
+    /// milliseconds each). Returns the usable ones and, for the others, why not.
+    pub fn recipient_keys(&self, fprs: &[Fingerprint]) -> Result<(Vec<RecipientKey>, Vec<(Fingerprint, String)>)> {
+        let mut found = std::collections::HashMap::new();
+        if !fprs.is_empty() {
+            let mut ctx = self.context()?;
+            let keys = ctx.find_keys(fprs.iter().map(|f| f.as_str())).map_err(|e| gpg_error("listing keys", e))?;
+            for key in keys.flatten() {
+                if let Some(fpr) = key.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok()) {
+                    found.insert(fpr, key);
+                }
+            }
+        }
+        let mut usable = vec![];
+        let mut unusable = vec![];
+        for fpr in fprs {
+            let Some(key) = found.remove(fpr) else {
+                unusable.push((fpr.clone(), "the key is not in the list's keyring".to_string()));
+                continue;
+            };
+            let key_ids: Vec<[u8; 8]> = key
+                .subkeys()
+                .filter(|s| {
+                    s.can_encrypt() && !s.is_revoked() && !s.is_expired() && !s.is_invalid() && !s.is_disabled()
+                })
+                .filter_map(|s| s.id().ok().and_then(key_id_bytes))
+                .collect();
+            if key.is_revoked() || key.is_expired() || key.is_disabled() || key_ids.is_empty() {
+                unusable.push((fpr.clone(), "the key is revoked, expired or has no usable encryption subkey".into()));
+            } else {
+                usable.push(RecipientKey { fingerprint: fpr.clone(), key, key_ids });
+            }
+        }
+        Ok((usable, unusable))
+    }
+
+    /// Encrypts once to all of `keys` (no signature), armored or binary.
+    pub fn encrypt_to(&self, keys: &[&RecipientKey], plaintext: &[u8], armor: bool) -> Result<Vec<u8>> {
+        let mut ctx = self.context()?;
+        ctx.set_armor(armor);
+        let keys: Vec<&Key> = keys.iter().map(|k| &k.key).collect();
+        let mut out = Vec::new();
+        ctx.encrypt_with_flags(keys, plaintext, &mut out, EncryptFlags::ALWAYS_TRUST | EncryptFlags::NO_ENCRYPT_TO)
+            .map_err(|e| gpg_error("encrypting", e))?;
+        Ok(out)
+    }
+
     /// A detached, armored signature over `data` by `signer`, with the
     /// RFC 3156 `micalg` name of its hash (`pgp-sha256`).
     pub fn sign_detached(&self, signer: &Fingerprint, data: &[u8]) -> Result<(Vec<u8>, String)> {
@@ -413,6 +468,18 @@ impl Keyring {
         }
         Ok(())
     }
+}
+
+/// `0123456789ABCDEF` as 8 bytes.
+fn key_id_bytes(hex: &str) -> Option<[u8; 8]> {
+    if hex.len() != 16 {
+        return None;
+    }
+    let mut out = [0u8; 8];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 fn is_not_openpgp(e: &gpgme::Error) -> bool {

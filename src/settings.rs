@@ -6,6 +6,16 @@ use crate::model::printable;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// How a post is encrypted for its recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encryption {
+    /// One encryption to every recipient, split into one copy each (fast).
+    Split,
+    /// A separate encryption, and session key, per recipient.
+    PerRecipient,
+}
+
 /// What happens to a post that fails the rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -23,6 +33,8 @@ pub enum Transport {
     Sendmail(String),
     /// An SMTP relay; STARTTLS when offered.
     Smtp { host: String, port: u16 },
+    /// Drops every message: for benchmarks and dry runs only.
+    Discard,
 }
 
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
@@ -31,8 +43,11 @@ impl Transport {
     pub fn parse(text: &str) -> Result<Self> {
         let bad = || {
             Error::data(format!("'{}' is not a transport", printable(text)))
-                .hint("use sendmail, sendmail:/path/to/sendmail or smtp://host:port")
+                .hint("use sendmail, sendmail:/path/to/sendmail, smtp://host:port or discard")
         };
+        if text == "discard" {
+            return Ok(Transport::Discard);
+        }
         if text == "sendmail" {
             return Ok(Transport::Sendmail(DEFAULT_SENDMAIL.into()));
         }
@@ -74,6 +89,7 @@ impl fmt::Display for Transport {
             Transport::Sendmail(path) if path == DEFAULT_SENDMAIL => f.write_str("sendmail"),
             Transport::Sendmail(path) => write!(f, "sendmail:{path}"),
             Transport::Smtp { host, port } => write!(f, "smtp://{host}:{port}"),
+            Transport::Discard => f.write_str("discard"),
         }
     }
 }
@@ -100,6 +116,7 @@ pub struct Settings {
     /// Bounces after which a member's delivery is disabled.
     pub bounce_threshold: u32,
     pub transport: Transport,
+    pub encryption: Encryption,
 }
 
 impl Default for Settings {
@@ -118,6 +135,7 @@ impl Default for Settings {
             queue_expiry: 5 * DAY,
             bounce_threshold: 5,
             transport: Transport::Sendmail(DEFAULT_SENDMAIL.into()),
+            encryption: Encryption::Split,
         }
     }
 }
@@ -139,6 +157,7 @@ pub const NAMES: &[&str] = &[
     "queue_expiry",
     "bounce_threshold",
     "transport",
+    "encryption",
 ];
 
 impl Settings {
@@ -165,6 +184,13 @@ impl Settings {
                     .ok_or_else(|| bad_value(name, value, "a whole number above 0"))?
             }
             "transport" => self.transport = Transport::parse(value)?,
+            "encryption" => {
+                self.encryption = match value {
+                    "split" => Encryption::Split,
+                    "per-recipient" => Encryption::PerRecipient,
+                    _ => return Err(bad_value(name, value, "split or per-recipient")),
+                }
+            }
             _ => {
                 return Err(Error::data(format!("unknown setting '{}'", printable(name)))
                     .hint(format!("settings are: {}", NAMES.join(", "))))
@@ -193,6 +219,10 @@ impl Settings {
             "queue_expiry" => format_duration(self.queue_expiry),
             "bounce_threshold" => self.bounce_threshold.to_string(),
             "transport" => self.transport.to_string(),
+            "encryption" => match self.encryption {
+                Encryption::Split => "split".into(),
+                Encryption::PerRecipient => "per-recipient".into(),
+            },
             _ => String::new(),
         }
     }

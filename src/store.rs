@@ -1,6 +1,7 @@
 //! The list's state in sled (this module is the only user of sled): settings,
-//! members, the queue (entry records and their encrypted payloads), the
-//! delivery journal, seen signatures and the notice rate limit.
+//! members, the queue (entry records and their encrypted payloads), seen
+//! signatures and the notice rate limit. The delivery journal is a file per
+//! entry (see `journal`), written once per recipient without reopening sled.
 //!
 //! sled lets one process in at a time, and MTAs and cron run many listcrypt
 //! processes at once, so every command opens the store with retry and
@@ -122,14 +123,10 @@ impl Store {
         Ok(())
     }
 
-    /// Removes an entry, its payload and its delivery journal.
+    /// Removes an entry and its payload (see also `journal::remove`).
     pub fn remove_entry(&self, id: &str) -> Result<()> {
         self.tree("queue")?.remove(id.as_bytes()).map_err(corrupt)?;
         self.tree("payloads")?.remove(id.as_bytes()).map_err(corrupt)?;
-        let journal = self.tree("delivered")?;
-        for key in journal.scan_prefix(format!("{id}/")).keys() {
-            journal.remove(key.map_err(corrupt)?).map_err(corrupt)?;
-        }
         Ok(())
     }
 
@@ -145,25 +142,6 @@ impl Store {
         entry.lease_until = at + LEASE_SECONDS;
         self.put_entry(&entry)?;
         Ok(Some(entry))
-    }
-
-    /// Recipients of entry `id` that already have their copy.
-    pub fn delivered(&self, id: &str) -> Result<Vec<Address>> {
-        self.tree("delivered")?
-            .scan_prefix(format!("{id}/"))
-            .keys()
-            .map(|k| {
-                let k = k.map_err(corrupt)?;
-                let text = String::from_utf8_lossy(&k[id.len() + 1..]).into_owned();
-                Address::parse(&text)
-            })
-            .collect()
-    }
-
-    pub fn mark_delivered(&self, id: &str, recipient: &Address) -> Result<()> {
-        let key = format!("{id}/{recipient}");
-        self.tree("delivered")?.insert(key.as_bytes(), now().to_be_bytes().to_vec()).map_err(corrupt)?;
-        Ok(())
     }
 
     /// Records a signature as used; false if it was seen before (a replay).

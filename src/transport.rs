@@ -2,6 +2,12 @@
 //! or an SMTP relay (through lettre, its only user) with STARTTLS when
 //! offered and credentials from `LISTCRYPT_SMTP_USER` / `LISTCRYPT_SMTP_PASSWORD`.
 //!
+//! A [`Session`] sends many messages over one SMTP connection. lettre 0.11
+//! writes the final `.` of DATA separately and never sets TCP_NODELAY, so on
+//! a reused connection every message waits for the peer's delayed ACK (about
+//! 40 ms); the session therefore hands lettre the dot-stuffed message and its
+//! terminator as one command, one write (about a millisecond per message).
+//!
 //! The sendmail binary is run directly rather than through lettre, which
 //! cannot pass the null sender (`-f '<>'`) that notices need and hides the
 //! exit status that tells a temporary failure from a permanent one.
@@ -14,9 +20,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::Address;
 use crate::settings::Transport;
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{SmtpTransport, Transport as _};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::Error as SmtpError;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -30,18 +38,116 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
 }
 
+/// Sends one message (a new connection for SMTP).
 pub fn send(transport: &Transport, mail: &Outgoing) -> Result<()> {
-    match transport {
-        Transport::Sendmail(path) => sendmail(path, mail),
-        Transport::Smtp { host, port } => {
-            let envelope = envelope(mail)?;
-            let smtp = smtp_transport(host, *port)?;
-            smtp.send_raw(&envelope, &mail.bytes).map(|_| ()).map_err(|e| {
-                // Connection refused is neither transient nor permanent to lettre: retry it.
-                let kind = if e.is_permanent() { ErrorKind::Data } else { ErrorKind::Temporary };
-                Error::new(kind, format!("smtp://{host}:{port}: {}", first_line(&e.to_string())))
-            })
+    Session::new(transport).send(mail)
+}
+
+/// Sends a run of messages, reusing one SMTP connection (reconnecting once
+/// when it breaks).
+pub struct Session<'a> {
+    transport: &'a Transport,
+    smtp: Option<SmtpConnection>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(transport: &'a Transport) -> Self {
+        Session { transport, smtp: None }
+    }
+
+    pub fn send(&mut self, mail: &Outgoing) -> Result<()> {
+        let (host, port) = match self.transport {
+            Transport::Sendmail(path) => return sendmail(path, mail),
+            Transport::Discard => return Ok(()),
+            Transport::Smtp { host, port } => (host.as_str(), *port),
+        };
+        let envelope = envelope(mail)?;
+        let reused = self.smtp.is_some();
+        match self.smtp_send(host, port, &envelope, &mail.bytes) {
+            // A pooled connection the server closed: one fresh try.
+            Err(e) if reused && !e.is_permanent() && !e.is_transient() => {
+                self.smtp = None;
+                self.smtp_send(host, port, &envelope, &mail.bytes)
+            }
+            other => other,
         }
+        .map_err(|e| {
+            // Connection refused is neither transient nor permanent to lettre: retry it later.
+            let kind = if e.is_permanent() { ErrorKind::Data } else { ErrorKind::Temporary };
+            Error::new(kind, format!("smtp://{host}:{port}: {}", first_line(&e.to_string())))
+        })
+    }
+
+    fn smtp_send(&mut self, host: &str, port: u16, envelope: &Envelope, bytes: &[u8]) -> Result<(), SmtpError> {
+        if self.smtp.is_none() {
+            self.smtp = Some(connect(host, port)?);
+        }
+        let conn = self.smtp.as_mut().expect("connected above");
+        let sent = match std::str::from_utf8(bytes) {
+            Ok(text) => transaction(conn, envelope, text),
+            Err(_) => conn.send(envelope, bytes).map(|_| ()),
+        };
+        if sent.is_err() {
+            if conn.has_broken() {
+                self.smtp = None;
+            } else {
+                let _ = conn.command(Rset);
+            }
+        }
+        sent
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.smtp.as_mut() {
+            let _ = conn.quit();
+        }
+    }
+}
+
+/// Connects, says EHLO, upgrades to TLS when offered (except on loopback,
+/// where TLS protects nothing and local certificates are often self-signed),
+/// and logs in when credentials are set.
+fn connect(host: &str, port: u16) -> Result<SmtpConnection, SmtpError> {
+    let hello = ClientId::default();
+    let mut conn = SmtpConnection::connect((host, port), Some(Duration::from_secs(60)), &hello, None, None)?;
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if conn.can_starttls() && !loopback {
+        conn.starttls(&TlsParameters::new(host.to_string())?, &hello)?;
+    }
+    if let (Ok(user), Ok(password)) = (std::env::var("LISTCRYPT_SMTP_USER"), std::env::var("LISTCRYPT_SMTP_PASSWORD")) {
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], &Credentials::new(user, password))?;
+    }
+    Ok(conn)
+}
+
+/// MAIL, RCPT, DATA, then the message and its terminator in one write.
+fn transaction(conn: &mut SmtpConnection, envelope: &Envelope, text: &str) -> Result<(), SmtpError> {
+    conn.command(Mail::new(envelope.from().cloned(), vec![]))?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), vec![]))?;
+    }
+    conn.command(Data)?;
+    conn.command(DotStuffed(text))?;
+    Ok(())
+}
+
+/// A message as DATA sends it: CRLF lines, leading dots doubled, `.` last.
+struct DotStuffed<'a>(&'a str);
+
+impl std::fmt::Display for DotStuffed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for line in self.0.split_inclusive('\n') {
+            if line.starts_with('.') {
+                f.write_str(".")?;
+            }
+            f.write_str(line)?;
+        }
+        if !self.0.ends_with('\n') {
+            f.write_str("\r\n")?;
+        }
+        f.write_str(".\r\n")
     }
 }
 
@@ -83,19 +189,6 @@ fn envelope(mail: &Outgoing) -> Result<Envelope> {
     let from = mail.envelope_from.as_ref().map(convert).transpose()?;
     let to = mail.recipients.iter().map(convert).collect::<Result<Vec<_>>>()?;
     Envelope::new(from, to).map_err(|e| Error::data(format!("bad envelope: {e}")))
-}
-
-fn smtp_transport(host: &str, port: u16) -> Result<SmtpTransport> {
-    let tls = TlsParameters::new(host.to_string())
-        .map_err(|e| Error::config(format!("TLS set-up for {host} failed: {e}")))?;
-    let mut builder = SmtpTransport::builder_dangerous(host)
-        .port(port)
-        .tls(Tls::Opportunistic(tls))
-        .timeout(Some(Duration::from_secs(60)));
-    if let (Ok(user), Ok(password)) = (std::env::var("LISTCRYPT_SMTP_USER"), std::env::var("LISTCRYPT_SMTP_PASSWORD")) {
-        builder = builder.credentials(Credentials::new(user, password));
-    }
-    Ok(builder.build())
 }
 
 fn first_line(text: &str) -> String {

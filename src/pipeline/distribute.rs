@@ -1,22 +1,35 @@
 //! `distribute`: builds the post once (protected headers, signed once by the
-//! list key), then encrypts it separately to each subscriber's verified key
-//! and sends it. Each delivered recipient is journaled before the next, so a
-//! rerun never sends anyone a second copy; the entry goes when all have it.
+//! list key), encrypts it for every subscriber's verified key, and sends each
+//! subscriber their own copy. Each delivered recipient is journaled before
+//! the next is tried, so a rerun never sends anyone a second copy; the entry
+//! goes when all have it.
+//!
+//! In `split` mode (the default) the signed post is encrypted once per batch
+//! of recipients, one batch per core, and each recipient's copy is their own
+//! session key packet plus the shared encrypted data ([`crate::openpgp`]).
+//! `per-recipient` mode runs one encryption, with its own session key, per
+//! recipient.
 
 use crate::entry::Stage;
 use crate::error::{Error, ErrorKind, Result};
-use crate::gpg::DecryptFailure;
+use crate::gpg::{DecryptFailure, RecipientKey};
 use crate::home::Home;
+use crate::journal::{self, Journal};
 use crate::list::List;
 use crate::member::Member;
 use crate::mime::build::{self, Head};
 use crate::model::{Address, Fingerprint};
+use crate::openpgp::{self, Packet};
 use crate::pipeline::verify::list_id;
 use crate::pipeline::{defer, release, select, tell_admins};
 use crate::post::Post;
-use crate::settings::Settings;
+use crate::settings::{Encryption, Settings};
 use crate::store::ListRecord;
-use crate::transport::{self, Outgoing};
+use crate::transport::{Outgoing, Session};
+use std::collections::HashMap;
+
+/// Below this many recipients one gpg run beats starting threads.
+const MIN_BATCH: usize = 32;
 
 /// What a `distribute` run did.
 #[derive(Debug, Default)]
@@ -47,7 +60,6 @@ struct Snapshot {
     record: ListRecord,
     settings: Settings,
     members: Vec<Member>,
-    delivered: Vec<Address>,
     first_attempt: bool,
     payload: Vec<u8>,
 }
@@ -62,7 +74,6 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
             record: store.list_record()?,
             settings: store.settings()?,
             members: store.members()?,
-            delivered: store.delivered(id)?,
             first_attempt: entry.attempts == 0,
             payload: store.payload(id)?.ok_or_else(|| Error::config(format!("entry {id} has no payload")))?,
         }
@@ -80,11 +91,12 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
         Err(DecryptFailure::Refused(why)) => return Err(Error::config(format!("entry {id} cannot be opened: {why}"))),
     };
 
-    let (recipients, keyless) = recipients(&snap, &post.author);
-    if snap.first_attempt && snap.delivered.is_empty() && !keyless.is_empty() {
+    let delivered = journal::delivered(&list.home, id)?;
+    let (recipients, keyless) = recipients(&snap, &post.author, &delivered);
+    if snap.first_attempt && delivered.is_empty() && !keyless.is_empty() {
         let names: Vec<&str> = keyless.iter().map(|m| m.address.as_str()).collect();
         let text = format!(
-            "Entry {id} was not sent to these members, who have no verified, usable key:\r\n{}\r\nNo cleartext copy was sent.",
+            "Entry {id} was not sent to these members, who have no verified key:\r\n{}\r\nNo cleartext copy was sent.",
             names.join("\r\n")
         );
         tell_admins(
@@ -106,58 +118,123 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
         }
         Err(e) => return Err(e),
     };
-    for member in recipients {
-        let key = member.delivery_key().expect("recipients have a delivery key");
-        let outcome = encrypt_for(list, &snap, &head, &signed, &member.address, key)
-            .and_then(|mail| transport::send(&snap.settings.transport, &mail));
-        match outcome {
+    let mut outer = head.clone();
+    if snap.settings.protect_subject {
+        outer.subject = "...".into();
+    }
+
+    let fprs: Vec<Fingerprint> = recipients.iter().map(|(_, f)| f.clone()).collect();
+    let (keys, unusable) = list.keyring.recipient_keys(&fprs)?;
+    let mut journal = Journal::open(&list.home, id)?;
+    for (fpr, why) in &unusable {
+        if let Some((address, _)) = recipients.iter().find(|(_, f)| f == fpr) {
+            skip(list, &snap, &mut journal, id, address, why)?;
+        }
+    }
+    let split_mode = snap.settings.encryption == Encryption::Split;
+    let batches = if split_mode { encrypt_in_batches(list, &keys, &signed)? } else { vec![] };
+    let splits = batches
+        .iter()
+        .map(|batch| openpgp::split(batch))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::software(format!("cannot split gpg's output: {e}")))?;
+    let sessions: HashMap<[u8; 8], (Packet<'_>, &[u8])> =
+        splits.iter().flat_map(|s| s.sessions.iter().map(move |(id, p)| (*id, (*p, s.data)))).collect();
+    let by_fpr: HashMap<&Fingerprint, &Address> = recipients.iter().map(|(a, f)| (f, *a)).collect();
+    let mut session = Session::new(&snap.settings.transport);
+    for key in &keys {
+        let address = by_fpr[&key.fingerprint];
+        let armored = if split_mode {
+            let own = key.key_ids.iter().find_map(|id| sessions.get(id));
+            own.map(|(packet, data)| openpgp::armor(&openpgp::single_recipient(packet, data)))
+                .ok_or_else(|| Error::software(format!("gpg made no session key packet for key {}", key.fingerprint)))
+        } else {
+            list.keyring.encrypt_to(&[key], &signed, true)
+        };
+        let armored = match armored {
+            Ok(armored) => armored,
+            Err(e) => {
+                skip(list, &snap, &mut journal, id, address, e.message())?;
+                continue;
+            }
+        };
+        let mail = Outgoing {
+            envelope_from: Some(list.address().bounces()),
+            recipients: vec![address.clone()],
+            bytes: build::encrypted_message(&outer, &armored),
+        };
+        match session.send(&mail) {
             Ok(()) => {
-                let store = list.store()?;
-                store.mark_delivered(id, &member.address)?;
-                store.flush()?;
+                journal.record(address)?;
                 report.sent += 1;
             }
             Err(e) if e.kind() == ErrorKind::Temporary => {
+                drop(session);
                 defer(list, id, e.message())?;
                 report.deferred.push((id.to_string(), e.message().to_string()));
                 return Ok(true);
             }
-            Err(e) => {
-                // This recipient cannot be served (key unusable, address refused): skip them for good.
-                let store = list.store()?;
-                store.mark_delivered(id, &member.address)?;
-                store.flush()?;
-                drop(store);
-                crate::log::event(&list.home, &format!("entry {id}: {} skipped: {}", member.address, e.message()));
-                let text = format!("Entry {id} could not be sent to {}: {}", member.address, e.message());
-                tell_admins(
-                    list,
-                    &snap.members,
-                    &snap.settings,
-                    &snap.record.fingerprint,
-                    "a member was skipped",
-                    &text,
-                );
-            }
+            Err(e) => skip(list, &snap, &mut journal, id, address, e.message())?,
         }
     }
+    drop(session);
     let store = list.store()?;
     store.remove_entry(id)?;
     store.flush()?;
     drop(store);
+    journal::remove(&list.home, id);
     crate::log::event(&list.home, &format!("entry {id} distributed"));
     report.done.push(id.to_string());
     Ok(true)
 }
 
-/// Members who get this post (verified key, delivery on, not yet served),
-/// and members with delivery on but no usable key.
-fn recipients<'a>(snap: &'a Snapshot, author: &Address) -> (Vec<&'a Member>, Vec<&'a Member>) {
+/// A recipient who cannot be served for good (key unusable, address refused):
+/// journaled so nobody retries, and the admins are told. Never a cleartext copy.
+fn skip(list: &List, snap: &Snapshot, journal: &mut Journal, id: &str, address: &Address, why: &str) -> Result<()> {
+    journal.record(address)?;
+    crate::log::event(&list.home, &format!("entry {id}: {address} skipped: {why}"));
+    let text = format!("Entry {id} was not sent to {address}: {why}.\r\nNo cleartext copy was sent.");
+    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "a member was skipped", &text);
+    Ok(())
+}
+
+/// Members who get this post (delivery on, a verified key, not yet served),
+/// with that key, and members with delivery on but no verified key.
+fn recipients<'a>(
+    snap: &'a Snapshot,
+    author: &Address,
+    delivered: &[Address],
+) -> (Vec<(&'a Address, Fingerprint)>, Vec<&'a Member>) {
     let wanted = |m: &&Member| m.delivery && (snap.settings.receive_own_posts || &m.address != author);
-    let (with_key, keyless): (Vec<&Member>, Vec<&Member>) =
-        snap.members.iter().filter(wanted).partition(|m| m.delivery_key().is_some());
-    let pending = with_key.into_iter().filter(|m| !snap.delivered.contains(&m.address)).collect();
-    (pending, keyless)
+    let mut with_key = vec![];
+    let mut keyless = vec![];
+    for member in snap.members.iter().filter(wanted) {
+        match member.delivery_key() {
+            Some(key) if !delivered.contains(&member.address) => with_key.push((&member.address, key.clone())),
+            Some(_) => {}
+            None => keyless.push(member),
+        }
+    }
+    (with_key, keyless)
+}
+
+/// Encrypts `signed` once per batch of recipients, the batches in parallel
+/// (one gpg process each, one per core).
+fn encrypt_in_batches(list: &List, keys: &[RecipientKey], signed: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if keys.is_empty() {
+        return Ok(vec![]);
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let batches = cores.min(keys.len().div_ceil(MIN_BATCH)).max(1);
+    let size = keys.len().div_ceil(batches);
+    let refs: Vec<&RecipientKey> = keys.iter().collect();
+    std::thread::scope(|scope| {
+        let runs: Vec<_> =
+            refs.chunks(size).map(|batch| scope.spawn(move || list.keyring.encrypt_to(batch, signed, false))).collect();
+        runs.into_iter()
+            .map(|run| run.join().unwrap_or_else(|_| Err(Error::software("an encryption thread panicked"))))
+            .collect()
+    })
 }
 
 /// The post's headers, outer and protected: the list's own, the author's
@@ -199,29 +276,4 @@ fn sign_post(list: &List, list_key: &Fingerprint, head: &Head, post: &Post) -> R
     let entity = build::protected_entity(&inner, &post.content);
     let (signature, micalg) = list.keyring.sign_detached(list_key, &entity)?;
     Ok(build::signed_entity(&entity, &signature, &micalg))
-}
-
-/// One recipient's copy: the signed entity encrypted to their key alone.
-fn encrypt_for(
-    list: &List,
-    snap: &Snapshot,
-    head: &Head,
-    signed: &[u8],
-    to: &Address,
-    key: &Fingerprint,
-) -> Result<Outgoing> {
-    let armored = list
-        .keyring
-        .encrypt(std::slice::from_ref(key), signed, None)
-        .map_err(|e| Error::data(format!("encrypting to key {key} failed ({})", e.message())))?;
-    let mut outer = head.clone();
-    if snap.settings.protect_subject {
-        outer.subject = "...".into();
-    }
-    outer.to = vec![list.address().clone()];
-    Ok(Outgoing {
-        envelope_from: Some(list.address().bounces()),
-        recipients: vec![to.clone()],
-        bytes: build::encrypted_message(&outer, &armored),
-    })
 }

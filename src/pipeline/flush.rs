@@ -50,6 +50,7 @@ fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
             .collect();
         for entry in &old {
             store.remove_entry(&entry.id)?;
+            crate::journal::remove(&list.home, &entry.id);
         }
         store.flush()?;
         (old, store.members()?, settings, store.list_record()?)

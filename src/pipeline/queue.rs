@@ -98,6 +98,7 @@ pub fn discard(home: &Home, address: &Address, id: &str) -> Result<()> {
     let store = list.store()?;
     store.remove_entry(id)?;
     store.flush()?;
+    crate::journal::remove(&list.home, id);
     crate::log::event(&list.home, &format!("entry {id} discarded by an admin"));
     Ok(())
 }

@@ -132,7 +132,7 @@ pub enum ListCommand {
     },
     /// Change a setting (see `list show` for names and values)
     #[command(
-        after_help = "Settings:\n  require_encryption, require_signature, anonymous, protect_subject, receive_own_posts: true|false\n  nonmember_action: reject|hold|discard    unverified_action: reject|hold\n  max_message_size: 512K, 10M, ...         max_signature_age, challenge_expiry, queue_expiry: 90s, 12h, 7d, 2w\n  bounce_threshold: a number               transport: sendmail | sendmail:/path | smtp://host:port\n\nExample:\n  listcrypt list set crypto@example.org transport smtp://127.0.0.1:25"
+        after_help = "Settings:\n  require_encryption, require_signature, anonymous, protect_subject, receive_own_posts: true|false\n  nonmember_action: reject|hold|discard    unverified_action: reject|hold\n  max_message_size: 512K, 10M, ...         max_signature_age, challenge_expiry, queue_expiry: 90s, 12h, 7d, 2w\n  bounce_threshold: a number               transport: sendmail | sendmail:/path | smtp://host:port | discard\n  encryption: split (one encryption split per recipient) | per-recipient\n\nExample:\n  listcrypt list set crypto@example.org transport smtp://127.0.0.1:25"
     )]
     Set { list: String, key: String, value: String },
     /// Delete a list, its keys, members and queue
