@@ -144,6 +144,13 @@ pub struct RecipientKey {
     pub key_ids: Vec<[u8; 8]>,
 }
 
+/// Keys looked up for a distribution.
+pub struct RecipientKeys {
+    pub usable: Vec<RecipientKey>,
+    /// Fingerprints that cannot be encrypted to, and why.
+    pub unusable: Vec<(Fingerprint, String)>,
+}
+
 /// One list's GnuPG home.
 pub struct Keyring {
     home: PathBuf,
@@ -286,7 +293,7 @@ impl Keyring {
 
     /// Looks up many public keys in one gpg run (one run per key costs
     /// milliseconds each). Returns the usable ones and, for the others, why not.
-    pub fn recipient_keys(&self, fprs: &[Fingerprint]) -> Result<(Vec<RecipientKey>, Vec<(Fingerprint, String)>)> {
+    pub fn recipient_keys(&self, fprs: &[Fingerprint]) -> Result<RecipientKeys> {
         let mut found = std::collections::HashMap::new();
         if !fprs.is_empty() {
             let mut ctx = self.context()?;
@@ -317,7 +324,7 @@ impl Keyring {
                 usable.push(RecipientKey { fingerprint: fpr.clone(), key, key_ids });
             }
         }
-        Ok((usable, unusable))
+        Ok(RecipientKeys { usable, unusable })
     }
 
     /// Encrypts once to all of `keys` (no signature), armored or binary.

@@ -12,7 +12,7 @@
 
 use crate::entry::Stage;
 use crate::error::{Error, ErrorKind, Result};
-use crate::gpg::{DecryptFailure, RecipientKey};
+use crate::gpg::{DecryptFailure, RecipientKey, RecipientKeys};
 use crate::home::Home;
 use crate::journal::{self, Journal};
 use crate::list::List;
@@ -124,7 +124,7 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
     }
 
     let fprs: Vec<Fingerprint> = recipients.iter().map(|(_, f)| f.clone()).collect();
-    let (keys, unusable) = list.keyring.recipient_keys(&fprs)?;
+    let RecipientKeys { usable: keys, unusable } = list.keyring.recipient_keys(&fprs)?;
     let mut journal = Journal::open(&list.home, id)?;
     for (fpr, why) in &unusable {
         if let Some((address, _)) = recipients.iter().find(|(_, f)| f == fpr) {
