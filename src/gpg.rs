@@ -167,6 +167,7 @@ impl Keyring {
     }
 
     fn context(&self) -> Result<Context> {
+        quick_start();
         let mut ctx = Context::from_protocol(Protocol::OpenPgp).map_err(unavailable)?;
         ctx.set_engine_home_dir(self.home.as_os_str().as_encoded_bytes().to_vec()).map_err(unavailable)?;
         ctx.set_pinentry_mode(PinentryMode::Cancel).map_err(unavailable)?;
@@ -491,6 +492,20 @@ fn key_id_bytes(hex: &str) -> Option<[u8; 8]> {
 
 fn is_not_openpgp(e: &gpgme::Error) -> bool {
     e.code() == gpgme::Error::NO_DATA.code() || e.code() == gpgme::Error::BAD_DATA.code()
+}
+
+/// gpgme probes every engine it knows (gpgconf three times, gpgsm, …) the
+/// first time a process makes a context: five processes, about 20 ms, on
+/// every listcrypt command. Only OpenPGP is used, from its standard path.
+fn quick_start() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = gpgme::set_flag("disable-gpgconf", "1");
+        let gpgme = gpgme::init();
+        for unused in [Protocol::Cms, Protocol::GpgConf, Protocol::Assuan, Protocol::G13, Protocol::UiServer] {
+            let _ = gpgme.set_engine_path(unused, "/nonexistent/listcrypt-does-not-use-this-engine");
+        }
+    });
 }
 
 /// gpg cannot be started or reached: the MTA should retry.

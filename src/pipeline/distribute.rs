@@ -41,6 +41,22 @@ pub struct DistributeReport {
     /// Entries left for `flush` (transport down), with the reason.
     pub deferred: Vec<(String, String)>,
     pub locked: bool,
+    /// Where the time went, phase by phase (for `-v`).
+    pub phases: Vec<(String, std::time::Duration)>,
+}
+
+/// Records how long each phase of a run took.
+struct Stopwatch<'r> {
+    report: &'r mut Vec<(String, std::time::Duration)>,
+    last: std::time::Instant,
+}
+
+impl Stopwatch<'_> {
+    fn lap(&mut self, phase: &str) {
+        let now = std::time::Instant::now();
+        self.report.push((phase.to_string(), now - self.last));
+        self.last = now;
+    }
 }
 
 pub fn distribute(home: &Home, address: &Address, ids: &[String]) -> Result<DistributeReport> {
@@ -66,6 +82,20 @@ struct Snapshot {
 
 /// False when the list key is locked.
 fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut DistributeReport) -> Result<bool> {
+    let mut phases = vec![];
+    let mut watch = Stopwatch { report: &mut phases, last: std::time::Instant::now() };
+    let done = send_entry(list, id, explicit, report, &mut watch);
+    report.phases.extend(phases);
+    done
+}
+
+fn send_entry(
+    list: &List,
+    id: &str,
+    explicit: bool,
+    report: &mut DistributeReport,
+    watch: &mut Stopwatch<'_>,
+) -> Result<bool> {
     let snap = {
         let store = list.store()?;
         let Some(entry) = store.lease(id, Stage::Outgoing, explicit)? else { return Ok(true) };
@@ -91,6 +121,7 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
         Err(DecryptFailure::Refused(why)) => return Err(Error::config(format!("entry {id} cannot be opened: {why}"))),
     };
 
+    watch.lap("store and list key");
     let delivered = journal::delivered(&list.home, id)?;
     let (recipients, keyless) = recipients(&snap, &post.author, &delivered);
     if snap.first_attempt && delivered.is_empty() && !keyless.is_empty() {
@@ -110,6 +141,7 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
     }
 
     let head = post_head(list.address(), &snap.settings, &post);
+    watch.lap("recipients");
     let signed = match sign_post(list, &snap.record.fingerprint, &head, &post) {
         Ok(signed) => signed,
         Err(e) if e.kind() == ErrorKind::Permission => {
@@ -124,7 +156,9 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
     }
 
     let fprs: Vec<Fingerprint> = recipients.iter().map(|(_, f)| f.clone()).collect();
+    watch.lap("sign once");
     let RecipientKeys { usable: keys, unusable } = list.keyring.recipient_keys(&fprs)?;
+    watch.lap("look up keys");
     let mut journal = Journal::open(&list.home, id)?;
     for (fpr, why) in &unusable {
         if let Some((address, _)) = recipients.iter().find(|(_, f)| f == fpr) {
@@ -141,6 +175,7 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
     let sessions: HashMap<[u8; 8], (Packet<'_>, &[u8])> =
         splits.iter().flat_map(|s| s.sessions.iter().map(move |(id, p)| (*id, (*p, s.data)))).collect();
     let by_fpr: HashMap<&Fingerprint, &Address> = recipients.iter().map(|(a, f)| (f, *a)).collect();
+    watch.lap("encrypt");
     let mut session = Session::new(&snap.settings.transport);
     for key in &keys {
         let address = by_fpr[&key.fingerprint];
@@ -178,6 +213,7 @@ fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut Distribu
         }
     }
     drop(session);
+    watch.lap("build and send");
     let store = list.store()?;
     store.remove_entry(id)?;
     store.flush()?;

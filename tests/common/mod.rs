@@ -550,3 +550,62 @@ impl Person {
         Some(Copy { signer, entity: String::from_utf8_lossy(&entity).into_owned(), text, plaintext })
     }
 }
+
+impl World {
+    /// A member whose key goes straight into the list's keyring and store as
+    /// verified, as an admin would after checking it in person: for tests that
+    /// need many members and are not about the challenge.
+    pub fn quick_member(&self, address: &str, list_key: &str) -> Person {
+        let person = self.person(address);
+        let file = person.export(false);
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.list_gnupg(LIST))
+            .args(["--batch", "--import"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let home = listcrypt::Home::new(&self.home);
+        let list = listcrypt::list::List::open(&home, &listcrypt::Address::parse(LIST).unwrap()).unwrap();
+        let store = list.store().unwrap();
+        let fpr = listcrypt::Fingerprint::parse(&person.fingerprint()).unwrap();
+        let mut member = listcrypt::member::Member::new(
+            listcrypt::Address::parse(address).unwrap(),
+            listcrypt::member::Role::Member,
+        );
+        member.keys.push(listcrypt::member::MemberKey {
+            fingerprint: fpr.clone(),
+            state: listcrypt::member::KeyState::Verified { since: 0 },
+            added: 0,
+        });
+        member.default_key = Some(fpr);
+        store.put_member(&member).unwrap();
+        store.flush().unwrap();
+        person.import(list_key.as_bytes());
+        person
+    }
+}
+
+impl Person {
+    /// The key IDs named by the public-key encrypted session key packets of a message.
+    pub fn session_key_ids(&self, armored: &str) -> Vec<String> {
+        use std::io::Write;
+        let mut child = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--batch", "--list-packets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(armored.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with(":pubkey enc packet:"))
+            .filter_map(|l| l.split("keyid ").nth(1).map(|k| k.trim().to_string()))
+            .collect()
+    }
+}

@@ -36,10 +36,11 @@ fn main() -> ExitCode {
 pub struct Global {
     pub home: Home,
     pub quiet: bool,
+    pub verbose: bool,
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let global = Global { home: Home::new(cli.home), quiet: cli.quiet };
+    let global = Global { home: Home::new(cli.home), quiet: cli.quiet, verbose: cli.verbose };
     match cli.command {
         Command::List(cmd) => list::run(&global, cmd),
         Command::Members(cmd) => members::run(&global, cmd),

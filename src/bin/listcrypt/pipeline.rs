@@ -54,6 +54,11 @@ pub fn distribute(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()
         note(false, &format!("listcrypt: entry {id} deferred: {why}"));
     }
     note(g.quiet, &format!("{} copies sent, {} entries finished", report.sent, report.done.len()));
+    if g.verbose {
+        for (phase, took) in &report.phases {
+            note(false, &format!("  {phase}: {:.1} ms", took.as_secs_f64() * 1000.0));
+        }
+    }
     print(&report.done.iter().map(|id| format!("{id}\n")).collect::<String>())
 }
 

@@ -1,0 +1,60 @@
+//! Distribution to many members: in split mode one encryption is split into
+//! one copy per recipient; each copy opens with that recipient's key alone
+//! and carries only their own session key packet, under the wildcard key ID.
+
+mod common;
+use common::*;
+
+const TEXT: &str = "a post for many readers";
+
+fn many_members(s: &Scene, n: usize) -> Vec<Person> {
+    let list_key = s.w.ok(&["list", "export-key", LIST]);
+    (0..n).map(|i| s.w.quick_member(&format!("reader{i:02}@example.org"), &list_key)).collect()
+}
+
+fn check_copies(s: &Scene, readers: &[&Person], wildcard: bool) {
+    let all_ids: Vec<String> = readers.iter().map(|p| p.fingerprint()[24..].to_string()).collect();
+    for (i, reader) in readers.iter().enumerate() {
+        let copies = s.posts_to(reader);
+        assert_eq!(copies.len(), 1, "{} gets exactly one copy", reader.address);
+        let armored = copies[0].armored();
+        let opened =
+            reader.open_post(&copies[0]).unwrap_or_else(|| panic!("{} cannot open their copy", reader.address));
+        assert!(opened.text.contains(TEXT));
+        assert_eq!(opened.signer.as_deref(), Some(s.list_key.as_str()), "signed by the list");
+        let ids = reader.session_key_ids(&armored);
+        assert_eq!(ids.len(), 1, "one session key packet in {}'s copy: {ids:?}", reader.address);
+        if wildcard {
+            assert_eq!(ids[0], "0000000000000000", "the wildcard key ID");
+        }
+        for (j, other) in all_ids.iter().enumerate() {
+            if j != i {
+                assert!(!armored.contains(other.as_str()) && !ids.contains(other), "another member's key ID");
+            }
+        }
+        let neighbour = readers[(i + 1) % readers.len()];
+        assert!(neighbour.open_post(&copies[0]).is_none(), "{} can read {}'s copy", neighbour.address, reader.address);
+    }
+}
+
+#[test]
+fn split_copies_carry_only_their_own_wildcard_session_key() {
+    let s = Scene::new();
+    let extra = many_members(&s, 40);
+    let out = s.deliver(&client::post(&s.alice, &s.list_key, "to many", TEXT));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut readers: Vec<&Person> = vec![&s.bob, &s.carol];
+    readers.extend(extra.iter());
+    check_copies(&s, &readers, true);
+}
+
+#[test]
+fn per_recipient_mode_encrypts_each_copy_on_its_own() {
+    let s = Scene::new();
+    let extra = many_members(&s, 3);
+    s.w.ok(&["list", "set", LIST, "encryption", "per-recipient"]);
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "to some", TEXT)).status.success());
+    let mut readers: Vec<&Person> = vec![&s.bob, &s.carol];
+    readers.extend(extra.iter());
+    check_copies(&s, &readers, false);
+}
