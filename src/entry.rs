@@ -45,8 +45,37 @@ pub struct Entry {
     pub released: bool,
     /// Why it is held.
     pub held_reason: Option<String>,
-    /// A run works on it until then.
+    /// A run works on it until then, unless that run has died.
     pub lease_until: u64,
+    #[serde(default)]
+    pub lease_holder: Option<LeaseHolder>,
+}
+
+/// The process holding a lease, by PID and start time, so that a lease of a
+/// killed run is taken over at once (and a reused PID is not mistaken for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseHolder {
+    pub pid: u32,
+    /// Start time in clock ticks after boot (`/proc/PID/stat`, field 22).
+    pub started: u64,
+}
+
+impl LeaseHolder {
+    pub fn me() -> Option<LeaseHolder> {
+        let pid = std::process::id();
+        Some(LeaseHolder { pid, started: start_time(pid)? })
+    }
+
+    pub fn is_alive(&self) -> bool {
+        start_time(self.pid) == Some(self.started)
+    }
+}
+
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: count fields after the last ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
 }
 
 impl Entry {
@@ -62,12 +91,30 @@ impl Entry {
             released: false,
             held_reason: None,
             lease_until: 0,
+            lease_holder: None,
         }
+    }
+
+    /// True while a live run works on it.
+    pub fn is_leased(&self, at: u64) -> bool {
+        self.lease_until > at && self.lease_holder.as_ref().is_none_or(LeaseHolder::is_alive)
+    }
+
+    /// Takes the lease for this process.
+    pub fn take_lease(&mut self, at: u64) {
+        self.lease_until = at + LEASE_SECONDS;
+        self.lease_holder = LeaseHolder::me();
+    }
+
+    /// Gives the lease back.
+    pub fn end_lease(&mut self) {
+        self.lease_until = 0;
+        self.lease_holder = None;
     }
 
     /// True when no other run holds it and its back-off has passed.
     pub fn is_ready(&self, at: u64) -> bool {
-        self.lease_until <= at && self.next_attempt <= at
+        !self.is_leased(at) && self.next_attempt <= at
     }
 
     /// Records a temporary failure: exponential back-off from one minute to six hours.
@@ -76,7 +123,7 @@ impl Entry {
         let delay = (60u64 << self.attempts.min(9)).min(6 * 3600);
         self.next_attempt = now() + delay;
         self.last_error = Some(error.to_string());
-        self.lease_until = 0;
+        self.end_lease();
     }
 }
 
@@ -101,5 +148,18 @@ mod tests {
         assert!((119..=121).contains(&first), "{first}");
         assert!(last <= 6 * 3600 && last > first);
         assert!(!e.is_ready(now()));
+    }
+
+    #[test]
+    fn a_lease_of_a_dead_process_is_free() {
+        let mut e = Entry::new(false);
+        e.take_lease(now());
+        assert!(e.is_leased(now()), "held by this live process");
+        e.lease_holder = Some(LeaseHolder { pid: u32::MAX - 1, started: 1 });
+        assert!(!e.is_leased(now()), "held by a process that is gone");
+        e.lease_holder = None;
+        assert!(e.is_leased(now()), "an unknown holder waits for the deadline");
+        e.end_lease();
+        assert!(e.is_ready(now()));
     }
 }

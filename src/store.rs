@@ -9,7 +9,7 @@
 //! holds it only for its reads and writes, and closes it before talking to
 //! gpg or the network. Writes are flushed before a command reports success.
 
-use crate::entry::{Entry, Stage, LEASE_SECONDS};
+use crate::entry::{Entry, Stage};
 use crate::error::{Error, Result};
 use crate::member::Member;
 use crate::model::{now, Address, Fingerprint};
@@ -39,9 +39,13 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store> {
         let deadline = Instant::now() + lock_timeout();
         let mut pause = Duration::from_millis(5);
+        let mut repaired = false;
         loop {
             match sled::Config::new().path(dir).flush_every_ms(None).open() {
                 Ok(db) => return Ok(Store { db }),
+                Err(sled::Error::Corruption { .. }) if !repaired && remove_partial_snapshots(dir) > 0 => {
+                    repaired = true;
+                }
                 Err(e) if is_lock_conflict(&e) && Instant::now() < deadline => {
                     sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
                     pause = (pause * 2).min(Duration::from_millis(200));
@@ -123,6 +127,19 @@ impl Store {
         Ok(())
     }
 
+    /// Payloads whose entry is gone (a run killed between the two writes).
+    pub fn orphan_payloads(&self) -> Result<Vec<String>> {
+        let queue = self.tree("queue")?;
+        let mut orphans = vec![];
+        for key in self.tree("payloads")?.iter().keys() {
+            let key = key.map_err(corrupt)?;
+            if !queue.contains_key(&key).map_err(corrupt)? {
+                orphans.push(String::from_utf8_lossy(&key).into_owned());
+            }
+        }
+        Ok(orphans)
+    }
+
     /// Removes an entry and its payload (see also `journal::remove`).
     pub fn remove_entry(&self, id: &str) -> Result<()> {
         self.tree("queue")?.remove(id.as_bytes()).map_err(corrupt)?;
@@ -135,11 +152,11 @@ impl Store {
     pub fn lease(&self, id: &str, stage: Stage, ignore_backoff: bool) -> Result<Option<Entry>> {
         let at = now();
         let Some(mut entry) = self.entry(id)? else { return Ok(None) };
-        let ready = entry.lease_until <= at && (ignore_backoff || entry.next_attempt <= at);
+        let ready = !entry.is_leased(at) && (ignore_backoff || entry.next_attempt <= at);
         if entry.stage != stage || !ready {
             return Ok(None);
         }
-        entry.lease_until = at + LEASE_SECONDS;
+        entry.take_lease(at);
         self.put_entry(&entry)?;
         Ok(Some(entry))
     }
@@ -199,6 +216,23 @@ impl Store {
         tree.insert(key, bytes).map_err(corrupt)?;
         Ok(())
     }
+}
+
+/// sled 0.34 writes a snapshot to `snap.N.generating` and renames it when
+/// complete; a run stopped half-way (disk full, killed) leaves the partial
+/// file, which the next open reads as the newest snapshot and reports as
+/// corruption. The file is never valid, so it goes. Returns how many went.
+fn remove_partial_snapshots(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("snap.") && name.ends_with(".generating")
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 fn lock_timeout() -> Duration {

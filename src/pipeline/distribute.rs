@@ -21,7 +21,7 @@ use crate::mime::build::{self, Head};
 use crate::model::{Address, Fingerprint};
 use crate::openpgp::{self, Packet};
 use crate::pipeline::verify::list_id;
-use crate::pipeline::{defer, release, select, tell_admins};
+use crate::pipeline::{defer, quarantine, release, select, tell_admins};
 use crate::post::Post;
 use crate::settings::{Encryption, Settings};
 use crate::store::ListRecord;
@@ -105,11 +105,17 @@ fn send_entry(
             settings: store.settings()?,
             members: store.members()?,
             first_attempt: entry.attempts == 0,
-            payload: store.payload(id)?.ok_or_else(|| Error::config(format!("entry {id} has no payload")))?,
+            payload: store.payload(id)?.unwrap_or_default(),
         }
     };
     let post = match list.keyring.decrypt(&snap.payload) {
-        Ok(opened) => Post::decode(&opened.plaintext)?,
+        Ok(opened) => match Post::decode(&opened.plaintext) {
+            Ok(post) => post,
+            Err(_) => {
+                quarantine(list, id, "its approved post is damaged")?;
+                return Ok(true);
+            }
+        },
         Err(DecryptFailure::Locked(_)) => {
             release(list, id)?;
             return Ok(false);
@@ -118,7 +124,10 @@ fn send_entry(
             defer(list, id, e.message())?;
             return Err(e);
         }
-        Err(DecryptFailure::Refused(why)) => return Err(Error::config(format!("entry {id} cannot be opened: {why}"))),
+        Err(DecryptFailure::Refused(why)) => {
+            quarantine(list, id, &format!("its stored post cannot be opened ({why})"))?;
+            return Ok(true);
+        }
     };
 
     watch.lap("store and list key");

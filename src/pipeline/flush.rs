@@ -46,11 +46,14 @@ fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
         let old: Vec<_> = store
             .entries()?
             .into_iter()
-            .filter(|e| e.received.saturating_add(settings.queue_expiry) < at && e.lease_until <= at)
+            .filter(|e| e.received.saturating_add(settings.queue_expiry) < at && !e.is_leased(at))
             .collect();
         for entry in &old {
             store.remove_entry(&entry.id)?;
             crate::journal::remove(&list.home, &entry.id);
+        }
+        for orphan in store.orphan_payloads()? {
+            store.remove_entry(&orphan)?;
         }
         store.flush()?;
         (old, store.members()?, settings, store.list_record()?)

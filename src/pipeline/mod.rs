@@ -57,7 +57,7 @@ pub(crate) fn tell_admins(
 pub(crate) fn release(list: &List, id: &str) -> Result<()> {
     let store = list.store()?;
     if let Some(mut entry) = store.entry(id)? {
-        entry.lease_until = 0;
+        entry.end_lease();
         store.put_entry(&entry)?;
         store.flush()?;
     }
@@ -73,5 +73,28 @@ pub(crate) fn defer(list: &List, id: &str, why: &str) -> Result<()> {
         store.flush()?;
     }
     crate::log::event(&list.home, &format!("entry {id} deferred: {why}"));
+    Ok(())
+}
+
+/// An entry that cannot be processed (its payload missing or damaged): held
+/// for the admins with the reason, never retried forever.
+pub(crate) fn quarantine(list: &List, id: &str, why: &str) -> Result<()> {
+    let (members, settings, record) = {
+        let store = list.store()?;
+        if let Some(mut entry) = store.entry(id)? {
+            entry.stage = Stage::Held;
+            entry.end_lease();
+            entry.held_reason = Some(format!("quarantined: {why}"));
+            store.put_entry(&entry)?;
+            store.flush()?;
+        }
+        (store.members()?, store.settings()?, store.list_record()?)
+    };
+    crate::log::event(&list.home, &format!("entry {id} quarantined: {why}"));
+    let text = format!(
+        "Entry {id} was quarantined: {why}.\r\nDrop it with `listcrypt queue discard {} {id}`.",
+        list.address()
+    );
+    tell_admins(list, &members, &settings, &record.fingerprint, "entry quarantined", &text);
     Ok(())
 }

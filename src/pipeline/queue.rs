@@ -84,7 +84,7 @@ pub fn release(home: &Home, address: &Address, id: &str) -> Result<()> {
     entry.stage = Stage::Incoming;
     entry.released = true;
     entry.next_attempt = 0;
-    entry.lease_until = 0;
+    entry.end_lease();
     let store = list.store()?;
     store.put_entry(&entry)?;
     store.flush()?;

@@ -13,7 +13,7 @@ use crate::mime::build::crlf;
 use crate::mime::parse::{self, Crypto, MailFacts};
 use crate::model::{now, sha256_hex, Address};
 use crate::notice;
-use crate::pipeline::{defer, release, select, tell_admins};
+use crate::pipeline::{defer, quarantine, release, select, tell_admins};
 use crate::policy::{self, Decision, Facts, GoodSignature, Reason, Signature};
 use crate::post::Post;
 use crate::settings::Settings;
@@ -71,8 +71,12 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
     let snapshot = {
         let store = list.store()?;
         let Some(entry) = store.lease(id, Stage::Incoming, explicit)? else { return Ok(Outcome::Skipped) };
-        let payload = store.payload(id)?.ok_or_else(|| Error::config(format!("entry {id} has no payload")))?;
         store.flush()?;
+        let Some(payload) = store.payload(id)? else {
+            drop(store);
+            quarantine(list, id, "its stored message is missing")?;
+            return Ok(Outcome::Decided(Decision::Hold(Reason::Undecryptable)));
+        };
         Snapshot {
             record: store.list_record()?,
             settings: store.settings()?,
@@ -92,7 +96,8 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
             return Err(e);
         }
         Err(DecryptFailure::Refused(why)) => {
-            return quarantine(list, &snapshot, id, &why);
+            quarantine(list, id, &format!("its stored message cannot be opened ({why})"))?;
+            return Ok(Outcome::Decided(Decision::Hold(Reason::Undecryptable)));
         }
     };
     let examined = match examine(list, &raw) {
@@ -328,7 +333,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
             let mut entry = store.entry(id)?.ok_or_else(|| Error::software("entry vanished"))?;
             store.put_payload(id, &sealed)?;
             entry.stage = Stage::Outgoing;
-            entry.lease_until = 0;
+            entry.end_lease();
             entry.attempts = 0;
             entry.next_attempt = 0;
             store.put_entry(&entry)?;
@@ -336,7 +341,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         (Decision::Hold(reason), _) => {
             let mut entry = store.entry(id)?.ok_or_else(|| Error::software("entry vanished"))?;
             entry.stage = Stage::Held;
-            entry.lease_until = 0;
+            entry.end_lease();
             entry.held_reason = Some(reason.describe().to_string());
             store.put_entry(&entry)?;
         }
@@ -407,27 +412,4 @@ fn send_notices(
 /// `crypto.example.org` for `crypto@example.org` (RFC 2919 list identifier).
 pub fn list_id(list: &Address) -> String {
     format!("{}.{}", list.local_part(), list.domain())
-}
-
-/// An entry whose stored payload the list key cannot open: held for the
-/// admins, never retried forever.
-fn quarantine(list: &List, snap: &Snapshot, id: &str, why: &str) -> Result<Outcome> {
-    let reason = format!("the stored entry is damaged ({why})");
-    {
-        let store = list.store()?;
-        if let Some(mut entry) = store.entry(id)? {
-            entry.stage = Stage::Held;
-            entry.lease_until = 0;
-            entry.held_reason = Some(reason.clone());
-            store.put_entry(&entry)?;
-            store.flush()?;
-        }
-    }
-    crate::log::event(&list.home, &format!("entry {id} quarantined: {reason}"));
-    let text = format!(
-        "Entry {id} was quarantined: {reason}.\r\nDrop it with `listcrypt queue discard {} {id}`.",
-        list.address()
-    );
-    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "entry quarantined", &text);
-    Ok(Outcome::Decided(Decision::Hold(Reason::Undecryptable)))
 }

@@ -1,0 +1,280 @@
+//! Nothing lost, nothing twice: concurrent deliveries, runs killed at any
+//! moment, a full disk and keys that stop working between two stages.
+
+mod common;
+use common::*;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How many copies of each marker every reader holds.
+fn copies_per_marker(s: &Scene, reader: &Person, markers: &[String]) -> Vec<usize> {
+    let texts: Vec<String> = s.posts_to(reader).iter().map(|m| reader.open_post(m).expect("readable").text).collect();
+    markers.iter().map(|marker| texts.iter().filter(|t| t.contains(marker.as_str())).count()).collect()
+}
+
+fn spawn(w: &World, args: &[&str], input: Option<&[u8]>) -> Child {
+    let mut cmd = w.cmd(args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if input.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(bytes) = input {
+        use std::io::Write;
+        let _ = child.stdin.take().unwrap().write_all(bytes);
+    }
+    child
+}
+
+/// Runs `flush` until the queue is empty (at most `rounds` times).
+fn drain(s: &Scene, rounds: usize) {
+    for _ in 0..rounds {
+        s.w.ok(&["flush"]);
+        let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
+        if queue.as_array().unwrap().is_empty() {
+            return;
+        }
+    }
+    panic!("the queue did not drain: {}", s.w.ok(&["queue", "ls", LIST]));
+}
+
+#[test]
+fn a_hundred_concurrent_deliveries_with_overlapping_flushes_reach_everyone_exactly_once() {
+    let s = Scene::new();
+    let markers: Vec<String> = (0..100).map(|i| format!("concurrent post number {i:03}")).collect();
+    let posts: Vec<Vec<u8>> = markers.iter().map(|m| client::post(&s.alice, &s.list_key, "busy", m)).collect();
+    let mut injects: Vec<(usize, Child)> =
+        posts.iter().enumerate().map(|(i, p)| (i, spawn(&s.w, &["inject", LIST], Some(p)))).collect();
+    let runs = vec![
+        spawn(&s.w, &["flush"], None),
+        spawn(&s.w, &["distribute", LIST], None),
+        spawn(&s.w, &["flush", LIST], None),
+    ];
+    let mut retried = 0;
+    while !injects.is_empty() {
+        let mut again = vec![];
+        for (i, child) in injects {
+            let out = child.wait_with_output().unwrap();
+            match code(&out) {
+                0 => {}
+                // The MTA retries a temporary failure later, as Postfix would.
+                75 => {
+                    retried += 1;
+                    again.push((i, spawn(&s.w, &["inject", LIST], Some(&posts[i]))));
+                }
+                other => panic!("inject exited {other}: {}", stderr(&out)),
+            }
+        }
+        injects = again;
+    }
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(out.status.success(), "a concurrent run failed: {}", stderr(&out));
+        assert!(!stderr(&out).contains("lock"), "no lock errors: {}", stderr(&out));
+    }
+    drain(&s, 5);
+    for reader in [&s.bob, &s.carol] {
+        assert_eq!(copies_per_marker(&s, reader, &markers), vec![1; 100], "{} got each post once", reader.address);
+    }
+    eprintln!("injects retried after exit 75: {retried}");
+}
+
+/// A stand-in sendmail that takes the message, then kills the listcrypt run
+/// that called it once `after` copies have gone out: the worst moment, a copy
+/// accepted but not yet journaled.
+fn killing_sendmail(w: &World, after: usize) -> std::path::PathBuf {
+    let script = w.dir.path().join(format!("kill-after-{after}"));
+    let count = w.dir.path().join(format!("count-{after}"));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n{real} \"$@\" || exit $?\nn=$(( $(cat {count} 2>/dev/null || echo 0) + 1 ))\necho $n > {count}\nif [ $n -eq {after} ]; then kill -9 $PPID; fi\nexit 0\n",
+            real = w.sendmail.display(),
+            count = count.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn a_distribute_killed_after_any_copy_leaves_at_most_that_copy_twice() {
+    let s = Scene::new();
+    let list_key = s.w.ok(&["list", "export-key", LIST]);
+    let readers: Vec<Person> = (0..4).map(|i| s.w.quick_member(&format!("reader{i}@example.org"), &list_key)).collect();
+    for after in 1..=5 {
+        s.w.clear_outbox();
+        let marker = format!("killed after {after} copies");
+        let id = String::from_utf8(
+            s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "kill", &marker)).stdout,
+        )
+        .unwrap();
+        s.w.ok(&["verify", LIST, id.trim()]);
+        let script = killing_sendmail(&s.w, after);
+        s.w.ok(&["list", "set", LIST, "transport", &format!("sendmail:{}", script.display())]);
+        let out = s.w.run(&["distribute", LIST, id.trim()]);
+        assert_eq!(out.status.code(), None, "distribute was killed");
+        s.w.ok(&["list", "set", LIST, "transport", &format!("sendmail:{}", s.w.sendmail.display())]);
+        drain(&s, 3);
+        let mut counts = vec![];
+        for reader in readers.iter().chain([&s.bob, &s.carol]) {
+            counts.extend(copies_per_marker(&s, reader, std::slice::from_ref(&marker)));
+        }
+        assert!(counts.iter().all(|c| *c >= 1), "killed after {after}: someone has no copy: {counts:?}");
+        assert!(
+            counts.iter().filter(|c| **c > 1).count() <= 1,
+            "killed after {after}: more than one duplicate: {counts:?}"
+        );
+        assert!(counts.iter().all(|c| *c <= 2), "{counts:?}");
+    }
+}
+
+#[test]
+fn runs_killed_at_random_moments_lose_nothing() {
+    let s = Scene::new();
+    let mut markers = vec![];
+    let mut kills = 0;
+    for round in 0..10u64 {
+        let marker = format!("random kill round {round}");
+        let post = client::post(&s.alice, &s.list_key, "random", &marker);
+        // inject killed mid-write: either it said 0 (the mail is safe) or the MTA retries.
+        let child = spawn(&s.w, &["inject", LIST], Some(&post));
+        std::thread::sleep(Duration::from_millis(round * 3));
+        let _ = Command::new("kill").args(["-9", &child.id().to_string()]).status();
+        let out = child.wait_with_output().unwrap();
+        if out.status.code() != Some(0) {
+            kills += 1;
+            assert!(s.w.run_with_stdin(&["inject", LIST], &post).status.success(), "the retried inject works");
+        }
+        markers.push(marker);
+        // verify and distribute killed at a random moment, then everything resumes.
+        let run = spawn(&s.w, &["flush"], None);
+        std::thread::sleep(Duration::from_millis(20 + (round * 37) % 200));
+        let _ = Command::new("kill").args(["-9", &run.id().to_string()]).status();
+        if run.wait_with_output().unwrap().status.code().is_none() {
+            kills += 1;
+        }
+    }
+    drain(&s, 5);
+    for reader in [&s.bob, &s.carol] {
+        let counts = copies_per_marker(&s, reader, &markers);
+        assert!(counts.iter().all(|c| *c >= 1), "{}: a post was lost: {counts:?}", reader.address);
+        let duplicates: usize = counts.iter().map(|c| c - 1).sum();
+        assert!(duplicates <= kills, "more duplicates ({duplicates}) than kills ({kills})");
+    }
+    eprintln!("{kills} runs killed");
+}
+
+#[test]
+fn a_damaged_entry_is_quarantined_and_does_not_block_the_queue() {
+    let s = Scene::new();
+    let bad = String::from_utf8(
+        s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "x", "first")).stdout,
+    )
+    .unwrap();
+    {
+        let home = listcrypt::Home::new(&s.w.home);
+        let list = listcrypt::list::List::open(&home, &listcrypt::Address::parse(LIST).unwrap()).unwrap();
+        let store = list.store().unwrap();
+        store.put_payload(bad.trim(), b"not an OpenPGP message").unwrap();
+        store.flush().unwrap();
+    }
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "y", "second post")).status.success());
+    let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
+    let entries = queue.as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["stage"], "held");
+    assert!(entries[0]["held_reason"].as_str().unwrap().contains("quarantined"));
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "the next post went out");
+    let reports: Vec<String> =
+        s.w.mails_to("alice@example.org").iter().map(|m| s.alice.decrypt(&m.armored()).plaintext).collect();
+    assert!(reports.iter().any(|r| r.contains("quarantined")), "the admin is told");
+}
+
+#[test]
+fn a_key_that_expires_between_verify_and_distribute_skips_only_that_member() {
+    let s = Scene::new();
+    let id = String::from_utf8(
+        s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "z", "still delivered")).stdout,
+    )
+    .unwrap();
+    s.w.ok(&["verify", LIST, id.trim()]);
+    let rev = s.bob.home.join("openpgp-revocs.d").join(format!("{}.rev", s.bob.fingerprint()));
+    let certificate = std::fs::read_to_string(rev).unwrap().replace(":-----BEGIN", "-----BEGIN");
+    let file = s.w.dir.path().join("bob.rev");
+    std::fs::write(&file, certificate).unwrap();
+    let out = Command::new("gpg")
+        .arg("--homedir")
+        .arg(s.w.list_gnupg(LIST))
+        .args(["--batch", "--import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    s.w.ok(&["distribute", LIST, id.trim()]);
+    assert!(s.posts_to(&s.bob).is_empty(), "no copy to an unusable key, and never a cleartext one");
+    assert_eq!(s.posts_to(&s.carol).len(), 1);
+    let reports: Vec<String> =
+        s.w.mails_to("alice@example.org").iter().map(|m| s.alice.decrypt(&m.armored()).plaintext).collect();
+    assert!(reports.iter().any(|r| r.contains("not sent to bob@example.org")), "{reports:?}");
+}
+
+#[test]
+fn a_full_disk_makes_inject_exit_75_and_loses_nothing_queued() {
+    if unsafe_to_mount() {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let w = World::new();
+    let mount = w.dir.path().join("small");
+    std::fs::create_dir_all(&mount).unwrap();
+    let status = Command::new("mount").args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"]).arg(&mount).status().unwrap();
+    assert!(status.success());
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.clone());
+    let home = mount.join("h");
+    let lc = |args: &[&str], input: &[u8]| {
+        use std::io::Write;
+        let mut child =
+            w.cmd_in(&home, args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(input);
+        child.wait_with_output().unwrap()
+    };
+    assert!(lc(&["list", "create", LIST, "--admin", "alice@example.org", "--generate"], b"").status.success());
+    let mail = b"From: alice@example.org\nSubject: kept\n\nqueued before the disk filled up\n";
+    let first = lc(&["inject", LIST], mail);
+    assert!(first.status.success());
+    let filler = mount.join("filler");
+    let _ = Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", filler.display()))
+        .args(["bs=64k"])
+        .stderr(Stdio::null())
+        .status();
+    let full = lc(&["inject", LIST], mail);
+    assert_eq!(code(&full), 75, "{}", stderr(&full));
+    assert!(stderr(&full).contains("No space left"), "{}", stderr(&full));
+    std::fs::remove_file(&filler).unwrap();
+    let listed = lc(&["queue", "ls", LIST, "--json"], b"");
+    let queue: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let ids: Vec<&str> = queue.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![String::from_utf8_lossy(&first.stdout).trim()], "the entry queued before is intact");
+    assert!(lc(&["inject", LIST], mail).status.success(), "with space again, inject works");
+    let _ = Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(home.join("lists").join(LIST).join("gnupg"))
+        .args(["--kill", "gpg-agent"])
+        .status();
+}
+
+fn unsafe_to_mount() -> bool {
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&uid.stdout).trim() != "0"
+}
