@@ -108,29 +108,22 @@ fn send_entry(
             payload: store.payload(id)?.unwrap_or_default(),
         }
     };
-    let post = match list.keyring.decrypt(&snap.payload) {
-        Ok(opened) => match Post::decode(&opened.plaintext) {
-            Ok(post) => post,
-            Err(_) => {
-                quarantine(list, id, "its approved post is damaged")?;
-                return Ok(true);
-            }
-        },
-        Err(DecryptFailure::Locked(_)) => {
-            release(list, id)?;
-            return Ok(false);
-        }
-        Err(DecryptFailure::Unavailable(e)) => {
-            defer(list, id, e.message())?;
-            return Err(e);
-        }
-        Err(DecryptFailure::Refused(why)) => {
-            quarantine(list, id, &format!("its stored post cannot be opened ({why})"))?;
-            return Ok(true);
-        }
+    watch.lap("store");
+    // The key look-up (one gpg run for every member) goes on while the post
+    // is opened and signed (two more).
+    let candidates: Vec<Fingerprint> =
+        snap.members.iter().filter(|m| m.delivery).filter_map(|m| m.delivery_key().cloned()).collect();
+    let (prepared, looked_up) = std::thread::scope(|scope| {
+        let lookup = scope.spawn(|| list.keyring.recipient_keys(&candidates));
+        let prepared = open_and_sign(list, id, &snap);
+        (prepared, lookup.join().unwrap_or_else(|_| Err(Error::software("the key look-up panicked"))))
+    });
+    let (post, head, signed) = match prepared? {
+        Prepared::Ready { post, head, signed } => (post, head, signed),
+        Prepared::Stop { locked } => return Ok(!locked),
     };
+    watch.lap("open, sign, look up keys");
 
-    watch.lap("store and list key");
     let delivered = journal::delivered(&list.home, id)?;
     let (recipients, keyless) = recipients(&snap, &post.author, &delivered);
     if snap.first_attempt && delivered.is_empty() && !keyless.is_empty() {
@@ -148,26 +141,15 @@ fn send_entry(
             &text,
         );
     }
-
-    let head = post_head(list.address(), &snap.settings, &post);
-    watch.lap("recipients");
-    let signed = match sign_post(list, &snap.record.fingerprint, &head, &post) {
-        Ok(signed) => signed,
-        Err(e) if e.kind() == ErrorKind::Permission => {
-            release(list, id)?;
-            return Ok(false);
-        }
-        Err(e) => return Err(e),
-    };
     let mut outer = head.clone();
     if snap.settings.protect_subject {
         outer.subject = "...".into();
     }
-
-    let fprs: Vec<Fingerprint> = recipients.iter().map(|(_, f)| f.clone()).collect();
-    watch.lap("sign once");
-    let RecipientKeys { usable: keys, unusable } = list.keyring.recipient_keys(&fprs)?;
-    watch.lap("look up keys");
+    let wanted: std::collections::HashSet<&Fingerprint> = recipients.iter().map(|(_, f)| f).collect();
+    let RecipientKeys { usable, unusable } = looked_up?;
+    let keys: Vec<RecipientKey> = usable.into_iter().filter(|k| wanted.contains(&k.fingerprint)).collect();
+    let unusable: Vec<(Fingerprint, String)> = unusable.into_iter().filter(|(f, _)| wanted.contains(f)).collect();
+    watch.lap("recipients");
     let mut journal = Journal::open(&list.home, id)?;
     for (fpr, why) in &unusable {
         if let Some((address, _)) = recipients.iter().find(|(_, f)| f == fpr) {
@@ -231,6 +213,53 @@ fn send_entry(
     crate::log::event(&list.home, &format!("entry {id} distributed"));
     report.done.push(id.to_string());
     Ok(true)
+}
+
+/// The post, opened and signed, or why distribution stops here.
+enum Prepared {
+    Ready {
+        post: Post,
+        head: Head,
+        signed: Vec<u8>,
+    },
+    /// Quarantined (`locked: false`), or the list key is locked.
+    Stop {
+        locked: bool,
+    },
+}
+
+/// Opens the queued post with the list key and signs it once.
+fn open_and_sign(list: &List, id: &str, snap: &Snapshot) -> Result<Prepared> {
+    let post = match list.keyring.decrypt(&snap.payload) {
+        Ok(opened) => match Post::decode(&opened.plaintext) {
+            Ok(post) => post,
+            Err(_) => {
+                quarantine(list, id, "its approved post is damaged")?;
+                return Ok(Prepared::Stop { locked: false });
+            }
+        },
+        Err(DecryptFailure::Locked(_)) => {
+            release(list, id)?;
+            return Ok(Prepared::Stop { locked: true });
+        }
+        Err(DecryptFailure::Unavailable(e)) => {
+            defer(list, id, e.message())?;
+            return Err(e);
+        }
+        Err(DecryptFailure::Refused(why)) => {
+            quarantine(list, id, &format!("its stored post cannot be opened ({why})"))?;
+            return Ok(Prepared::Stop { locked: false });
+        }
+    };
+    let head = post_head(list.address(), &snap.settings, &post);
+    match sign_post(list, &snap.record.fingerprint, &head, &post) {
+        Ok(signed) => Ok(Prepared::Ready { post, head, signed }),
+        Err(e) if e.kind() == ErrorKind::Permission => {
+            release(list, id)?;
+            Ok(Prepared::Stop { locked: true })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A recipient who cannot be served for good (key unusable, address refused):
