@@ -119,7 +119,7 @@ fn send_entry(
         (prepared, lookup.join().unwrap_or_else(|_| Err(Error::software("the key look-up panicked"))))
     });
     let (post, head, signed) = match prepared? {
-        Prepared::Ready { post, head, signed } => (post, head, signed),
+        Prepared::Ready { post, head, signed } => (*post, *head, signed),
         Prepared::Stop { locked } => return Ok(!locked),
     };
     watch.lap("open, sign, look up keys");
@@ -253,7 +253,7 @@ fn open_and_sign(list: &List, id: &str, snap: &Snapshot) -> Result<Prepared> {
     };
     let head = post_head(list.address(), &snap.settings, &post);
     match sign_post(list, &snap.record.fingerprint, &head, &post) {
-        Ok(signed) => Ok(Prepared::Ready { post, head, signed }),
+        Ok(signed) => Ok(Prepared::Ready { post: Box::new(post), head: Box::new(head), signed }),
         Err(e) if e.kind() == ErrorKind::Permission => {
             release(list, id)?;
             Ok(Prepared::Stop { locked: true })
