@@ -218,8 +218,8 @@ fn send_entry(
 /// The post, opened and signed, or why distribution stops here.
 enum Prepared {
     Ready {
-        post: Post,
-        head: Head,
+        post: Box<Post>,
+        head: Box<Head>,
         signed: Vec<u8>,
     },
     /// Quarantined (`locked: false`), or the list key is locked.
