@@ -95,9 +95,14 @@ impl Entry {
         }
     }
 
-    /// True while a live run works on it.
+    /// True while a live run works on it: a known holder keeps it as long as
+    /// it lives (a long distribution is not taken over half-way); a lease
+    /// without a known holder lasts until its deadline.
     pub fn is_leased(&self, at: u64) -> bool {
-        self.lease_until > at && self.lease_holder.as_ref().is_none_or(LeaseHolder::is_alive)
+        match &self.lease_holder {
+            Some(holder) => holder.is_alive(),
+            None => self.lease_until > at,
+        }
     }
 
     /// Takes the lease for this process.
@@ -155,6 +160,9 @@ mod tests {
         let mut e = Entry::new(false);
         e.take_lease(now());
         assert!(e.is_leased(now()), "held by this live process");
+        e.lease_until = 0;
+        assert!(e.is_leased(now()), "a live holder keeps it past the deadline");
+        e.lease_until = now() + 100;
         e.lease_holder = Some(LeaseHolder { pid: u32::MAX - 1, started: 1 });
         assert!(!e.is_leased(now()), "held by a process that is gone");
         e.lease_holder = None;

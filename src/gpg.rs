@@ -357,17 +357,24 @@ impl Keyring {
     }
 
     /// Decrypts with the list's secret key and checks any signature inside.
-    pub fn decrypt(&self, ciphertext: &[u8]) -> std::result::Result<Opened, DecryptFailure> {
+    /// Output past `limit` bytes stops gpg and refuses the message, so a
+    /// compressed "bomb" never fills memory.
+    pub fn decrypt(&self, ciphertext: &[u8], limit: usize) -> std::result::Result<Opened, DecryptFailure> {
         let mut ctx = self.context().map_err(DecryptFailure::Unavailable)?;
-        let mut plaintext = Vec::new();
-        match ctx.decrypt_and_verify(ciphertext, &mut plaintext) {
-            Ok((decryption, verification)) => {
-                if decryption.is_legacy_cipher_no_mdc() {
-                    return Err(DecryptFailure::Refused("no integrity protection (MDC)".into()));
-                }
-                let signatures = verification.signatures().map(|s| SignatureCheck::from_gpgme(&s)).collect();
-                Ok(Opened { plaintext, signatures })
-            }
+        let mut capped = Capped { bytes: Vec::new(), limit, exceeded: false };
+        let outcome = match gpgme::Data::from_writer(&mut capped) {
+            Ok(mut sink) => ctx.decrypt_and_verify(ciphertext, &mut sink).map(|(d, v)| {
+                let signatures: Vec<SignatureCheck> = v.signatures().map(|s| SignatureCheck::from_gpgme(&s)).collect();
+                (d.is_legacy_cipher_no_mdc(), signatures)
+            }),
+            Err(e) => return Err(DecryptFailure::Unavailable(unavailable(e.error()))),
+        };
+        if capped.exceeded {
+            return Err(DecryptFailure::Refused(format!("decrypts to more than {limit} bytes")));
+        }
+        match outcome {
+            Ok((true, _)) => Err(DecryptFailure::Refused("no integrity protection (MDC)".into())),
+            Ok((false, signatures)) => Ok(Opened { plaintext: capped.bytes, signatures }),
             Err(e) => {
                 let code = e.code();
                 let err = gpg_error("decrypting", e);
@@ -474,6 +481,28 @@ impl Keyring {
             return Err(Error::temporary(format!("gpg-agent refused: {err}"))
                 .hint("check that gpg-agent.conf in the list's GnuPG home allows preset passphrases"));
         }
+        Ok(())
+    }
+}
+
+/// Collects decrypted output up to a limit; past it, every write fails.
+struct Capped {
+    bytes: Vec<u8>,
+    limit: usize,
+    exceeded: bool,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            self.exceeded = true;
+            return Err(std::io::Error::other("decrypted data over the limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }

@@ -173,8 +173,16 @@ impl ListHome {
             Ok(_) => fs::remove_file(&link).map_err(|e| Error::io(link.display(), e))?,
             Err(_) => {}
         }
-        std::os::unix::fs::symlink(&real, &link).map_err(|e| Error::io(link.display(), e))?;
-        Ok(link)
+        match std::os::unix::fs::symlink(&real, &link) {
+            Ok(()) => Ok(link),
+            // Another process made it at the same moment.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AlreadyExists && fs::read_link(&link).is_ok_and(|t| t == real) =>
+            {
+                Ok(link)
+            }
+            Err(e) => Err(Error::io(link.display(), e)),
+        }
     }
 }
 

@@ -161,6 +161,12 @@ pub const NAMES: &[&str] = &[
 ];
 
 impl Settings {
+    /// The most a queued mail may decrypt to: the mail itself is at most
+    /// `max_message_size`, and decompression may not blow it up past twice that.
+    pub fn max_decrypted_size(&self) -> usize {
+        usize::try_from(self.max_message_size.saturating_mul(2)).unwrap_or(usize::MAX).max(1 << 20)
+    }
+
     /// Sets one setting from its text form; refuses unknown names and bad values.
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         let value = value.trim();

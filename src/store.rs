@@ -171,20 +171,20 @@ impl Store {
         Ok(fresh)
     }
 
-    /// True (and the time recorded) if `address` may get a notice now: at
-    /// most one per `interval` seconds per address.
-    pub fn notice_allowed(&self, address: &Address, interval: u64) -> Result<bool> {
+    /// True (and the time recorded) if a notice keyed `key` (an address) may
+    /// go now: at most one per `interval` seconds per key.
+    pub fn notice_allowed(&self, key: &str, interval: u64) -> Result<bool> {
         let tree = self.tree("notices")?;
         let at = now();
         let last = tree
-            .get(address.as_str().as_bytes())
+            .get(key.as_bytes())
             .map_err(corrupt)?
             .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
             .unwrap_or(0);
         if at < last.saturating_add(interval) {
             return Ok(false);
         }
-        tree.insert(address.as_str().as_bytes(), at.to_be_bytes().to_vec()).map_err(corrupt)?;
+        tree.insert(key.as_bytes(), at.to_be_bytes().to_vec()).map_err(corrupt)?;
         Ok(true)
     }
 

@@ -64,28 +64,31 @@ impl<'a> Session<'a> {
         let envelope = envelope(mail)?;
         let reused = self.smtp.is_some();
         match self.smtp_send(host, port, &envelope, &mail.bytes) {
-            // A pooled connection the server closed: one fresh try.
-            Err(e) if reused && !e.is_permanent() && !e.is_transient() => {
+            // A reused connection the server closed: one fresh try.
+            Err(failure) if reused && failure.dropped => {
                 self.smtp = None;
                 self.smtp_send(host, port, &envelope, &mail.bytes)
             }
             other => other,
         }
-        .map_err(|e| {
-            // Connection refused is neither transient nor permanent to lettre: retry it later.
-            let kind = if e.is_permanent() { ErrorKind::Data } else { ErrorKind::Temporary };
-            Error::new(kind, format!("smtp://{host}:{port}: {}", first_line(&e.to_string())))
+        .map_err(|failure| {
+            // Only a recipient refused for good is this recipient's problem; a
+            // refusal of the sender, the message or the login, and anything
+            // that is not an SMTP reply (connection refused), is the relay's:
+            // the copy waits and is retried.
+            let kind = if failure.recipient_refused { ErrorKind::Data } else { ErrorKind::Temporary };
+            Error::new(kind, format!("smtp://{host}:{port}: {}", first_line(&failure.text)))
         })
     }
 
-    fn smtp_send(&mut self, host: &str, port: u16, envelope: &Envelope, bytes: &[u8]) -> Result<(), SmtpError> {
+    fn smtp_send(&mut self, host: &str, port: u16, envelope: &Envelope, bytes: &[u8]) -> Result<(), Failure> {
         if self.smtp.is_none() {
             self.smtp = Some(connect(host, port)?);
         }
         let conn = self.smtp.as_mut().expect("connected above");
         let sent = match std::str::from_utf8(bytes) {
             Ok(text) => transaction(conn, envelope, text),
-            Err(_) => conn.send(envelope, bytes).map(|_| ()),
+            Err(_) => conn.send(envelope, bytes).map(|_| ()).map_err(|e| Failure::at(Step::Message, e)),
         };
         if sent.is_err() {
             if conn.has_broken() {
@@ -106,30 +109,68 @@ impl Drop for Session<'_> {
     }
 }
 
+/// Where an SMTP exchange failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Connect,
+    Sender,
+    Recipient,
+    Message,
+}
+
+/// An SMTP failure and what it means for the copy.
+struct Failure {
+    /// The relay refused this recipient for good (5xx to RCPT).
+    recipient_refused: bool,
+    /// Not an SMTP reply at all: the connection is gone.
+    dropped: bool,
+    text: String,
+}
+
+impl Failure {
+    fn at(step: Step, e: SmtpError) -> Failure {
+        Failure {
+            recipient_refused: step == Step::Recipient && e.is_permanent(),
+            dropped: !e.is_permanent() && !e.is_transient(),
+            text: e.to_string(),
+        }
+    }
+}
+
 /// Connects, says EHLO, upgrades to TLS when offered (except on loopback,
 /// where TLS protects nothing and local certificates are often self-signed),
-/// and logs in when credentials are set.
-fn connect(host: &str, port: u16) -> Result<SmtpConnection, SmtpError> {
+/// and logs in when credentials are set, never without TLS off loopback.
+fn connect(host: &str, port: u16) -> Result<SmtpConnection, Failure> {
+    let failed = |e| Failure::at(Step::Connect, e);
     let hello = ClientId::default();
-    let mut conn = SmtpConnection::connect((host, port), Some(Duration::from_secs(60)), &hello, None, None)?;
+    let mut conn =
+        SmtpConnection::connect((host, port), Some(Duration::from_secs(60)), &hello, None, None).map_err(failed)?;
     let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if conn.can_starttls() && !loopback {
-        conn.starttls(&TlsParameters::new(host.to_string())?, &hello)?;
+        let tls = TlsParameters::new(host.to_string()).map_err(failed)?;
+        conn.starttls(&tls, &hello).map_err(failed)?;
     }
     if let (Ok(user), Ok(password)) = (std::env::var("LISTCRYPT_SMTP_USER"), std::env::var("LISTCRYPT_SMTP_PASSWORD")) {
-        conn.auth(&[Mechanism::Plain, Mechanism::Login], &Credentials::new(user, password))?;
+        if !conn.is_encrypted() && !loopback {
+            return Err(Failure {
+                recipient_refused: false,
+                dropped: false,
+                text: "the relay offered no STARTTLS; credentials are only sent over TLS".into(),
+            });
+        }
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], &Credentials::new(user, password)).map_err(failed)?;
     }
     Ok(conn)
 }
 
 /// MAIL, RCPT, DATA, then the message and its terminator in one write.
-fn transaction(conn: &mut SmtpConnection, envelope: &Envelope, text: &str) -> Result<(), SmtpError> {
-    conn.command(Mail::new(envelope.from().cloned(), vec![]))?;
+fn transaction(conn: &mut SmtpConnection, envelope: &Envelope, text: &str) -> Result<(), Failure> {
+    conn.command(Mail::new(envelope.from().cloned(), vec![])).map_err(|e| Failure::at(Step::Sender, e))?;
     for to in envelope.to() {
-        conn.command(Rcpt::new(to.clone(), vec![]))?;
+        conn.command(Rcpt::new(to.clone(), vec![])).map_err(|e| Failure::at(Step::Recipient, e))?;
     }
-    conn.command(Data)?;
-    conn.command(DotStuffed(text))?;
+    conn.command(Data).map_err(|e| Failure::at(Step::Message, e))?;
+    conn.command(DotStuffed(text)).map_err(|e| Failure::at(Step::Message, e))?;
     Ok(())
 }
 
@@ -173,8 +214,10 @@ fn sendmail(path: &str, mail: &Outgoing) -> Result<()> {
         code => {
             let why = first_line(&String::from_utf8_lossy(&out.stderr));
             let text = format!("{path} exited with {}: {why}", code.map_or("a signal".into(), |c| c.to_string()));
+            // Unknown user or host is about this recipient; anything else
+            // (usage, the message, the MTA itself) waits and is retried.
             let kind = match code {
-                Some(64 | 65 | 67 | 68) => ErrorKind::Data,
+                Some(67 | 68) => ErrorKind::Data,
                 _ => ErrorKind::Temporary,
             };
             Err(Error::new(kind, text).hint("check the transport setting and the MTA's log; the mail stays queued"))

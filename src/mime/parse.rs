@@ -26,6 +26,8 @@ pub struct MailFacts {
     pub report: bool,
     pub x_loop: Vec<String>,
     pub list_id: Option<String>,
+    /// It came from a mailing list (List-Id or List-Post): never answered.
+    pub mailing_list: bool,
     pub subject: Option<String>,
     pub date: Option<i64>,
     pub message_id: Option<String>,
@@ -135,6 +137,7 @@ fn header_facts(message: &Message<'_>) -> MailFacts {
     facts.x_loop =
         message.header_values("X-Loop").filter_map(|v| v.as_text().map(|t| t.trim().to_ascii_lowercase())).collect();
     facts.list_id = message.header_raw("List-Id").map(|v| v.trim().to_ascii_lowercase());
+    facts.mailing_list = facts.list_id.is_some() || message.header_raw("List-Post").is_some();
     facts.subject = message.subject().map(str::to_string);
     facts.date = message.date().map(|d| d.to_timestamp());
     facts.message_id = message.message_id().map(str::to_string);

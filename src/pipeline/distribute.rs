@@ -64,9 +64,17 @@ pub fn distribute(home: &Home, address: &Address, ids: &[String]) -> Result<Dist
     let chosen = select(&list.store()?, Stage::Outgoing, ids)?;
     let mut report = DistributeReport::default();
     for id in chosen {
-        if !distribute_entry(&list, &id, !ids.is_empty(), &mut report)? {
-            report.locked = true;
-            break;
+        match distribute_entry(&list, &id, !ids.is_empty(), &mut report) {
+            Ok(true) => {}
+            Ok(false) => {
+                report.locked = true;
+                break;
+            }
+            // One entry's trouble never stops the others; it waits with back-off.
+            Err(e) => {
+                let _ = defer(&list, &id, e.message());
+                report.deferred.push((id, e.message().to_string()));
+            }
         }
     }
     Ok(report)
@@ -156,13 +164,23 @@ fn send_entry(
             skip(list, &snap, &mut journal, id, address, why)?;
         }
     }
-    let split_mode = snap.settings.encryption == Encryption::Split;
-    let batches = if split_mode { encrypt_in_batches(list, &keys, &signed)? } else { vec![] };
-    let splits = batches
-        .iter()
-        .map(|batch| openpgp::split(batch))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::software(format!("cannot split gpg's output: {e}")))?;
+    let batches = match snap.settings.encryption {
+        Encryption::Split => encrypt_in_batches(list, &keys, &signed).unwrap_or_else(|e| {
+            crate::log::event(
+                &list.home,
+                &format!("entry {id}: split encryption failed ({}); one per recipient", e.message()),
+            );
+            vec![]
+        }),
+        Encryption::PerRecipient => vec![],
+    };
+    let splits = match batches.iter().map(|batch| openpgp::split(batch)).collect::<std::result::Result<Vec<_>, _>>() {
+        Ok(splits) => splits,
+        Err(e) => {
+            crate::log::event(&list.home, &format!("entry {id}: cannot split gpg's output ({e}); one per recipient"));
+            vec![]
+        }
+    };
     let sessions: HashMap<[u8; 8], (Packet<'_>, &[u8])> =
         splits.iter().flat_map(|s| s.sessions.iter().map(move |(id, p)| (*id, (*p, s.data)))).collect();
     let by_fpr: HashMap<&Fingerprint, &Address> = recipients.iter().map(|(a, f)| (f, *a)).collect();
@@ -170,12 +188,11 @@ fn send_entry(
     let mut session = Session::new(&snap.settings.transport);
     for key in &keys {
         let address = by_fpr[&key.fingerprint];
-        let armored = if split_mode {
-            let own = key.key_ids.iter().find_map(|id| sessions.get(id));
-            own.map(|(packet, data)| openpgp::armor(&openpgp::single_recipient(packet, data)))
-                .ok_or_else(|| Error::software(format!("gpg made no session key packet for key {}", key.fingerprint)))
-        } else {
-            list.keyring.encrypt_to(&[key], &signed, true)
+        let own = key.key_ids.iter().find_map(|id| sessions.get(id));
+        let armored = match own {
+            Some((packet, data)) => Ok(openpgp::armor(&openpgp::single_recipient(packet, data))),
+            // Per-recipient mode, or a copy the split could not provide.
+            None => list.keyring.encrypt_to(&[key], &signed, true),
         };
         let armored = match armored {
             Ok(armored) => armored,
@@ -230,7 +247,7 @@ enum Prepared {
 
 /// Opens the queued post with the list key and signs it once.
 fn open_and_sign(list: &List, id: &str, snap: &Snapshot) -> Result<Prepared> {
-    let post = match list.keyring.decrypt(&snap.payload) {
+    let post = match list.keyring.decrypt(&snap.payload, snap.settings.max_decrypted_size()) {
         Ok(opened) => match Post::decode(&opened.plaintext) {
             Ok(post) => post,
             Err(_) => {
@@ -242,10 +259,7 @@ fn open_and_sign(list: &List, id: &str, snap: &Snapshot) -> Result<Prepared> {
             release(list, id)?;
             return Ok(Prepared::Stop { locked: true });
         }
-        Err(DecryptFailure::Unavailable(e)) => {
-            defer(list, id, e.message())?;
-            return Err(e);
-        }
+        Err(DecryptFailure::Unavailable(e)) => return Err(e),
         Err(DecryptFailure::Refused(why)) => {
             quarantine(list, id, &format!("its stored post cannot be opened ({why})"))?;
             return Ok(Prepared::Stop { locked: false });
@@ -333,8 +347,9 @@ fn post_head(list: &Address, settings: &Settings, post: &Post) -> Head {
     head.extra = vec![
         ("List-Id", format!("<{id}>")),
         ("List-Post", format!("<mailto:{list}>")),
-        ("List-Help", format!("<mailto:{}?subject=help>", list.request())),
-        ("List-Unsubscribe", format!("<mailto:{}?subject=unsubscribe>", list.request())),
+        // Mail commands at -request are not handled yet: people ask the owner.
+        ("List-Help", format!("<mailto:{}?subject=help>", list.owner())),
+        ("List-Unsubscribe", format!("<mailto:{}?subject=unsubscribe>", list.owner())),
         ("List-Owner", format!("<mailto:{}>", list.owner())),
         ("Precedence", "list".into()),
         ("X-Loop", list.to_string()),

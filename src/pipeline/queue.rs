@@ -60,7 +60,8 @@ fn existing(list: &List, id: &str) -> Result<(Entry, Vec<u8>)> {
 pub fn show(home: &Home, address: &Address, id: &str) -> Result<Vec<u8>> {
     let list = List::open(home, address)?;
     let (entry, payload) = existing(&list, id)?;
-    let opened = list.keyring.decrypt(&payload).map_err(|e| match e {
+    let limit = list.store()?.settings()?.max_decrypted_size();
+    let opened = list.keyring.decrypt(&payload, limit).map_err(|e| match e {
         crate::gpg::DecryptFailure::Locked(err) | crate::gpg::DecryptFailure::Unavailable(err) => err,
         crate::gpg::DecryptFailure::Refused(why) => Error::config(format!("entry {id} cannot be opened: {why}")),
     })?;

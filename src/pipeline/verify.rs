@@ -29,6 +29,8 @@ pub struct VerifyReport {
     pub discarded: Vec<String>,
     /// The list key is locked: the remaining entries stay queued.
     pub locked: bool,
+    /// Entries that could not be handled now (retried with back-off), and why.
+    pub failed: Vec<(String, String)>,
 }
 
 enum Outcome {
@@ -43,7 +45,16 @@ pub fn verify(home: &Home, address: &Address, ids: &[String]) -> Result<VerifyRe
     let chosen = select(&list.store()?, Stage::Incoming, ids)?;
     let mut report = VerifyReport::default();
     for id in chosen {
-        match verify_entry(&list, &id, !ids.is_empty())? {
+        let outcome = match verify_entry(&list, &id, !ids.is_empty()) {
+            Ok(outcome) => outcome,
+            // One entry's trouble never stops the others; it waits with back-off.
+            Err(e) => {
+                let _ = defer(&list, &id, e.message());
+                report.failed.push((id, e.message().to_string()));
+                continue;
+            }
+        };
+        match outcome {
             Outcome::Decided(Decision::Approve) => report.approved.push(id),
             Outcome::Decided(Decision::Hold(_)) => report.held.push(id),
             Outcome::Decided(Decision::Reject(_)) => report.rejected.push(id),
@@ -85,32 +96,20 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
             payload,
         }
     };
-    let raw = match list.keyring.decrypt(&snapshot.payload) {
+    let limit = snapshot.settings.max_decrypted_size();
+    let raw = match list.keyring.decrypt(&snapshot.payload, limit) {
         Ok(opened) => crlf(&opened.plaintext),
         Err(DecryptFailure::Locked(_)) => {
             release(list, id)?;
             return Ok(Outcome::Locked);
         }
-        Err(DecryptFailure::Unavailable(e)) => {
-            defer(list, id, e.message())?;
-            return Err(e);
-        }
+        Err(DecryptFailure::Unavailable(e)) => return Err(e),
         Err(DecryptFailure::Refused(why)) => {
             quarantine(list, id, &format!("its stored message cannot be opened ({why})"))?;
             return Ok(Outcome::Decided(Decision::Hold(Reason::Undecryptable)));
         }
     };
-    let examined = match examine(list, &raw) {
-        Ok(Some(examined)) => examined,
-        Ok(None) => {
-            release(list, id)?;
-            return Ok(Outcome::Locked);
-        }
-        Err(e) => {
-            defer(list, id, e.message())?;
-            return Err(e);
-        }
-    };
+    let examined = examine(list, &raw, limit)?;
     decide_and_apply(list, &snapshot, id, raw.len() as u64, examined)
 }
 
@@ -126,8 +125,8 @@ struct Examined {
     signed: Vec<u8>,
 }
 
-/// Reads the structure and opens every layer; None when the list key is locked.
-fn examine(list: &List, raw: &[u8]) -> Result<Option<Examined>> {
+/// Reads the structure and opens every layer.
+fn examine(list: &List, raw: &[u8], limit: usize) -> Result<Examined> {
     let (facts, crypto) = parse::read_mail(raw)?;
     let mut exam = Examined {
         facts,
@@ -140,14 +139,10 @@ fn examine(list: &List, raw: &[u8]) -> Result<Option<Examined>> {
     };
     match crypto {
         Crypto::PgpMimeEncrypted(ciphertext) => {
-            if !open_encrypted(list, &ciphertext, false, &mut exam)? {
-                return Ok(None);
-            }
+            open_encrypted(list, &ciphertext, false, limit, &mut exam)?;
         }
         Crypto::InlineEncrypted(ciphertext) => {
-            if !open_encrypted(list, &ciphertext, true, &mut exam)? {
-                return Ok(None);
-            }
+            open_encrypted(list, &ciphertext, true, limit, &mut exam)?;
         }
         Crypto::PgpMimeSigned { entity, signature } => {
             exam.signatures = list.keyring.verify_detached(&signature, &entity)?;
@@ -158,19 +153,20 @@ fn examine(list: &List, raw: &[u8]) -> Result<Option<Examined>> {
         Crypto::Wrapped => exam.wrapped = true,
         Crypto::Plain(entity) => exam.content = Some(entity),
     }
-    Ok(Some(exam))
+    Ok(exam)
 }
 
-/// Decrypts the mail's own encryption; false when the list key is locked.
-fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, exam: &mut Examined) -> Result<bool> {
+/// Decrypts the mail's own encryption. The stored copy was just opened with
+/// the list key, so a "locked" answer here means the mail asks for something
+/// else (a passphrase-only message): it is undecryptable, not a reason to wait.
+fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, limit: usize, exam: &mut Examined) -> Result<()> {
     exam.encrypted = true;
-    let opened = match list.keyring.decrypt(ciphertext) {
+    let opened = match list.keyring.decrypt(ciphertext, limit) {
         Ok(opened) => opened,
-        Err(DecryptFailure::Locked(_)) => return Ok(false),
         Err(DecryptFailure::Unavailable(e)) => return Err(e),
-        Err(DecryptFailure::Refused(_)) => {
+        Err(DecryptFailure::Locked(_) | DecryptFailure::Refused(_)) => {
             exam.undecryptable = true;
-            return Ok(true);
+            return Ok(());
         }
     };
     let plaintext = crlf(&opened.plaintext);
@@ -183,7 +179,7 @@ fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, exam: &mut Exami
     } else {
         open_inner(list, &plaintext, exam)?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// A decrypted PGP/MIME payload without a signature inside the encryption:
@@ -313,7 +309,8 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
 
     let store = list.store()?;
     if let (Decision::Approve, Some(digest)) = (decision, &digest) {
-        if !snap.released && !store.remember_signature(digest)? {
+        // A released post is recorded too, so that a copy of it cannot come back later.
+        if !store.remember_signature(digest)? && !snap.released {
             if let Signature::Good(good) = &mut policy_facts.signature {
                 good.replay = true;
             }
@@ -321,11 +318,20 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         }
     }
     let sender = from.filter(|_| !facts.null_sender && !policy_facts.bounce);
-    let may_notify = match (decision, sender) {
-        (Decision::Reject(reason) | Decision::Hold(reason), Some(s)) if !reason.is_silent() => {
-            store.notice_allowed(s, 3600)?
+    // The sender hears at most once an hour, and never when the mail came from
+    // a list; admins hear of every hold, and of rejections once an hour per sender.
+    let notify_sender = match (decision, sender) {
+        (Decision::Reject(reason), Some(s)) if !reason.is_silent() && !facts.mailing_list => {
+            store.notice_allowed(s.as_str(), 3600)?
         }
-        (Decision::Hold(_), None) => true,
+        _ => false,
+    };
+    let notify_admins = match (decision, sender) {
+        (Decision::Hold(_), _) => true,
+        (Decision::Reject(reason), Some(s)) if !reason.is_silent() => {
+            store.notice_allowed(&format!("admins:{s}"), 3600)?
+        }
+        (Decision::Reject(reason), None) => !reason.is_silent(),
         _ => false,
     };
     match (decision, sealed_post) {
@@ -361,39 +367,38 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         Decision::Discard(r) => format!("entry {id}{who} discarded: {}", r.describe()),
     };
     crate::log::event(&list.home, &line);
-    if may_notify {
-        send_notices(list, snap, id, decision, sender, member);
+    if notify_sender {
+        send_rejection(list, snap, id, sender, member);
+    }
+    if notify_admins {
+        report_to_admins(list, snap, id, decision, from);
     }
     Ok(Outcome::Decided(decision))
 }
 
-/// The fixed notice to the sender, and a report to the admins.
-fn send_notices(
-    list: &List,
-    snap: &Snapshot,
-    id: &str,
-    decision: Decision,
-    sender: Option<&Address>,
-    member: Option<&Member>,
-) {
+/// The one fixed notice to the sender of a rejected mail.
+fn send_rejection(list: &List, snap: &Snapshot, id: &str, sender: Option<&Address>, member: Option<&Member>) {
+    let Some(to) = sender else { return };
+    let sent = list.keyring.export(&snap.record.fingerprint).and_then(|key| {
+        let notice = notice::rejection(list.address(), to, &snap.record.fingerprint, &key);
+        // Encrypted to a member's verified key; in clear if that key cannot be used (revoked, expired).
+        let mail: Outgoing = list
+            .seal(&notice, member.and_then(Member::delivery_key), &snap.record.fingerprint)
+            .unwrap_or_else(|_| notice.in_clear(list.address()));
+        transport::send(&snap.settings.transport, &mail)
+    });
+    if let Err(e) = sent {
+        crate::log::event(&list.home, &format!("entry {id}: rejection notice not sent: {}", e.message()));
+    }
+}
+
+/// What happened and why, for the admins (never any content).
+fn report_to_admins(list: &List, snap: &Snapshot, id: &str, decision: Decision, sender: Option<&Address>) {
     let (what, reason) = match decision {
         Decision::Reject(r) => ("rejected", r),
         Decision::Hold(r) => ("held", r),
         _ => return,
     };
-    if let (Decision::Reject(_), Some(to)) = (decision, sender) {
-        let sent = list.keyring.export(&snap.record.fingerprint).and_then(|key| {
-            let notice = notice::rejection(list.address(), to, &snap.record.fingerprint, &key);
-            // Encrypted to a member's verified key; in clear if that key cannot be used (revoked, expired).
-            let mail: Outgoing = list
-                .seal(&notice, member.and_then(Member::delivery_key), &snap.record.fingerprint)
-                .unwrap_or_else(|_| notice.in_clear(list.address()));
-            transport::send(&snap.settings.transport, &mail)
-        });
-        if let Err(e) = sent {
-            crate::log::event(&list.home, &format!("entry {id}: rejection notice not sent: {}", e.message()));
-        }
-    }
     let from = match (snap.settings.anonymous, sender) {
         (false, Some(s)) => s.to_string(),
         (true, Some(_)) => "a sender (anonymous list)".into(),

@@ -27,6 +27,9 @@ pub fn verify(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
     if report.locked {
         note(false, &format!("listcrypt: the key of {address} is locked; entries stay queued (run `listcrypt list unlock {address}`)"));
     }
+    for (id, why) in &report.failed {
+        note(false, &format!("listcrypt: entry {id} waits for a later run: {why}"));
+    }
     note(
         g.quiet,
         &format!(
@@ -147,7 +150,12 @@ fn ids_from_stdin(ids: Vec<String>) -> anyhow::Result<Vec<String>> {
 fn later_stage<T>(result: listcrypt::Result<T>) -> anyhow::Result<Option<T>> {
     match result {
         Ok(value) => Ok(Some(value)),
-        Err(e) if matches!(e.kind(), ErrorKind::Temporary | ErrorKind::Permission) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::Temporary | ErrorKind::Permission | ErrorKind::Io | ErrorKind::Software
+            ) =>
+        {
             note(false, &format!("listcrypt: {}; the queue keeps the mail for `listcrypt flush`", e.message()));
             Ok(None)
         }
