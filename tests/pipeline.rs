@@ -500,3 +500,55 @@ fn stale_entries_expire_and_the_admins_are_told() {
         admin_reports(&s)
     );
 }
+
+#[test]
+fn a_passphrase_only_message_is_refused_and_does_not_stall_the_queue() {
+    let s = Scene::new();
+    let symmetric = {
+        use std::io::Write;
+        let mut child = std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(&s.bob.home)
+            .args(["--batch", "--armor", "--pinentry-mode", "loopback", "--passphrase", "pw", "--symmetric"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(client::text_entity(SECRET).as_bytes()).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    let mail = client::encrypted(&client::headers("bob@example.org", LIST, "symmetric"), &symmetric);
+    let out = s.deliver(&mail);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("locked"), "not mistaken for a locked list key: {}", stderr(&out));
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "next", "the next post")).status.success());
+    assert_eq!(s.posts_to(&s.carol).len(), 1, "the next post went out");
+    assert!(admin_reports(&s).iter().any(|r| r.contains("not decryptable")), "{:?}", admin_reports(&s));
+}
+
+#[test]
+fn a_compression_bomb_is_refused_without_filling_memory() {
+    let s = Scene::new();
+    s.w.ok(&["list", "set", LIST, "max_message_size", "1M"]);
+    // 64 MB of zeros compress to a few kilobytes.
+    let mut entity = client::text_entity("").into_bytes();
+    entity.extend(std::iter::repeat_n(b'0', 64 << 20));
+    let armored = s.bob.sign_encrypt(&entity, &s.list_key);
+    assert!(armored.len() < 1 << 20, "the bomb is small: {} bytes", armored.len());
+    let mail = client::encrypted(&client::headers("bob@example.org", LIST, "bomb"), &armored);
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(env!("CARGO_BIN_EXE_listcrypt"))
+        .arg("--home")
+        .arg(&s.w.home)
+        .args(["verify", LIST, String::from_utf8(s.w.run_with_stdin(&["inject", LIST], &mail).stdout).unwrap().trim()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let peak_kb: u64 = stderr(&out).lines().last().unwrap().trim().parse().unwrap();
+    assert!(peak_kb < 64 * 1024, "verify's memory stayed bounded: {peak_kb} KB");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(s.posts_to(&s.carol).is_empty());
+    assert!(admin_reports(&s).iter().any(|r| r.contains("not decryptable")), "{:?}", admin_reports(&s));
+}
