@@ -24,12 +24,7 @@ pub fn verify(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
         Some(report) => report,
         None => return Ok(()),
     };
-    if report.locked {
-        note(false, &format!("listcrypt: the key of {address} is locked; entries stay queued (run `listcrypt list unlock {address}`)"));
-    }
-    for (id, why) in &report.failed {
-        note(false, &format!("listcrypt: entry {id} waits for a later run: {why}"));
-    }
+    say_what_waits(&address, report.locked, &report.failed);
     note(
         g.quiet,
         &format!(
@@ -50,12 +45,7 @@ pub fn distribute(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()
         Some(report) => report,
         None => return Ok(()),
     };
-    if report.locked {
-        note(false, &format!("listcrypt: the key of {address} is locked; entries stay queued (run `listcrypt list unlock {address}`)"));
-    }
-    for (id, why) in &report.deferred {
-        note(false, &format!("listcrypt: entry {id} deferred: {why}"));
-    }
+    say_what_waits(&address, report.locked, &report.deferred);
     note(g.quiet, &format!("{} copies sent, {} entries finished", report.sent, report.done.len()));
     if g.verbose {
         for (phase, took) in &report.phases {
@@ -126,6 +116,16 @@ pub fn queue(g: &Global, cmd: QueueCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Tells the MTA's log (stderr) what stays queued for `flush`, and why.
+fn say_what_waits(address: &listcrypt::Address, locked: bool, waiting: &[(String, String)]) {
+    if locked {
+        note(false, &format!("listcrypt: the key of {address} is locked; entries stay queued (run `listcrypt list unlock {address}`)"));
+    }
+    for (id, why) in waiting {
+        note(false, &format!("listcrypt: entry {id} deferred: {why}"));
+    }
 }
 
 /// Entry ids from argv, else whitespace-separated from a non-terminal stdin.
