@@ -193,3 +193,22 @@ fn a_busy_store_makes_commands_wait_and_exit_75_at_the_deadline() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("alice@example.org"));
 }
+
+#[test]
+fn the_process_never_dumps_core() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    // `list unlock` waits on stdin: look at it while it runs.
+    let mut child = w
+        .cmd(&["list", "unlock", LIST])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let limits = fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    assert_eq!(core.split_whitespace().collect::<Vec<_>>()[4..6], ["0", "0"], "{core}");
+    drop(child.stdin.take());
+    assert_eq!(code(&child.wait_with_output().unwrap()), 65, "no passphrase given");
+}

@@ -19,6 +19,7 @@ use listcrypt::{Address, ErrorKind, Home};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    harden();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -53,6 +54,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Queue(cmd) => pipeline::queue(&global, cmd),
         Command::GenerateDocs { dir } => docs::generate(&dir),
     }
+}
+
+/// Decrypted mail passes through this process's memory: no core dump may
+/// write it to disk, and no other process of the same user may read it
+/// through ptrace or /proc. Best effort: a failure here stops nothing.
+fn harden() {
+    use rustix::process::{set_dumpable_behavior, setrlimit, DumpableBehavior, Resource, Rlimit};
+    let _ = setrlimit(Resource::Core, Rlimit { current: Some(0), maximum: Some(0) });
+    let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
 }
 
 /// Prints the error once, with its hint, and picks the exit code.
