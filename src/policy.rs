@@ -57,6 +57,8 @@ pub struct Facts<'a> {
     pub undecryptable: bool,
     /// An inner (protected) From that differs from the outer one.
     pub inner_from_differs: bool,
+    /// The signed part names its recipients, and this list is not among them.
+    pub not_for_this_list: bool,
     pub signature: Signature,
     /// An admin released it from the hold queue.
     pub released: bool,
@@ -86,6 +88,7 @@ pub enum Reason {
     SignatureInFuture,
     Replay,
     InnerFromDiffers,
+    NotForThisList,
 }
 
 impl Reason {
@@ -113,6 +116,9 @@ impl Reason {
             Reason::SignatureInFuture => "the signature is dated in the future",
             Reason::Replay => "a replay of a post the list has already accepted",
             Reason::InnerFromDiffers => "the protected From: differs from the outer From:",
+            Reason::NotForThisList => {
+                "the signed part is addressed to others, not to this list (a forwarded private mail)"
+            }
         }
     }
 
@@ -180,6 +186,9 @@ fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
     }
     if f.inner_from_differs {
         return Some(Reason::InnerFromDiffers);
+    }
+    if f.not_for_this_list {
+        return Some(Reason::NotForThisList);
     }
     let good = match &f.signature {
         Signature::None if f.settings.require_signature => return Some(Reason::Unsigned),
@@ -271,6 +280,7 @@ mod tests {
             wrapped: false,
             undecryptable: false,
             inner_from_differs: false,
+            not_for_this_list: false,
             signature: Signature::Good(good('a')),
             released: false,
         };
@@ -318,6 +328,7 @@ mod tests {
             ),
             (NonMember, Box::new(|f| f.member = None)),
             (InnerFromDiffers, Box::new(|f| f.inner_from_differs = true)),
+            (NotForThisList, Box::new(|f| f.not_for_this_list = true)),
         ];
         for (reason, edit) in cases {
             assert_eq!(check(edit), Decision::Reject(reason), "{reason:?}");

@@ -96,14 +96,29 @@ pub fn read_entity(entity: &[u8]) -> Crypto {
     }
 }
 
-/// The `Subject` and `From` an entity carries itself (RFC 9788 protected headers).
-pub fn entity_headers(entity: &[u8]) -> (Option<String>, Vec<Address>) {
-    let Some(message) = MessageParser::default().parse_headers(entity) else { return (None, vec![]) };
-    let from = message
-        .from()
-        .map(|a| a.iter().filter_map(|a| a.address().and_then(|x| Address::parse(x).ok())).collect())
-        .unwrap_or_default();
-    (message.subject().map(str::to_string), from)
+/// The header fields a signed entity carries itself (RFC 9788 protected headers).
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    pub subject: Option<String>,
+    pub from: Vec<Address>,
+    /// To and Cc; `None` when the entity names no recipients at all.
+    pub recipients: Option<Vec<Address>>,
+}
+
+pub fn protected_headers(entity: &[u8]) -> Protected {
+    let Some(message) = MessageParser::default().parse_headers(entity) else { return Protected::default() };
+    let addresses = |list: Option<&mail_parser::Address<'_>>| -> Vec<Address> {
+        list.map(|a| a.iter().filter_map(|a| a.address().and_then(|x| Address::parse(x).ok())).collect())
+            .unwrap_or_default()
+    };
+    let named = message.to().is_some() || message.cc().is_some();
+    let mut recipients = addresses(message.to());
+    recipients.extend(addresses(message.cc()));
+    Protected {
+        subject: message.subject().map(str::to_string),
+        from: addresses(message.from()),
+        recipients: named.then_some(recipients),
+    }
 }
 
 fn header_facts(message: &Message<'_>) -> MailFacts {

@@ -254,7 +254,8 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
     let from = facts.from.first();
     let member = from.and_then(|f| snap.members.iter().find(|m| &m.address == f));
     let (signature, digest) = judge_signature(list, &exam, &snap.members, from);
-    let (inner_subject, inner_from) = exam.content.as_deref().map(parse::entity_headers).unwrap_or_default();
+    let protected = exam.content.as_deref().map(parse::protected_headers).unwrap_or_default();
+    let (inner_subject, inner_from) = (protected.subject.clone(), protected.from.clone());
     let list_id = format!("<{}>", list_id(list.address()));
     let mut policy_facts = Facts {
         now: now(),
@@ -272,6 +273,9 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         wrapped: exam.wrapped,
         undecryptable: exam.undecryptable,
         inner_from_differs: !inner_from.is_empty() && inner_from.as_slice() != facts.from.as_slice(),
+        // Signed mail that names its recipients must name this list: a member's
+        // private signed mail re-sent to the list is not a post of theirs.
+        not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !r.contains(list.address())),
         signature,
         released: snap.released,
     };
