@@ -785,7 +785,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__inject)
-            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            opts="-v -q -h -V --request --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

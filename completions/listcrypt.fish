@@ -171,6 +171,7 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_see
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List keys, of one member or of all'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand inject" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand inject" -l request -d 'The mail went to the list\'s -request address: commands, not a post'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand inject" -s v -l verbose -d 'Say more on stderr'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand inject" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand inject" -s h -l help -d 'Print help'

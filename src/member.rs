@@ -1,5 +1,6 @@
 //! Members of a list and the keys registered for them.
 
+use crate::error::{Error, Result};
 use crate::model::{normalize_token, now, sha256_hex, Address, Fingerprint};
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +83,31 @@ impl Member {
             .as_ref()
             .filter(verified)
             .or_else(|| self.keys.iter().find(|k| k.is_verified()).map(|k| &k.fingerprint))
+    }
+
+    /// Verifies the pending key whose challenge token this is (only `key`, when
+    /// given: by mail, the token counts only for the key that signed it).
+    /// A verified key replaces a default that is still pending.
+    pub fn verify_token(&mut self, token: &str, key: Option<&Fingerprint>) -> Result<Fingerprint> {
+        let hash = sha256_hex(normalize_token(token).as_bytes());
+        let found = self.keys.iter_mut().find(|k| {
+            matches!(&k.state, KeyState::Pending { token_sha256, .. } if *token_sha256 == hash)
+                && key.is_none_or(|want| &k.fingerprint == want)
+        });
+        let Some(found) = found else {
+            return Err(Error::data(format!("that token does not match a pending key of {}", self.address)));
+        };
+        if let KeyState::Pending { expires, .. } = found.state {
+            if expires < now() {
+                return Err(Error::data(format!("the token for key {} has expired", found.fingerprint)));
+            }
+        }
+        found.state = KeyState::Verified { since: now() };
+        let fpr = found.fingerprint.clone();
+        if !self.default_key.as_ref().and_then(|d| self.key(d)).is_some_and(MemberKey::is_verified) {
+            self.default_key = Some(fpr.clone());
+        }
+        Ok(fpr)
     }
 
     /// Removes a key; the default moves to another verified key if needed.

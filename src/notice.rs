@@ -16,15 +16,23 @@ pub struct Notice {
     pub attachments: Vec<Attachment>,
     /// Send with the null envelope sender, so nothing can bounce back.
     pub null_sender: bool,
+    /// Where replies go (the `-request` address for challenges).
+    pub reply_to: Option<Address>,
 }
 
 impl Notice {
     fn new(to: &Address, subject: String, text: String) -> Notice {
-        Notice { to: to.clone(), subject, text, attachments: vec![], null_sender: false }
+        Notice { to: to.clone(), subject, text, attachments: vec![], null_sender: false, reply_to: None }
+    }
+
+    /// An answer to a member's mail (commands to the `-request` address).
+    pub fn new_reply(to: &Address, subject: &str, text: String) -> Notice {
+        Notice::new(to, subject.to_string(), format!("{text}\r\n"))
     }
 
     fn head(&self, list: &Address) -> Head {
         let mut head = Head::new(list, &self.to, &self.subject);
+        head.reply_to = self.reply_to.clone();
         head.extra = vec![
             ("Auto-Submitted", "auto-generated".into()),
             ("Precedence", "list".into()),
@@ -72,7 +80,8 @@ pub fn welcome(list: &Address, member: &Address, list_fpr: &Fingerprint, list_ke
          Compare it with the one your list admin gave you.\r\n\
          \r\n\
          2. You will receive a second mail, encrypted to your own key, with a\r\n\
-         confirmation token. Send the token to a list admin to confirm your key.\r\n\
+         confirmation token. Reply to it, signed with your key and encrypted\r\n\
+         to the list's key, to confirm your key (or give the token to an admin).\r\n\
          \r\n\
          3. Post by writing to {list}, signed with your key and encrypted to the\r\n\
          list's key. Unsigned or unencrypted mail is refused.\r\n",
@@ -94,12 +103,17 @@ pub fn challenge(list: &Address, member: &Address, key: &Fingerprint, token: &st
          \r\n\
          Token: {token}\r\n\
          \r\n\
-         Give it to a list admin, who runs\r\n\
+         To confirm the key, reply to this mail (it goes to {request}),\r\n\
+         signed with this key and encrypted to the list's key, quoting the\r\n\
+         token line. Or give the token to a list admin, who runs\r\n\
          listcrypt keys verify {list} {member} {token}\r\n\
          \r\n\
-         If you did not ask to join {list}, ignore this mail.\r\n"
+         If you did not ask to join {list}, ignore this mail.\r\n",
+        request = list.request()
     );
-    Notice::new(member, format!("Confirm your key for {list}"), text)
+    let mut notice = Notice::new(member, format!("Confirm your key for {list}"), text);
+    notice.reply_to = Some(list.request());
+    notice
 }
 
 /// The one fixed answer to every refused post: it says what the list

@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::gpg::KeyInfo;
 use crate::home::Home;
 use crate::list::List;
-use crate::member::{KeyState, Member, MemberKey, Role};
-use crate::model::{normalize_token, now, random_token, sha256_hex, Address, Fingerprint};
+use crate::member::{Member, MemberKey, Role};
+use crate::model::{random_token, Address, Fingerprint};
 use crate::notice;
 use crate::transport::{self, Outgoing};
 use serde::Serialize;
@@ -166,27 +166,9 @@ pub fn verify(home: &Home, address: &Address, member: &Address, token: &str) -> 
     let list = List::open(home, address)?;
     let store = list.store()?;
     let mut entry = store.member(member)?.ok_or_else(|| Error::no_user(format!("{member} is not a member")))?;
-    let hash = sha256_hex(normalize_token(token).as_bytes());
-    let key = entry
-        .keys
-        .iter_mut()
-        .find(|k| matches!(&k.state, KeyState::Pending { token_sha256, .. } if *token_sha256 == hash))
-        .ok_or_else(|| {
-            Error::data(format!("that token does not match a pending key of {member}"))
-                .hint("copy the token from the challenge mail exactly")
-        })?;
-    if let KeyState::Pending { expires, .. } = key.state {
-        if expires < now() {
-            return Err(Error::data(format!("the token for key {} has expired", key.fingerprint))
-                .hint(format!("send a new challenge with `listcrypt keys add {address} {member} --key-file FILE`")));
-        }
-    }
-    key.state = KeyState::Verified { since: now() };
-    let fpr = key.fingerprint.clone();
-    // A verified key replaces a default that is still pending.
-    if !entry.default_key.as_ref().and_then(|d| entry.key(d)).is_some_and(MemberKey::is_verified) {
-        entry.default_key = Some(fpr.clone());
-    }
+    let fpr = entry.verify_token(token, None).map_err(|e| {
+        e.hint(format!("copy the token exactly, or send a new challenge with `listcrypt keys add {address} {member} --key-file FILE`"))
+    })?;
     store.put_member(&entry)?;
     store.flush()?;
     Ok(fpr)

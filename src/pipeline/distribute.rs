@@ -347,8 +347,8 @@ fn post_head(list: &Address, settings: &Settings, post: &Post) -> Head {
     head.extra = vec![
         ("List-Id", format!("<{id}>")),
         ("List-Post", format!("<mailto:{list}>")),
-        // Mail commands at -request are not handled yet: people ask the owner.
-        ("List-Help", format!("<mailto:{}?subject=help>", list.owner())),
+        ("List-Help", format!("<mailto:{}?subject=help>", list.request())),
+        // Unsubscribing by mail is not handled yet: people ask the owner.
         ("List-Unsubscribe", format!("<mailto:{}?subject=unsubscribe>", list.owner())),
         ("List-Owner", format!("<mailto:{}>", list.owner())),
         ("Precedence", "list".into()),

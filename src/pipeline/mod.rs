@@ -7,6 +7,7 @@ pub mod distribute;
 pub mod flush;
 pub mod inject;
 pub mod queue;
+mod request;
 pub mod verify;
 
 use crate::entry::{Entry, Stage};

@@ -33,7 +33,7 @@ pub struct VerifyReport {
     pub failed: Vec<(String, String)>,
 }
 
-enum Outcome {
+pub(super) enum Outcome {
     Decided(Decision),
     Skipped,
     Locked,
@@ -70,11 +70,13 @@ pub fn verify(home: &Home, address: &Address, ids: &[String]) -> Result<VerifyRe
 }
 
 /// The state a decision is made on, read once from the store.
-struct Snapshot {
-    record: ListRecord,
-    settings: Settings,
-    members: Vec<Member>,
+pub(super) struct Snapshot {
+    pub(super) record: ListRecord,
+    pub(super) settings: Settings,
+    pub(super) members: Vec<Member>,
     released: bool,
+    /// Sent to the `-request` address: commands, not a post.
+    request: bool,
     payload: Vec<u8>,
 }
 
@@ -93,6 +95,7 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
             settings: store.settings()?,
             members: store.members()?,
             released: entry.released,
+            request: entry.request,
             payload,
         }
     };
@@ -110,15 +113,18 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
         }
     };
     let examined = examine(list, &raw, limit)?;
+    if snapshot.request {
+        return super::request::handle(list, &snapshot, id, examined);
+    }
     decide_and_apply(list, &snapshot, id, raw.len() as u64, examined)
 }
 
 /// What the mail is: header facts, its content and its signatures.
-struct Examined {
-    facts: MailFacts,
-    content: Option<Vec<u8>>,
-    encrypted: bool,
-    wrapped: bool,
+pub(super) struct Examined {
+    pub(super) facts: MailFacts,
+    pub(super) content: Option<Vec<u8>>,
+    pub(super) encrypted: bool,
+    pub(super) wrapped: bool,
     undecryptable: bool,
     signatures: Vec<SignatureCheck>,
     /// What the signature covers, for the replay digest.
@@ -218,7 +224,7 @@ fn text_entity(text: &[u8]) -> Vec<u8> {
 }
 
 /// Turns gpg's signature report into the policy's view, and the replay digest.
-fn judge_signature(
+pub(super) fn judge_signature(
     list: &List,
     exam: &Examined,
     members: &[Member],
@@ -382,7 +388,13 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
 }
 
 /// The one fixed notice to the sender of a rejected mail.
-fn send_rejection(list: &List, snap: &Snapshot, id: &str, sender: Option<&Address>, member: Option<&Member>) {
+pub(super) fn send_rejection(
+    list: &List,
+    snap: &Snapshot,
+    id: &str,
+    sender: Option<&Address>,
+    member: Option<&Member>,
+) {
     let Some(to) = sender else { return };
     let sent = list.keyring.export(&snap.record.fingerprint).and_then(|key| {
         let notice = notice::rejection(list.address(), to, &snap.record.fingerprint, &key);

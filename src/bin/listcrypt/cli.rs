@@ -50,7 +50,12 @@ pub enum Command {
     #[command(
         after_help = "Reads one RFC 5322 message (an mbox From line first is fine), encrypts it to the\nlist's public key and stores it; prints the entry id. Exit 0 means the mail is safe.\n\nExample (/etc/aliases):\n  crypto: \"|/usr/bin/listcrypt --home /var/lib/listcrypt inject crypto@example.org && /usr/bin/listcrypt --home /var/lib/listcrypt verify crypto@example.org && /usr/bin/listcrypt --home /var/lib/listcrypt distribute crypto@example.org\""
     )]
-    Inject { list: String },
+    Inject {
+        list: String,
+        /// The mail went to the list's -request address: commands, not a post
+        #[arg(long)]
+        request: bool,
+    },
     /// Check signatures and rules of incoming entries; prints approved ids
     #[command(
         after_help = "Takes entry ids from the arguments, else from standard input, else every\nincoming entry. Exits 0 when the list key is locked: entries stay queued.\n\nExample:\n  listcrypt inject crypto@example.org < post.eml | listcrypt verify crypto@example.org"

@@ -46,7 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(cmd) => list::run(&global, cmd),
         Command::Members(cmd) => members::run(&global, cmd),
         Command::Keys(cmd) => keys::run(&global, cmd),
-        Command::Inject { list } => pipeline::inject(&global, &list),
+        Command::Inject { list, request } => pipeline::inject(&global, &list, request),
         Command::Verify { list, ids } => pipeline::verify(&global, &list, ids),
         Command::Distribute { list, ids } => pipeline::distribute(&global, &list, ids),
         Command::Flush { list } => pipeline::flush(&global, list.as_deref()),

@@ -12,8 +12,8 @@ use listcrypt::pipeline::{bounce, distribute, flush, inject, queue, verify};
 use listcrypt::{Error, ErrorKind};
 use std::io::{IsTerminal, Read};
 
-pub fn inject(g: &Global, list: &str) -> anyhow::Result<()> {
-    let id = inject::inject(&g.home, &address(list)?, std::io::stdin().lock(), false)?;
+pub fn inject(g: &Global, list: &str, request: bool) -> anyhow::Result<()> {
+    let id = inject::inject(&g.home, &address(list)?, std::io::stdin().lock(), request)?;
     print(&format!("{id}\n"))
 }
 

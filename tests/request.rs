@@ -1,0 +1,114 @@
+//! Mail to the -request address: a member confirms a new key by replying to
+//! the challenge, and verified members ask for help, the list key, their status.
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+
+/// The MTA's -request alias: `inject --request && verify && distribute`.
+fn to_request(s: &Scene, mail: &[u8]) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_listcrypt");
+    let home = s.w.home.display();
+    let script = format!(
+        "{bin} --home {home} inject --request {LIST} && {bin} --home {home} verify {LIST} && {bin} --home {home} distribute {LIST}"
+    );
+    let mut child = Command::new("/bin/sh")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let _ = child.stdin.take().unwrap().write_all(mail);
+    child.wait_with_output().unwrap()
+}
+
+fn command_mail(s: &Scene, sender: &Person, body: &str) -> Vec<u8> {
+    let armored = sender.sign_encrypt(client::text_entity(body).as_bytes(), &s.list_key);
+    client::encrypted(&client::headers(&sender.address, "crypto-request@example.org", "commands"), &armored)
+}
+
+/// The answers `person` got from the list, decrypted.
+fn answers(s: &Scene, person: &Person) -> Vec<String> {
+    s.w.mails_to(&person.address)
+        .iter()
+        .filter(|m| m.envelope_sender() != "<>")
+        .map(|m| person.decrypt(&m.armored()))
+        .filter(|d| d.ok)
+        .map(|d| d.plaintext)
+        .collect()
+}
+
+fn key_state(s: &Scene, member: &str) -> String {
+    let keys: serde_json::Value = serde_json::from_str(&s.w.ok(&["keys", "ls", LIST, member, "--json"])).unwrap();
+    keys[0]["state"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_new_member_confirms_their_key_by_replying_to_the_challenge() {
+    let s = Scene::new();
+    let dave = s.w.person("dave@example.org");
+    s.w.ok(&["members", "add", LIST, "dave@example.org", "--key-file", dave.export(false).to_str().unwrap()]);
+    dave.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
+    let challenge = s.w.mails_to("dave@example.org").pop().unwrap();
+    assert!(challenge.header("Reply-To").unwrap().contains("crypto-request@example.org"));
+    let token = token_in(&dave.decrypt(&challenge.armored()).plaintext);
+    s.w.clear_outbox();
+
+    // Before confirming, other commands are refused politely.
+    assert!(to_request(&s, &command_mail(&s, &dave, "status")).status.success());
+    assert!(answers(&s, &dave)[0].contains("not verified yet"));
+    assert_eq!(key_state(&s, "dave@example.org"), "pending");
+
+    // A wrong token does nothing.
+    s.w.clear_outbox();
+    assert!(to_request(&s, &command_mail(&s, &dave, "verify 2222222222222222222a")).status.success());
+    assert!(answers(&s, &dave)[0].contains("does not match"));
+    assert_eq!(key_state(&s, "dave@example.org"), "pending");
+
+    // The reply quoting the challenge, signed with the new key.
+    s.w.clear_outbox();
+    let reply = format!("Thanks, here it is.\r\n\r\nOn Thursday the list wrote:\r\n> Only the holder of that key can read this token:\r\n>\r\n> Token: {token}\r\n");
+    let out = to_request(&s, &command_mail(&s, &dave, &reply));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(key_state(&s, "dave@example.org"), "verified");
+    assert!(answers(&s, &dave)[0].contains("is verified"));
+
+    // Now a verified member: status and the list key.
+    s.w.clear_outbox();
+    let commands = command_mail(&s, &dave, "status\r\nget-list-key\r\n");
+    assert!(to_request(&s, &commands).status.success());
+    let answer = &answers(&s, &dave)[0];
+    assert!(answer.contains("status: dave@example.org (member), delivery on"), "{answer}");
+    assert!(answer.contains("application/pgp-keys"), "the list key is attached");
+    // The same command mail again is a replay: the fixed notice, no answer.
+    s.w.clear_outbox();
+    assert!(to_request(&s, &commands).status.success());
+    assert!(answers(&s, &dave).is_empty());
+    assert_eq!(s.w.mails_to("dave@example.org")[0].envelope_sender(), "<>");
+}
+
+#[test]
+fn requests_not_signed_and_encrypted_by_a_member_get_the_fixed_notice() {
+    let s = Scene::new();
+    let stranger = s.w.person("eve@example.org");
+    stranger.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
+    assert!(to_request(&s, &command_mail(&s, &stranger, "status")).status.success());
+    let unsigned = {
+        let armored = s.bob.encrypt(client::text_entity("status").as_bytes(), &s.list_key);
+        client::encrypted(&client::headers("bob@example.org", "crypto-request@example.org", "c"), &armored)
+    };
+    assert!(to_request(&s, &unsigned).status.success());
+    for who in ["eve@example.org", "bob@example.org"] {
+        let mails = s.w.mails_to(who);
+        assert_eq!(mails.len(), 1, "{who}: one notice");
+        assert_eq!(mails[0].envelope_sender(), "<>");
+    }
+    assert!(s.w.mails_to("alice@example.org").is_empty(), "no post, no report");
+    let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 0);
+}
