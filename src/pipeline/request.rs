@@ -131,7 +131,12 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
         .unwrap_or_default();
     let mut answers = vec![];
     let mut attach_key = false;
-    let mut entry = member.cloned().expect("a signer implies a member");
+    // The member as stored now, not as read before gpg ran (no lost updates).
+    let Some(mut entry) = store.member(address)? else {
+        store.remove_entry(id)?;
+        store.flush()?;
+        return Ok(Outcome::Decided(Decision::Discard(Reason::NonMember)));
+    };
     // Token answers first: they may verify the very key that signed.
     let mut commands = commands(&text);
     commands.sort_by_key(|c| !matches!(c, Command::Token(_)));
