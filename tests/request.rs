@@ -112,3 +112,59 @@ fn requests_not_signed_and_encrypted_by_a_member_get_the_fixed_notice() {
     let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
     assert_eq!(queue.as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn members_pause_change_keys_and_leave_by_mail() {
+    let s = Scene::new();
+    let list_key = s.w.ok(&["list", "export-key", LIST]);
+    let members =
+        || -> serde_json::Value { serde_json::from_str(&s.w.ok(&["members", "ls", LIST, "--json"])).unwrap() };
+    let entry = |m: &serde_json::Value, who: &str| m.as_array().unwrap().iter().find(|e| e["address"] == who).cloned();
+
+    // pause and resume
+    assert!(to_request(&s, &command_mail(&s, &s.bob, "pause")).status.success());
+    assert_eq!(entry(&members(), "bob@example.org").unwrap()["delivery"], false);
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "while away", "missed")).status.success());
+    assert!(s.posts_to(&s.bob).is_empty(), "no post while paused");
+    assert!(to_request(&s, &command_mail(&s, &s.bob, "resume")).status.success());
+    assert_eq!(entry(&members(), "bob@example.org").unwrap()["delivery"], true);
+
+    // A new key, pasted into a mail signed with the old one, then confirmed by mail.
+    let new_key = s.w.person("bob@example.org");
+    new_key.import(list_key.as_bytes());
+    let pasted = String::from_utf8(std::fs::read(new_key.export(false)).unwrap()).unwrap();
+    s.w.clear_outbox();
+    assert!(to_request(&s, &command_mail(&s, &s.bob, &format!("add-key\r\n\r\n{pasted}"))).status.success());
+    let challenge =
+        s.w.mails_to("bob@example.org")
+            .into_iter()
+            .find(|m| new_key.decrypt(&m.armored()).plaintext.contains("Token:"))
+            .expect("a challenge to the new key");
+    let token = token_in(&new_key.decrypt(&challenge.armored()).plaintext);
+    assert!(to_request(&s, &command_mail(&s, &new_key, &format!("> Token: {token}"))).status.success());
+    let keys: serde_json::Value =
+        serde_json::from_str(&s.w.ok(&["keys", "ls", LIST, "bob@example.org", "--json"])).unwrap();
+    assert!(keys.as_array().unwrap().iter().all(|k| k["state"] == "verified"), "{keys}");
+
+    // The new key becomes the default, the old one goes.
+    let commands = format!("set-default-key {}\r\nremove-key {}", new_key.fingerprint(), s.bob.fingerprint());
+    assert!(to_request(&s, &command_mail(&s, &s.bob, &commands)).status.success());
+    let keys: serde_json::Value =
+        serde_json::from_str(&s.w.ok(&["keys", "ls", LIST, "bob@example.org", "--json"])).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["fingerprint"], new_key.fingerprint());
+    assert_eq!(keys[0]["default"], true);
+    s.w.clear_outbox();
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "new key", "for the new key")).status.success());
+    let copy = &s.posts_to(&s.bob)[0];
+    assert!(new_key.open_post(copy).unwrap().text.contains("for the new key"));
+    assert!(s.bob.open_post(copy).is_none(), "the removed key no longer reads posts");
+
+    // carol leaves; the admins hear of every change.
+    s.w.clear_outbox();
+    assert!(to_request(&s, &command_mail(&s, &s.carol, "unsubscribe")).status.success());
+    assert!(entry(&members(), "carol@example.org").is_none());
+    let reports: Vec<String> =
+        s.w.mails_to("alice@example.org").iter().map(|m| s.alice.decrypt(&m.armored()).plaintext).collect();
+    assert!(reports.iter().any(|r| r.contains("carol@example.org changed by mail: unsubscribe")), "{reports:?}");
+}

@@ -71,14 +71,8 @@ fn check_member_key(info: &KeyInfo, member: &Address) -> Result<()> {
 
 /// Registers `key_file` as a pending key of `member` and sends the challenge
 /// (and, with `new_member`, creates the member and sends the welcome).
-pub(crate) fn register(
-    home: &Home,
-    address: &Address,
-    member: &Address,
-    key_file: &[u8],
-    new_member: Option<Role>,
-) -> Result<AddedKey> {
-    let list = List::open(home, address)?;
+pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_member: Option<Role>) -> Result<AddedKey> {
+    let address = list.address();
     let (record, settings) = {
         let store = list.store()?;
         check_membership(&store.member(member)?, member, new_member.is_some())?;
@@ -158,7 +152,7 @@ pub(crate) fn owner_of(members: &[Member], fpr: &Fingerprint) -> Option<Address>
 }
 
 pub fn add(home: &Home, address: &Address, member: &Address, key_file: &[u8]) -> Result<AddedKey> {
-    register(home, address, member, key_file, None)
+    register(&List::open(home, address)?, member, key_file, None)
 }
 
 /// Marks the member's pending key whose token this is as verified.

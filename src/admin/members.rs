@@ -22,7 +22,7 @@ pub struct MemberView {
 /// Adds a member with a pending key; sends the welcome and the challenge.
 pub fn add(home: &Home, address: &Address, member: &Address, key_file: &[u8], admin: bool) -> Result<AddedKey> {
     let role = if admin { Role::Admin } else { Role::Member };
-    keys::register(home, address, member, key_file, Some(role))
+    keys::register(&List::open(home, address)?, member, key_file, Some(role))
 }
 
 /// Removes a member and their keys. The last admin cannot be removed.

@@ -4,7 +4,8 @@
 //! A member answers a key challenge by mail: a reply signed with the new
 //! (still pending) key that quotes the token proves possession, since the
 //! token only ever travelled encrypted to that key. With a pending key that
-//! is the only command; with a verified key: `help`, `get-list-key`, `status`.
+//! is the only command; with a verified key: `help`, `get-list-key`, `status`,
+//! `pause`, `resume`, `unsubscribe`, `add-key`, `remove-key`, `set-default-key`.
 //! Answers go back encrypted to the signing key and signed by the list. Mail
 //! that is not encrypted, not signed by a key of the `From:` member, stale or
 //! replayed gets the same fixed notice as a refused post.
@@ -24,6 +25,12 @@ enum Command {
     Help,
     GetListKey,
     Status,
+    Pause,
+    Resume,
+    Unsubscribe,
+    AddKey,
+    RemoveKey(String),
+    SetDefaultKey(String),
     Unknown(String),
 }
 
@@ -50,11 +57,20 @@ fn commands(text: &str) -> Vec<Command> {
             in_block = false;
             continue;
         }
-        found.push(match line.to_ascii_lowercase().as_str() {
+        let lower = line.to_ascii_lowercase();
+        let (word, argument) =
+            lower.split_once(' ').map(|(w, a)| (w, a.trim().to_string())).unwrap_or((&lower, String::new()));
+        found.push(match word {
             "help" => Command::Help,
             "get-list-key" => Command::GetListKey,
             "status" => Command::Status,
-            other => Command::Unknown(other.chars().take(60).collect()),
+            "pause" => Command::Pause,
+            "resume" => Command::Resume,
+            "unsubscribe" => Command::Unsubscribe,
+            "add-key" => Command::AddKey,
+            "remove-key" => Command::RemoveKey(argument),
+            "set-default-key" => Command::SetDefaultKey(argument),
+            _ => Command::Unknown(line.chars().take(60).collect()),
         });
     }
     found
@@ -65,11 +81,17 @@ fn help(list: &Address) -> String {
         "Commands for {list}, one per line, in a mail to {request}, signed with your\r\n\
          key and encrypted to the list's key:\r\n\
          \r\n\
-         help           this text\r\n\
-         get-list-key   the list's public key\r\n\
-         status         what the list knows about you\r\n\
-         verify TOKEN   confirm a new key (or simply reply to the challenge mail,\r\n\
-                        signed with the new key)\r\n\
+         help                 this text\r\n\
+         get-list-key         the list's public key\r\n\
+         status               what the list knows about you\r\n\
+         pause / resume       stop or restart delivery to you\r\n\
+         unsubscribe          leave the list\r\n\
+         add-key              add the public key attached (or pasted) to this mail;\r\n\
+                              it gets its own challenge\r\n\
+         remove-key FPR       remove one of your keys\r\n\
+         set-default-key FPR  receive posts encrypted to this verified key\r\n\
+         verify TOKEN         confirm a new key (or simply reply to the challenge\r\n\
+                              mail, signed with the new key)\r\n\
          \r\n\
          For anything else, write to {owner}.\r\n",
         request = list.request(),
@@ -131,6 +153,9 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
         .unwrap_or_default();
     let mut answers = vec![];
     let mut attach_key = false;
+    let (mut add_key, mut unsubscribe) = (false, false);
+    let mut removed: Vec<Fingerprint> = vec![];
+    let mut changes: Vec<&str> = vec![];
     // The member as stored now, not as read before gpg ran (no lost updates).
     let Some(mut entry) = store.member(address)? else {
         store.remove_entry(id)?;
@@ -153,17 +178,89 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
                 format!("get-list-key: attached; fingerprint {}", snap.record.fingerprint)
             }
             (Command::Status, true) => status(&entry),
+            (Command::Pause, true) => {
+                entry.delivery = false;
+                changes.push("pause");
+                "pause: delivery to you is off; send `resume` to turn it back on".to_string()
+            }
+            (Command::Resume, true) => {
+                entry.delivery = true;
+                entry.bounces = 0;
+                changes.push("resume");
+                "resume: delivery to you is on".to_string()
+            }
+            (Command::Unsubscribe, true) => {
+                let admins = snap.members.iter().filter(|m| m.is_admin()).count();
+                if entry.is_admin() && admins <= 1 {
+                    "unsubscribe: you are the last admin; ask the owner to add another first".to_string()
+                } else {
+                    unsubscribe = true;
+                    changes.push("unsubscribe");
+                    "unsubscribe: you have left the list. Goodbye.".to_string()
+                }
+            }
+            (Command::AddKey, true) => {
+                add_key = true;
+                String::new()
+            }
+            (Command::RemoveKey(f), true) => match Fingerprint::parse(f) {
+                Ok(fpr) if entry.key(&fpr).is_none() => format!("remove-key: {fpr} is not one of your keys"),
+                Ok(fpr) if entry.keys.iter().filter(|k| k.is_verified() && k.fingerprint != fpr).count() == 0 => {
+                    format!("remove-key: {fpr} is your last verified key; add another first")
+                }
+                Ok(fpr) => {
+                    entry.remove_key(&fpr);
+                    changes.push("remove-key");
+                    removed.push(fpr.clone());
+                    format!("remove-key: {fpr} removed")
+                }
+                Err(e) => format!("remove-key: {}", e.message()),
+            },
+            (Command::SetDefaultKey(f), true) => match Fingerprint::parse(f) {
+                Ok(fpr) if entry.key(&fpr).is_some_and(|k| k.is_verified()) => {
+                    entry.default_key = Some(fpr.clone());
+                    changes.push("set-default-key");
+                    format!("set-default-key: posts now come encrypted to {fpr}")
+                }
+                Ok(fpr) => format!("set-default-key: {fpr} is not a verified key of yours"),
+                Err(e) => format!("set-default-key: {}", e.message()),
+            },
             (Command::Unknown(word), true) => format!("unknown command '{word}'\r\n\r\n{}", help(list.address())),
         };
-        answers.push(answer);
+        if !answer.is_empty() {
+            answers.push(answer);
+        }
     }
-    if answers.is_empty() {
+    if answers.is_empty() && !add_key {
         answers.push(help(list.address()));
     }
-    store.put_member(&entry)?;
+    if unsubscribe {
+        removed.extend(entry.keys.iter().map(|k| k.fingerprint.clone()));
+        store.remove_member(address)?;
+    } else {
+        store.put_member(&entry)?;
+    }
     store.remove_entry(id)?;
     store.flush()?;
     drop(store);
+    if add_key {
+        // A new key, signed for by a verified one: it gets its own challenge.
+        let answer = match exam.content.as_deref().and_then(attached_key) {
+            Some(key_file) => match crate::admin::keys::register(list, address, &key_file, None) {
+                Ok(added) => {
+                    changes.push("add-key");
+                    format!("add-key: key {} added; it counts once you answer its challenge", added.fingerprint)
+                }
+                Err(e) => format!("add-key: {}", e.message()),
+            },
+            None => "add-key: attach your public key (application/pgp-keys) or paste it into the mail".into(),
+        };
+        answers.push(answer);
+    }
+    if !changes.is_empty() {
+        let text = format!("{address} changed by mail: {}.", changes.join(", "));
+        super::tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "member changes", &text);
+    }
     crate::log::event(&list.home, &format!("entry {id}: {} request command(s) from {address}", answers.len()));
 
     let mut reply = Notice::new_reply(
@@ -182,7 +279,36 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
     if let Err(e) = sent {
         crate::log::event(&list.home, &format!("entry {id}: the answer to {address} was not sent: {}", e.message()));
     }
+    // Keys go from the keyring only after the answer was encrypted to the signer.
+    for fpr in removed {
+        let _ = list.keyring.delete(&fpr);
+    }
     Ok(Outcome::Decided(Decision::Approve))
+}
+
+/// A public key attached to the signed content (application/pgp-keys, or
+/// an armored block pasted into the text).
+fn attached_key(entity: &[u8]) -> Option<Vec<u8>> {
+    let message = mail_parser::MessageParser::default().parse(entity)?;
+    const BEGIN: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+    const END: &str = "-----END PGP PUBLIC KEY BLOCK-----";
+    for part in &message.parts {
+        let is_keys = mail_parser::MimeHeaders::content_type(part).is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("application")
+                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("pgp-keys"))
+        });
+        if is_keys {
+            return Some(part.contents().to_vec());
+        }
+        if let Some(text) = part.text_contents() {
+            if let (Some(start), Some(end)) = (text.find(BEGIN), text.find(END)) {
+                if end > start {
+                    return Some(text[start..end + END.len()].as_bytes().to_vec());
+                }
+            }
+        }
+    }
+    None
 }
 
 /// What the list knows about a member (their own data only).
@@ -211,5 +337,14 @@ mod tests {
         assert_eq!(commands(body), vec![Command::Status, Command::Help, Command::Token("abc23".into())]);
         assert_eq!(commands("\r\nverify xyz\r\n"), vec![Command::Token("xyz".into())]);
         assert_eq!(commands("frobnicate"), vec![Command::Unknown("frobnicate".into())]);
+        assert_eq!(
+            commands("Pause\r\nremove-key ABCD\r\nset-default-key  EF01 \r\nadd-key\r\n"),
+            vec![
+                Command::Pause,
+                Command::RemoveKey("abcd".into()),
+                Command::SetDefaultKey("ef01".into()),
+                Command::AddKey
+            ]
+        );
     }
 }
