@@ -303,7 +303,7 @@ fn attached_key(entity: &[u8]) -> Option<Vec<u8>> {
         if let Some(text) = part.text_contents() {
             if let (Some(start), Some(end)) = (text.find(BEGIN), text.find(END)) {
                 if end > start {
-                    return Some(text[start..end + END.len()].as_bytes().to_vec());
+                    return Some(text.as_bytes()[start..end + END.len()].to_vec());
                 }
             }
         }
