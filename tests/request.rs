@@ -168,3 +168,32 @@ fn members_pause_change_keys_and_leave_by_mail() {
         s.w.mails_to("alice@example.org").iter().map(|m| s.alice.decrypt(&m.armored()).plaintext).collect();
     assert!(reports.iter().any(|r| r.contains("carol@example.org changed by mail: unsubscribe")), "{reports:?}");
 }
+
+#[test]
+fn admins_manage_the_list_by_mail_and_members_cannot() {
+    let s = Scene::new();
+    let dave = s.w.person("dave@example.org");
+    let pasted = String::from_utf8(std::fs::read(dave.export(false)).unwrap()).unwrap();
+    s.w.clear_outbox();
+    let body = format!("subscribe dave@example.org\r\nmembers\r\nset anonymous true\r\n\r\n{pasted}");
+    assert!(to_request(&s, &command_mail(&s, &s.alice, &body)).status.success());
+    let answer = answers(&s, &s.alice).into_iter().find(|a| a.contains("subscribe:")).expect("an answer");
+    assert!(answer.contains("subscribe: dave@example.org added"), "{answer}");
+    assert!(answer.contains("members:") && answer.contains("bob@example.org (member, receives posts)"), "{answer}");
+    assert!(answer.contains("set: anonymous = true"));
+    assert!(s.w.ok(&["list", "show", LIST]).contains("anonymous = true"));
+    let to_dave = s.w.mails_to("dave@example.org");
+    assert_eq!(to_dave.len(), 2, "welcome and challenge");
+    assert!(dave.decrypt(&to_dave[1].armored()).plaintext.contains("Token:"));
+
+    // A member who is not an admin cannot.
+    s.w.clear_outbox();
+    assert!(to_request(&s, &command_mail(&s, &s.bob, "members\r\nunsubscribe carol@example.org")).status.success());
+    let answer = &answers(&s, &s.bob)[0];
+    assert!(answer.contains("for list admins") && !answer.contains("members:"), "{answer}");
+    assert!(s.w.ok(&["members", "ls", LIST]).contains("carol@example.org"));
+
+    // The admin removes dave again.
+    assert!(to_request(&s, &command_mail(&s, &s.alice, "unsubscribe dave@example.org")).status.success());
+    assert!(!s.w.ok(&["members", "ls", LIST]).contains("dave@example.org"));
+}

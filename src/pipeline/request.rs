@@ -31,6 +31,11 @@ enum Command {
     AddKey,
     RemoveKey(String),
     SetDefaultKey(String),
+    /// Admin commands.
+    Subscribe(String),
+    UnsubscribeMember(String),
+    Members,
+    Set(String, String),
     Unknown(String),
 }
 
@@ -66,10 +71,17 @@ fn commands(text: &str) -> Vec<Command> {
             "status" => Command::Status,
             "pause" => Command::Pause,
             "resume" => Command::Resume,
-            "unsubscribe" => Command::Unsubscribe,
+            "unsubscribe" if argument.is_empty() => Command::Unsubscribe,
             "add-key" => Command::AddKey,
             "remove-key" => Command::RemoveKey(argument),
             "set-default-key" => Command::SetDefaultKey(argument),
+            "subscribe" => Command::Subscribe(argument),
+            "unsubscribe" => Command::UnsubscribeMember(argument),
+            "members" => Command::Members,
+            "set" => {
+                let (name, value) = argument.split_once(' ').unwrap_or((&argument, ""));
+                Command::Set(name.to_string(), value.trim().to_string())
+            }
             _ => Command::Unknown(line.chars().take(60).collect()),
         });
     }
@@ -92,6 +104,12 @@ fn help(list: &Address) -> String {
          set-default-key FPR  receive posts encrypted to this verified key\r\n\
          verify TOKEN         confirm a new key (or simply reply to the challenge\r\n\
                               mail, signed with the new key)\r\n\
+         \r\n\
+         For admins:\r\n\
+         subscribe ADDR       add a member, their public key attached\r\n\
+         unsubscribe ADDR     remove a member\r\n\
+         members              who is on the list\r\n\
+         set NAME VALUE       change a setting\r\n\
          \r\n\
          For anything else, write to {owner}.\r\n",
         request = list.request(),
@@ -156,6 +174,8 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
     let (mut add_key, mut unsubscribe) = (false, false);
     let mut removed: Vec<Fingerprint> = vec![];
     let mut changes: Vec<&str> = vec![];
+    let mut subscribe: Vec<Address> = vec![];
+    let mut admin_changes: Vec<String> = vec![];
     // The member as stored now, not as read before gpg ran (no lost updates).
     let Some(mut entry) = store.member(address)? else {
         store.remove_entry(id)?;
@@ -225,13 +245,60 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
                 Ok(fpr) => format!("set-default-key: {fpr} is not a verified key of yours"),
                 Err(e) => format!("set-default-key: {}", e.message()),
             },
+            (Command::Subscribe(_) | Command::UnsubscribeMember(_) | Command::Members | Command::Set(..), true)
+                if !entry.is_admin() =>
+            {
+                "that command is for list admins".to_string()
+            }
+            (Command::Subscribe(who), true) => match Address::parse(who) {
+                Ok(who) => {
+                    subscribe.push(who);
+                    String::new()
+                }
+                Err(e) => format!("subscribe: {}", e.message()),
+            },
+            (Command::UnsubscribeMember(who), true) => match Address::parse(who) {
+                Ok(who) if who == entry.address => "unsubscribe: to leave yourself, send `unsubscribe` alone".into(),
+                Ok(who) => match store.member(&who)? {
+                    Some(gone) if gone.is_admin() => format!("unsubscribe: {who} is an admin; use the CLI"),
+                    Some(gone) => {
+                        store.remove_member(&who)?;
+                        removed.extend(gone.keys.iter().map(|k| k.fingerprint.clone()));
+                        admin_changes.push(format!("{who} unsubscribed by {address}"));
+                        format!("unsubscribe: {who} removed")
+                    }
+                    None => format!("unsubscribe: {who} is not a member"),
+                },
+                Err(e) => format!("unsubscribe: {}", e.message()),
+            },
+            (Command::Members, true) => {
+                let mut text = String::from("members:\r\n");
+                for m in store.members()? {
+                    let receives =
+                        if m.delivery && m.delivery_key().is_some() { "receives posts" } else { "no delivery" };
+                    let role = if m.is_admin() { "admin" } else { "member" };
+                    text.push_str(&format!("  {} ({role}, {receives})\r\n", m.address));
+                }
+                text
+            }
+            (Command::Set(name, value), true) => {
+                let mut settings = store.settings()?;
+                match settings.set(name, value) {
+                    Ok(()) => {
+                        store.put_settings(&settings)?;
+                        admin_changes.push(format!("{name} set to {value} by {address}"));
+                        format!("set: {name} = {value}")
+                    }
+                    Err(e) => format!("set: {}", e.message()),
+                }
+            }
             (Command::Unknown(word), true) => format!("unknown command '{word}'\r\n\r\n{}", help(list.address())),
         };
         if !answer.is_empty() {
             answers.push(answer);
         }
     }
-    if answers.is_empty() && !add_key {
+    if answers.is_empty() && !add_key && subscribe.is_empty() {
         answers.push(help(list.address()));
     }
     if unsubscribe {
@@ -243,6 +310,25 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
     store.remove_entry(id)?;
     store.flush()?;
     drop(store);
+    for who in subscribe {
+        // An admin's subscribe: the new member's key comes attached; welcome and challenge follow.
+        let answer = match exam.content.as_deref().and_then(attached_key) {
+            Some(key_file) => {
+                match crate::admin::keys::register(list, &who, &key_file, Some(crate::member::Role::Member)) {
+                    Ok(added) => {
+                        admin_changes.push(format!("{who} subscribed by {address}"));
+                        format!(
+                            "subscribe: {who} added with key {} (pending until they answer the challenge)",
+                            added.fingerprint
+                        )
+                    }
+                    Err(e) => format!("subscribe: {}", e.message()),
+                }
+            }
+            None => format!("subscribe: attach {who}'s public key"),
+        };
+        answers.push(answer);
+    }
     if add_key {
         // A new key, signed for by a verified one: it gets its own challenge.
         let answer = match exam.content.as_deref().and_then(attached_key) {
@@ -258,8 +344,11 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
         answers.push(answer);
     }
     if !changes.is_empty() {
-        let text = format!("{address} changed by mail: {}.", changes.join(", "));
-        super::tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "member changes", &text);
+        admin_changes.insert(0, format!("{address} changed by mail: {}.", changes.join(", ")));
+    }
+    if !admin_changes.is_empty() {
+        let text = admin_changes.join("\r\n");
+        super::tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "changes by mail", &text);
     }
     crate::log::event(&list.home, &format!("entry {id}: {} request command(s) from {address}", answers.len()));
 
