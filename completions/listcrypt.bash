@@ -85,6 +85,9 @@ _listcrypt() {
             listcrypt__subcmd__help__subcmd__keys,add)
                 cmd="listcrypt__subcmd__help__subcmd__keys__subcmd__add"
                 ;;
+            listcrypt__subcmd__help__subcmd__keys,check)
+                cmd="listcrypt__subcmd__help__subcmd__keys__subcmd__check"
+                ;;
             listcrypt__subcmd__help__subcmd__keys,ls)
                 cmd="listcrypt__subcmd__help__subcmd__keys__subcmd__ls"
                 ;;
@@ -139,6 +142,9 @@ _listcrypt() {
             listcrypt__subcmd__keys,add)
                 cmd="listcrypt__subcmd__keys__subcmd__add"
                 ;;
+            listcrypt__subcmd__keys,check)
+                cmd="listcrypt__subcmd__keys__subcmd__check"
+                ;;
             listcrypt__subcmd__keys,help)
                 cmd="listcrypt__subcmd__keys__subcmd__help"
                 ;;
@@ -153,6 +159,9 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__keys__subcmd__help,add)
                 cmd="listcrypt__subcmd__keys__subcmd__help__subcmd__add"
+                ;;
+            listcrypt__subcmd__keys__subcmd__help,check)
+                cmd="listcrypt__subcmd__keys__subcmd__help__subcmd__check"
                 ;;
             listcrypt__subcmd__keys__subcmd__help,help)
                 cmd="listcrypt__subcmd__keys__subcmd__help__subcmd__help"
@@ -463,7 +472,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__keys)
-            opts="add verify remove ls"
+            opts="add verify remove check ls"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,6 +486,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__keys__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__keys__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -803,7 +826,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__keys)
-            opts="-v -q -h -V --home --verbose --quiet --help --version add verify remove ls help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version add verify remove check ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -842,8 +865,26 @@ _listcrypt() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        listcrypt__subcmd__keys__subcmd__check)
+            opts="-v -q -h -V --json --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         listcrypt__subcmd__keys__subcmd__help)
-            opts="add verify remove ls help"
+            opts="add verify remove check ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -857,6 +898,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__keys__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__keys__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -133,16 +133,17 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a member and their keys'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List members, their role and whether they can receive posts'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -l home -d 'The folder that holds every list' -r -F
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -s v -l verbose -d 'Say more on stderr'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -s q -l quiet -d 'Say nothing on stderr but errors'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -s h -l help -d 'Print help'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -s V -l version -d 'Print version'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "add" -d 'Register another key for a member; sends a challenge encrypted to it'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "verify" -d 'Mark a pending key verified with the token from its challenge'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "remove" -d 'Remove one key of a member'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "ls" -d 'List keys, of one member or of all'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -f -a "add" -d 'Register another key for a member; sends a challenge encrypted to it'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -f -a "verify" -d 'Mark a pending key verified with the token from its challenge'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -f -a "remove" -d 'Remove one key of a member'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -f -a "check" -d 'Warn members whose keys expire soon; tell admins who cannot receive (run daily)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -f -a "ls" -d 'List keys, of one member or of all'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -l key-file -d 'The public key, armored or binary' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -l home -d 'The folder that holds every list' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more on stderr'
@@ -159,6 +160,12 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_see
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from check" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from check" -l json -d 'Print JSON for scripts instead of text'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -l home -d 'The folder that holds every list' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -l json -d 'Print JSON for scripts instead of text'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more on stderr'
@@ -168,6 +175,7 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_see
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register another key for a member; sends a challenge encrypted to it'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Mark a pending key verified with the token from its challenge'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove one key of a member'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "check" -d 'Warn members whose keys expire soon; tell admins who cannot receive (run daily)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List keys, of one member or of all'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand inject" -l home -d 'The folder that holds every list' -r -F
@@ -261,6 +269,7 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_see
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "add" -d 'Register another key for a member; sends a challenge encrypted to it'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "verify" -d 'Mark a pending key verified with the token from its challenge'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "remove" -d 'Remove one key of a member'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "check" -d 'Warn members whose keys expire soon; tell admins who cannot receive (run daily)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "ls" -d 'List keys, of one member or of all'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "ls" -d 'List entries with their stage, age, attempts and last error'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "show" -d 'Decrypt an entry and show it (at a terminal only)'

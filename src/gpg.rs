@@ -29,6 +29,9 @@ pub struct KeyInfo {
     pub created: u64,
     /// The primary key's expiry, seconds since the epoch.
     pub expires: Option<u64>,
+    /// Until when mail can be encrypted to it: the primary key's expiry or the
+    /// last usable encryption subkey's, whichever comes first (None: no end).
+    pub encrypt_until: Option<u64>,
     /// Fingerprints of the primary key and every subkey.
     pub subkeys: Vec<Fingerprint>,
     pub keygrips: Vec<String>,
@@ -55,6 +58,20 @@ impl KeyInfo {
             user_ids: key.user_ids().filter_map(|u| u.id().ok().map(str::to_string)).collect(),
             created: key.primary_key().and_then(|p| p.creation_time()).map(epoch_secs).unwrap_or(0),
             expires: key.primary_key().and_then(|p| p.expiration_time()).map(epoch_secs),
+            encrypt_until: {
+                let primary = key.primary_key().and_then(|p| p.expiration_time()).map(epoch_secs);
+                let subkeys: Vec<Option<u64>> = key
+                    .subkeys()
+                    .filter(|s| usable(s) && s.can_encrypt())
+                    .map(|s| s.expiration_time().map(epoch_secs))
+                    .collect();
+                let last_subkey =
+                    if subkeys.iter().any(Option::is_none) { None } else { subkeys.into_iter().flatten().max() };
+                match (primary, last_subkey) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            },
             subkeys: key
                 .subkeys()
                 .filter_map(|s| s.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok()))

@@ -142,6 +142,21 @@ pub fn rejection(list: &Address, to: &Address, list_fpr: &Fingerprint, list_key:
     notice
 }
 
+/// The warning that a member's key stops working soon.
+pub fn expiry_warning(list: &Address, member: &Address, key: &Fingerprint, until: u64) -> Notice {
+    let text = format!(
+        "Your key {key}, which {list} encrypts your posts to,\r\n\
+         stops working on {date}.\r\n\
+         \r\n\
+         Extend it (gpg --quick-set-expire {key} 1y) and send the public key\r\n\
+         with the command add-key to {request}, signed with it; or add a new key\r\n\
+         the same way. Without a working key you will stop receiving posts.\r\n",
+        date = crate::model::utc(until),
+        request = list.request()
+    );
+    Notice::new(member, format!("Your key for {list} expires soon"), text)
+}
+
 /// A short report to one admin (no message content, ever).
 pub fn admin_report(list: &Address, admin: &Address, subject: &str, text: &str) -> Notice {
     Notice::new(admin, format!("[{list}] {subject}"), format!("{text}\r\n"))

@@ -115,6 +115,8 @@ pub struct Settings {
     pub queue_expiry: u64,
     /// Bounces after which a member's delivery is disabled.
     pub bounce_threshold: u32,
+    /// Days before a member's key expires that `keys check` warns them.
+    pub key_expiry_warning_days: u32,
     pub transport: Transport,
     pub encryption: Encryption,
 }
@@ -134,6 +136,7 @@ impl Default for Settings {
             challenge_expiry: 7 * DAY,
             queue_expiry: 5 * DAY,
             bounce_threshold: 5,
+            key_expiry_warning_days: 14,
             transport: Transport::Sendmail(DEFAULT_SENDMAIL.into()),
             encryption: Encryption::Split,
         }
@@ -156,6 +159,7 @@ pub const NAMES: &[&str] = &[
     "challenge_expiry",
     "queue_expiry",
     "bounce_threshold",
+    "key_expiry_warning_days",
     "transport",
     "encryption",
 ];
@@ -188,6 +192,10 @@ impl Settings {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| bad_value(name, value, "a whole number above 0"))?
+            }
+            "key_expiry_warning_days" => {
+                self.key_expiry_warning_days =
+                    value.parse().ok().ok_or_else(|| bad_value(name, value, "a whole number of days"))?
             }
             "transport" => self.transport = Transport::parse(value)?,
             "encryption" => {
@@ -224,6 +232,7 @@ impl Settings {
             "challenge_expiry" => format_duration(self.challenge_expiry),
             "queue_expiry" => format_duration(self.queue_expiry),
             "bounce_threshold" => self.bounce_threshold.to_string(),
+            "key_expiry_warning_days" => self.key_expiry_warning_days.to_string(),
             "transport" => self.transport.to_string(),
             "encryption" => match self.encryption {
                 Encryption::Split => "split".into(),

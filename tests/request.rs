@@ -197,3 +197,54 @@ fn admins_manage_the_list_by_mail_and_members_cannot() {
     assert!(to_request(&s, &command_mail(&s, &s.alice, "unsubscribe dave@example.org")).status.success());
     assert!(!s.w.ok(&["members", "ls", LIST]).contains("dave@example.org"));
 }
+
+#[test]
+fn keys_check_warns_before_expiry_and_an_extended_key_is_accepted_by_mail() {
+    let s = Scene::new();
+    let list_key = s.w.ok(&["list", "export-key", LIST]);
+    let soon = s.w.empty_person("soon@example.org");
+    soon.gen_key_expiring("soon@example.org", &[], "3d");
+    let soon = s.w.quick_member_of(soon, &list_key);
+    let later = s.w.empty_person("later@example.org");
+    later.gen_key_expiring("later@example.org", &[], "60d");
+    let later = s.w.quick_member_of(later, &list_key);
+    // carol's key is revoked: she can no longer receive.
+    let rev = s.carol.home.join("openpgp-revocs.d").join(format!("{}.rev", s.carol.fingerprint()));
+    let certificate = std::fs::read_to_string(rev).unwrap().replace(":-----BEGIN", "-----BEGIN");
+    let file = s.w.dir.path().join("carol.rev");
+    std::fs::write(&file, certificate).unwrap();
+    let out = Command::new("gpg")
+        .arg("--homedir")
+        .arg(s.w.list_gnupg(LIST))
+        .args(["--batch", "--import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    s.w.clear_outbox();
+
+    let report = s.w.ok(&["keys", "check", LIST]);
+    assert!(report.contains("soon@example.org key") && report.contains("expires on"), "{report}");
+    assert!(!report.contains("later@example.org"), "{report}");
+    assert!(report.contains("carol@example.org has no usable verified key"), "{report}");
+    let warning = s.w.mails_to("soon@example.org");
+    assert_eq!(warning.len(), 1);
+    assert!(soon.decrypt(&warning[0].armored()).plaintext.contains("stops working on"));
+    assert!(s.w.mails_to("later@example.org").is_empty(), "no warning 60 days ahead");
+    let reports: Vec<String> =
+        s.w.mails_to("alice@example.org").iter().map(|m| s.alice.decrypt(&m.armored()).plaintext).collect();
+    assert!(reports.iter().any(|r| r.contains("carol@example.org has no usable verified key")), "{reports:?}");
+    s.w.clear_outbox();
+    s.w.ok(&["keys", "check", LIST]);
+    assert!(s.w.mails_to("soon@example.org").is_empty(), "one warning a day");
+
+    // soon extends the key and sends it with add-key: the list takes the new expiry.
+    soon.gpg_ok(&["--quick-set-expire", &soon.fingerprint(), "1y"]);
+    soon.gpg_ok(&["--quick-set-expire", &soon.fingerprint(), "1y", "*"]);
+    let pasted = String::from_utf8(std::fs::read(soon.export(false)).unwrap()).unwrap();
+    assert!(to_request(&s, &command_mail(&s, &soon, &format!("add-key\r\n\r\n{pasted}"))).status.success());
+    assert!(answers(&s, &soon).iter().any(|a| a.contains("updated")), "{:?}", answers(&s, &soon));
+    let report = s.w.ok(&["keys", "check", LIST]);
+    assert!(!report.contains("soon@example.org"), "{report}");
+    drop(later);
+}

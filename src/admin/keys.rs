@@ -7,7 +7,7 @@ use crate::gpg::KeyInfo;
 use crate::home::Home;
 use crate::list::List;
 use crate::member::{Member, MemberKey, Role};
-use crate::model::{random_token, Address, Fingerprint};
+use crate::model::{now, random_token, Address, Fingerprint};
 use crate::notice;
 use crate::transport::{self, Outgoing};
 use serde::Serialize;
@@ -20,6 +20,9 @@ const TOKEN_LEN: usize = 20;
 pub struct AddedKey {
     pub member: Address,
     pub fingerprint: Fingerprint,
+    /// An already verified key came again (say with a later expiry): the
+    /// keyring has the new copy; no challenge is needed.
+    pub refreshed: bool,
 }
 
 /// One line of `keys ls`.
@@ -82,6 +85,12 @@ pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_membe
     let info = single_key(list.keyring.inspect(key_file)?)?;
     check_member_key(&info, member)?;
     let fpr = info.fingerprint.clone();
+    let already_verified =
+        list.store()?.member(member)?.is_some_and(|m| m.key(&fpr).is_some_and(MemberKey::is_verified));
+    if already_verified && new_member.is_none() {
+        list.keyring.import(key_file)?;
+        return Ok(AddedKey { member: member.clone(), fingerprint: fpr, refreshed: true });
+    }
     let was_known = list.keyring.key(&fpr).is_ok();
     if !was_known {
         list.keyring.import(key_file)?;
@@ -129,7 +138,7 @@ pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_membe
         Error::new(e.kind(), format!("the key is registered, but the challenge could not be sent: {}", e.message()))
             .hint(format!("fix the transport, then run `listcrypt keys add {address} {member} --key-file FILE` again for a new challenge"))
     })?;
-    Ok(AddedKey { member: member.clone(), fingerprint: fpr })
+    Ok(AddedKey { member: member.clone(), fingerprint: fpr, refreshed: false })
 }
 
 fn send_all(transport_setting: &crate::settings::Transport, mails: &[Outgoing]) -> Result<()> {
@@ -206,4 +215,98 @@ pub(crate) fn key_views(member: &Member) -> Vec<KeyView> {
             added: k.added,
         })
         .collect()
+}
+
+/// A key problem `keys check` found.
+#[derive(Debug, Serialize)]
+pub struct KeyProblem {
+    pub list: Address,
+    pub member: Address,
+    pub fingerprint: Option<Fingerprint>,
+    pub problem: String,
+}
+
+/// The daily key check (run it from the flush timer): warns each member
+/// whose verified key stops working within `key_expiry_warning_days`
+/// (encrypted to that key, at most once a day per key), and tells the admins
+/// which members can no longer receive posts.
+pub fn check(home: &Home, only: Option<&Address>) -> Result<Vec<KeyProblem>> {
+    let lists = match only {
+        Some(list) => vec![list.clone()],
+        None => home.list_addresses()?,
+    };
+    let mut problems = vec![];
+    for address in &lists {
+        problems.extend(check_list(&List::open(home, address)?)?);
+    }
+    Ok(problems)
+}
+
+fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
+    let (members, settings, record) = {
+        let store = list.store()?;
+        (store.members()?, store.settings()?, store.list_record()?)
+    };
+    let horizon = now() + u64::from(settings.key_expiry_warning_days) * 86_400;
+    let mut problems = vec![];
+    let mut warnings = vec![];
+    for member in members.iter().filter(|m| m.delivery) {
+        let mut usable = 0;
+        for key in member.keys.iter().filter(|k| k.is_verified()) {
+            let problem = match list.keyring.key_of(key.fingerprint.as_str()) {
+                None => Some("is missing from the list's keyring".to_string()),
+                Some(info) if info.revoked => Some("is revoked".to_string()),
+                Some(info) if info.expired || !info.can_encrypt => Some("has expired or cannot encrypt".to_string()),
+                Some(info) => {
+                    usable += 1;
+                    info.encrypt_until.filter(|until| *until <= horizon).map(|until| {
+                        warnings.push((member.address.clone(), key.fingerprint.clone(), until));
+                        format!("expires on {}", crate::model::utc(until))
+                    })
+                }
+            };
+            if let Some(problem) = problem {
+                problems.push(KeyProblem {
+                    list: list.address().clone(),
+                    member: member.address.clone(),
+                    fingerprint: Some(key.fingerprint.clone()),
+                    problem,
+                });
+            }
+        }
+        if usable == 0 {
+            problems.push(KeyProblem {
+                list: list.address().clone(),
+                member: member.address.clone(),
+                fingerprint: None,
+                problem: "has no usable verified key and receives no posts".into(),
+            });
+        }
+    }
+    for (member, fpr, until) in warnings {
+        let allowed = list.store()?.notice_allowed(&format!("expiry:{fpr}"), 20 * 3600)?;
+        if !allowed {
+            continue;
+        }
+        let warning = notice::expiry_warning(list.address(), &member, &fpr, until);
+        let sent =
+            list.seal(&warning, Some(&fpr), &record.fingerprint).and_then(|m| transport::send(&settings.transport, &m));
+        if let Err(e) = sent {
+            crate::log::event(&list.home, &format!("expiry warning to {member} not sent: {}", e.message()));
+        }
+    }
+    let cannot: Vec<String> =
+        problems.iter().filter(|p| p.fingerprint.is_none()).map(|p| format!("{} {}", p.member, p.problem)).collect();
+    if !cannot.is_empty() {
+        let text = format!("These members can no longer receive posts:\r\n{}", cannot.join("\r\n"));
+        crate::pipeline::tell_admins(
+            list,
+            &members,
+            &settings,
+            &record.fingerprint,
+            "members who cannot receive",
+            &text,
+        );
+    }
+    Ok(problems)
 }

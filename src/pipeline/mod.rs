@@ -35,7 +35,7 @@ pub(crate) fn select(store: &Store, stage: Stage, given: &[String]) -> Result<Ve
 /// Sends a report to every admin: encrypted to their verified key when they
 /// have one, else in clear (reports never hold message content). Best effort:
 /// a report that cannot be sent is logged, never a reason to stop.
-pub(crate) fn tell_admins(
+pub fn tell_admins(
     list: &List,
     members: &[Member],
     settings: &Settings,

@@ -333,6 +333,10 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
         // A new key, signed for by a verified one: it gets its own challenge.
         let answer = match exam.content.as_deref().and_then(attached_key) {
             Some(key_file) => match crate::admin::keys::register(list, address, &key_file, None) {
+                Ok(added) if added.refreshed => {
+                    changes.push("add-key (refresh)");
+                    format!("add-key: key {} updated (its new expiry counts from now)", added.fingerprint)
+                }
                 Ok(added) => {
                     changes.push("add-key");
                     format!("add-key: key {} added; it counts once you answer its challenge", added.fingerprint)

@@ -561,6 +561,13 @@ impl World {
     /// need many members and are not about the challenge.
     pub fn quick_member(&self, address: &str, list_key: &str) -> Person {
         let person = self.person(address);
+        self.quick_member_of(person, list_key)
+    }
+
+    /// As `quick_member`, for someone whose key is already made.
+    pub fn quick_member_of(&self, person: Person, list_key: &str) -> Person {
+        let address = person.address.clone();
+        let address = address.as_str();
         let file = person.export(false);
         let out = Command::new("gpg")
             .arg("--homedir")

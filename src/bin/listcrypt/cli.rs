@@ -208,6 +208,16 @@ pub enum KeysCommand {
         after_help = "Example:\n  listcrypt keys remove crypto@example.org bob@example.org 0123456789ABCDEF0123456789ABCDEF01234567"
     )]
     Remove { list: String, address: String, fingerprint: String },
+    /// Warn members whose keys expire soon; tell admins who cannot receive (run daily)
+    #[command(
+        after_help = "Warns each member whose verified key stops working within the list's\nkey_expiry_warning_days (encrypted to that key, once a day at most), and tells\nthe admins which members have no usable key. Prints every problem found.\n\nExample (crontab):\n  17 4 * * *  /usr/bin/listcrypt --home /var/lib/listcrypt keys check"
+    )]
+    Check {
+        /// Only this list (default: every list)
+        list: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
     /// List keys, of one member or of all
     #[command(after_help = "Example:\n  listcrypt keys ls crypto@example.org bob@example.org")]
     Ls {

@@ -11,7 +11,14 @@ pub fn run(g: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Add { list, address: member, key_file } => {
             let key = read_key_file(&key_file)?;
             let added = keys::add(&g.home, &address(&list)?, &address(&member)?, &key)?;
-            note(g.quiet, &format!("added key {} for {} (pending); challenge sent", added.fingerprint, added.member));
+            if added.refreshed {
+                note(g.quiet, &format!("updated key {} of {} (already verified)", added.fingerprint, added.member));
+            } else {
+                note(
+                    g.quiet,
+                    &format!("added key {} for {} (pending); challenge sent", added.fingerprint, added.member),
+                );
+            }
         }
         KeysCommand::Verify { list, address: member, token } => {
             let fpr = keys::verify(&g.home, &address(&list)?, &address(&member)?, &token)?;
@@ -21,6 +28,19 @@ pub fn run(g: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
             let fpr = Fingerprint::parse(&fingerprint)?;
             keys::remove(&g.home, &address(&list)?, &address(&member)?, &fpr)?;
             note(g.quiet, &format!("removed key {fpr} of {member}"));
+        }
+        KeysCommand::Check { list, format } => {
+            let only = list.as_deref().map(address).transpose()?;
+            let problems = keys::check(&g.home, only.as_ref())?;
+            show(format.json, &problems, |problems| {
+                problems
+                    .iter()
+                    .map(|p| {
+                        let key = p.fingerprint.as_ref().map(|f| format!(" key {f}")).unwrap_or_default();
+                        format!("{}\t{}{key} {}\n", p.list, p.member, p.problem)
+                    })
+                    .collect()
+            })?;
         }
         KeysCommand::Ls { list, address: member, format } => {
             let member = member.as_deref().map(address).transpose()?;
