@@ -261,6 +261,17 @@ impl Keyring {
         Ok(out)
     }
 
+    /// The public key, binary and minimal (self-signatures only), as an
+    /// Autocrypt header carries it.
+    pub fn export_minimal(&self, fpr: &Fingerprint) -> Result<Vec<u8>> {
+        let key = self.find(fpr)?;
+        let mut out = Vec::new();
+        self.context()?
+            .export_keys([&key], ExportMode::MINIMAL, &mut out)
+            .map_err(|e| Error::software(format!("gpg could not export key {fpr}: {e}")))?;
+        Ok(out)
+    }
+
     /// Makes an unprotected Ed25519 signing key with a Curve25519 encryption
     /// subkey for `user_id` (tests and small set-ups; real lists import theirs).
     pub fn generate(&self, user_id: &str) -> Result<Fingerprint> {

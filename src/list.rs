@@ -35,6 +35,10 @@ impl List {
     /// Seals a notice: encrypted to `key` and signed by the list key when it
     /// is unlocked (a locked key only costs the signature), or in clear.
     pub fn seal(&self, notice: &Notice, key: Option<&Fingerprint>, list_key: &Fingerprint) -> Result<Outgoing> {
+        // Every notice carries the list's key in an Autocrypt header.
+        let mut notice = notice.clone();
+        notice.autocrypt = self.keyring.export_minimal(list_key).ok();
+        let notice = &notice;
         let Some(key) = key else { return Ok(notice.in_clear(self.address())) };
         let entity = notice.entity();
         let recipients = std::slice::from_ref(key);

@@ -18,11 +18,21 @@ pub struct Notice {
     pub null_sender: bool,
     /// Where replies go (the `-request` address for challenges).
     pub reply_to: Option<Address>,
+    /// The list's key for the Autocrypt header, binary.
+    pub autocrypt: Option<Vec<u8>>,
 }
 
 impl Notice {
     fn new(to: &Address, subject: String, text: String) -> Notice {
-        Notice { to: to.clone(), subject, text, attachments: vec![], null_sender: false, reply_to: None }
+        Notice {
+            to: to.clone(),
+            subject,
+            text,
+            attachments: vec![],
+            null_sender: false,
+            reply_to: None,
+            autocrypt: None,
+        }
     }
 
     /// An answer to a member's mail (commands to the `-request` address).
@@ -33,6 +43,7 @@ impl Notice {
     fn head(&self, list: &Address) -> Head {
         let mut head = Head::new(list, &self.to, &self.subject);
         head.reply_to = self.reply_to.clone();
+        head.autocrypt = self.autocrypt.clone().map(|key| (list.clone(), key));
         head.extra = vec![
             ("Auto-Submitted", "auto-generated".into()),
             ("Precedence", "list".into()),
@@ -155,6 +166,21 @@ pub fn expiry_warning(list: &Address, member: &Address, key: &Fingerprint, until
         request = list.request()
     );
     Notice::new(member, format!("Your key for {list} expires soon"), text)
+}
+
+/// A member missed a post: no usable key. Nothing of the post is in it.
+pub fn missed_post(list: &Address, member: &Address) -> Notice {
+    let text = format!(
+        "A post to {list} could not be sent to you: the list has no working,\r\n\
+         verified key of yours to encrypt it to (none yet, or it expired or was\r\n\
+         revoked). Posts are never sent unencrypted.\r\n\
+         \r\n\
+         Send your current public key with the command add-key to {request},\r\n\
+         signed with a key the list has verified, or ask the owner at {owner}.\r\n",
+        request = list.request(),
+        owner = list.owner()
+    );
+    Notice::new(member, format!("You missed a post on {list}"), text)
 }
 
 /// A short report to one admin (no message content, ever).

@@ -165,7 +165,7 @@ pub fn armor(data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn base64(data: &[u8]) -> Vec<u8> {
+pub fn base64(data: &[u8]) -> Vec<u8> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

@@ -248,3 +248,89 @@ fn keys_check_warns_before_expiry_and_an_extended_key_is_accepted_by_mail() {
     assert!(!report.contains("soon@example.org"), "{report}");
     drop(later);
 }
+
+#[test]
+fn a_full_member_lifecycle_by_mail_alone() {
+    let s = Scene::new();
+    let keys_of = |who: &str| -> serde_json::Value {
+        serde_json::from_str(&s.w.ok(&["keys", "ls", LIST, who, "--json"])).unwrap()
+    };
+    let dave = s.w.person("dave@example.org");
+    let dave_key = String::from_utf8(std::fs::read(dave.export(false)).unwrap()).unwrap();
+
+    // 1. An admin subscribes dave by mail; the welcome and the challenge arrive.
+    s.w.clear_outbox();
+    assert!(to_request(&s, &command_mail(&s, &s.alice, &format!("subscribe dave@example.org\r\n\r\n{dave_key}")))
+        .status
+        .success());
+    let to_dave = s.w.mails_to("dave@example.org");
+    assert_eq!(to_dave.len(), 2);
+    assert!(to_dave[0].text().contains("application/pgp-keys"), "the welcome carries the list key");
+    assert!(to_dave[0]
+        .header("Autocrypt")
+        .unwrap()
+        .starts_with("addr=crypto@example.org; prefer-encrypt=mutual; keydata="));
+    dave.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
+    let token = token_in(&dave.decrypt(&to_dave[1].armored()).plaintext);
+
+    // 2. dave answers the challenge by mail.
+    assert!(to_request(&s, &command_mail(&s, &dave, &format!("> Token: {token}"))).status.success());
+    assert_eq!(keys_of("dave@example.org")[0]["state"], "verified");
+
+    // 3. dave posts, with his own public key attached: it is not passed on.
+    s.w.clear_outbox();
+    let entity = format!(
+        "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nhello from dave\r\n--x\r\nContent-Type: application/pgp-keys; name=\"dave.asc\"\r\nContent-Disposition: attachment; filename=\"dave.asc\"\r\n\r\n{dave_key}\r\n--x--\r\n"
+    );
+    let armored = dave.sign_encrypt(entity.as_bytes(), &s.list_key);
+    assert!(s.deliver(&client::encrypted(&client::headers("dave@example.org", LIST, "hi"), &armored)).status.success());
+    let copy = &s.posts_to(&s.bob)[0];
+    assert!(
+        copy.header("Autocrypt").unwrap().starts_with("addr=crypto@example.org;"),
+        "posts carry the list's Autocrypt header"
+    );
+    let opened = s.bob.open_post(copy).unwrap();
+    assert!(opened.plaintext.contains("hello from dave"));
+    assert!(
+        !opened.plaintext.contains("PGP PUBLIC KEY BLOCK") && !opened.plaintext.contains("pgp-keys"),
+        "the attached key was stripped"
+    );
+
+    // 4. A second key, signed for with the first, then confirmed; the first goes.
+    let dave2 = s.w.person("dave@example.org");
+    dave2.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
+    let dave2_key = String::from_utf8(std::fs::read(dave2.export(false)).unwrap()).unwrap();
+    s.w.clear_outbox();
+    assert!(to_request(&s, &command_mail(&s, &dave, &format!("add-key\r\n\r\n{dave2_key}"))).status.success());
+    let challenge =
+        s.w.mails_to("dave@example.org")
+            .into_iter()
+            .find(|m| dave2.decrypt(&m.armored()).plaintext.contains("Token:"))
+            .unwrap();
+    let token = token_in(&dave2.decrypt(&challenge.armored()).plaintext);
+    assert!(to_request(
+        &s,
+        &command_mail(&s, &dave2, &format!("verify {token}\r\nset-default-key {}", dave2.fingerprint()))
+    )
+    .status
+    .success());
+    assert!(to_request(&s, &command_mail(&s, &dave2, &format!("remove-key {}", dave.fingerprint()))).status.success());
+    let keys = keys_of("dave@example.org");
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["fingerprint"], dave2.fingerprint());
+
+    // 5. pause and resume.
+    assert!(to_request(&s, &command_mail(&s, &dave2, "pause")).status.success());
+    s.w.clear_outbox();
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "one", "while paused")).status.success());
+    assert!(s.posts_to(&dave2).is_empty());
+    assert!(to_request(&s, &command_mail(&s, &dave2, "resume")).status.success());
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "two", "after resume")).status.success());
+    let copies = s.posts_to(&dave2);
+    assert_eq!(copies.len(), 1);
+    assert!(dave2.open_post(&copies[0]).unwrap().text.contains("after resume"));
+
+    // 6. dave leaves.
+    assert!(to_request(&s, &command_mail(&s, &dave2, "unsubscribe")).status.success());
+    assert!(!s.w.ok(&["members", "ls", LIST]).contains("dave@example.org"));
+}

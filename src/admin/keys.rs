@@ -106,7 +106,8 @@ pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_membe
     let mut mails = vec![];
     if new_member.is_some() {
         let list_key = list.keyring.export(&record.fingerprint).map_err(undo)?;
-        mails.push(notice::welcome(address, member, &record.fingerprint, &list_key).in_clear(address));
+        let welcome = notice::welcome(address, member, &record.fingerprint, &list_key);
+        mails.push(list.seal(&welcome, None, &record.fingerprint).map_err(undo)?);
     }
     let challenge = notice::challenge(address, member, &fpr, &token);
     mails.push(list.seal(&challenge, Some(&fpr), &record.fingerprint).map_err(undo)?);

@@ -31,6 +31,8 @@ pub struct Head {
     pub references: Vec<String>,
     /// Extra headers whose values listcrypt made itself (plain ASCII).
     pub extra: Vec<(&'static str, String)>,
+    /// An Autocrypt header: the list's address and its key, binary.
+    pub autocrypt: Option<(Address, Vec<u8>)>,
 }
 
 impl Head {
@@ -46,6 +48,7 @@ impl Head {
             in_reply_to: vec![],
             references: vec![],
             extra: vec![],
+            autocrypt: None,
         }
     }
 }
@@ -143,6 +146,9 @@ fn fields(head: &Head) -> Vec<(&'static str, HeaderType<'static>)> {
     for (name, value) in &head.extra {
         fields.push((name, Raw::new(clean_text(value)).into()));
     }
+    if let Some((addr, key)) = &head.autocrypt {
+        fields.push(("Autocrypt", Raw::new(autocrypt_value(addr, key)).into()));
+    }
     fields
 }
 
@@ -229,6 +235,14 @@ pub fn signed_entity(entity: &[u8], signature: &[u8], micalg: &str) -> Vec<u8> {
     let mut out = Vec::new();
     signed.write_part(&mut out);
     out
+}
+
+/// `addr=…; prefer-encrypt=mutual; keydata=…` (Autocrypt Level 1), the key
+/// data broken by spaces so the header folds; readers drop the whitespace.
+fn autocrypt_value(addr: &Address, key: &[u8]) -> String {
+    let encoded = crate::openpgp::base64(key);
+    let chunks: Vec<&str> = encoded.chunks(72).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+    format!("addr={addr}; prefer-encrypt=mutual; keydata={}", chunks.join(" "))
 }
 
 /// `bytes` with every line ending as CRLF, as SMTP and RFC 3156 expect.

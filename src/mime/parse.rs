@@ -119,6 +119,46 @@ pub fn too_complex(entity: &[u8]) -> bool {
     false
 }
 
+/// `entity` without the parts below its root that carry public keys
+/// (application/pgp-keys): a member's own key attached to a post would tell
+/// every reader which key they use, and clients import such keys.
+pub fn without_key_parts(entity: &[u8]) -> Vec<u8> {
+    let Some(message) = MessageParser::default().parse(entity) else { return entity.to_vec() };
+    let raw = message.raw_message();
+    let mut cuts: Vec<(usize, usize)> = message
+        .parts
+        .iter()
+        .skip(1)
+        .filter(|p| {
+            p.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("application")
+                    && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("pgp-keys"))
+            })
+        })
+        .filter_map(|p| {
+            let (start, end) = (p.offset_header as usize, p.offset_end as usize);
+            // Also the delimiter line before the part: "\r\n--boundary\r\n".
+            let delimiter = raw.get(..start.checked_sub(2)?)?.windows(2).rposition(|w| w == b"\r\n")?;
+            (end <= raw.len()).then_some((delimiter, end))
+        })
+        .collect();
+    if cuts.is_empty() {
+        return entity.to_vec();
+    }
+    cuts.sort();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    for (start, end) in cuts {
+        if start < at {
+            continue; // inside a part already cut
+        }
+        out.extend_from_slice(&raw[at..start]);
+        at = end;
+    }
+    out.extend_from_slice(&raw[at..]);
+    out
+}
+
 /// The header fields a signed entity carries itself (RFC 9788 protected headers).
 #[derive(Debug, Clone, Default)]
 pub struct Protected {
@@ -357,6 +397,15 @@ mod tests {
     fn the_root_entity_keeps_only_content_headers_and_the_exact_body() {
         let raw = b"From: a@example.org\r\nSubject: hi\r\nContent-Type: text/plain;\r\n charset=utf-8\r\n\r\nbody\r\n";
         assert_eq!(root_entity(raw), b"Content-Type: text/plain;\r\n charset=utf-8\r\n\r\nbody\r\n");
+    }
+
+    #[test]
+    fn attached_public_keys_are_cut_out_and_the_rest_stays() {
+        let entity = b"Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nhello\r\n--m\r\nContent-Type: application/pgp-keys\r\n\r\n-----BEGIN PGP PUBLIC KEY BLOCK-----\r\nx\r\n-----END PGP PUBLIC KEY BLOCK-----\r\n--m--\r\n";
+        let out = String::from_utf8(without_key_parts(entity)).unwrap();
+        assert_eq!(out, "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nhello\r\n--m--\r\n");
+        let plain = b"Content-Type: text/plain\r\n\r\nno keys\r\n";
+        assert_eq!(without_key_parts(plain), plain.to_vec());
     }
 
     #[test]

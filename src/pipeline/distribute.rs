@@ -148,11 +148,16 @@ fn send_entry(
             "members without a usable key",
             &text,
         );
+        for member in &keyless {
+            tell_missed(list, &snap, &member.address);
+        }
     }
     let mut outer = head.clone();
     if snap.settings.protect_subject {
         outer.subject = "...".into();
     }
+    outer.autocrypt =
+        list.keyring.export_minimal(&snap.record.fingerprint).ok().map(|key| (list.address().clone(), key));
     let wanted: std::collections::HashSet<&Fingerprint> = recipients.iter().map(|(_, f)| f).collect();
     let RecipientKeys { usable, unusable } = looked_up?;
     let keys: Vec<RecipientKey> = usable.into_iter().filter(|k| wanted.contains(&k.fingerprint)).collect();
@@ -283,7 +288,28 @@ fn skip(list: &List, snap: &Snapshot, journal: &mut Journal, id: &str, address: 
     crate::log::event(&list.home, &format!("entry {id}: {address} skipped: {why}"));
     let text = format!("Entry {id} was not sent to {address}: {why}.\r\nNo cleartext copy was sent.");
     tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "a member was skipped", &text);
+    tell_missed(list, snap, address);
     Ok(())
+}
+
+/// Tells a member, at most once a day and without any content, that a post
+/// could not reach them for want of a usable key.
+fn tell_missed(list: &List, snap: &Snapshot, member: &Address) {
+    let allowed = list.store().and_then(|store| {
+        let allowed = store.notice_allowed(&format!("missed:{member}"), 86_400)?;
+        store.flush()?;
+        Ok(allowed)
+    });
+    if !allowed.unwrap_or(false) {
+        return;
+    }
+    let notice = crate::notice::missed_post(list.address(), member);
+    let sent = list
+        .seal(&notice, None, &snap.record.fingerprint)
+        .and_then(|m| crate::transport::send(&snap.settings.transport, &m));
+    if let Err(e) = sent {
+        crate::log::event(&list.home, &format!("missed-post notice to {member} not sent: {}", e.message()));
+    }
 }
 
 /// Members who get this post (delivery on, a verified key, not yet served),
@@ -362,6 +388,7 @@ fn post_head(list: &Address, settings: &Settings, post: &Post) -> Head {
 fn sign_post(list: &List, list_key: &Fingerprint, head: &Head, post: &Post) -> Result<Vec<u8>> {
     let mut inner = head.clone();
     inner.extra.clear();
+    inner.autocrypt = None;
     let entity = build::protected_entity(&inner, &post.content);
     let (signature, micalg) = list.keyring.sign_detached(list_key, &entity)?;
     Ok(build::signed_entity(&entity, &signature, &micalg))

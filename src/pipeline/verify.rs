@@ -303,7 +303,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
                 message_id: facts.message_id.clone(),
                 in_reply_to: facts.in_reply_to.clone(),
                 references: facts.references.clone(),
-                content: content.clone(),
+                content: parse::without_key_parts(content),
             };
             Some(list.keyring.encrypt(std::slice::from_ref(&snap.record.fingerprint), &post.encode(), None)?)
         }
