@@ -334,3 +334,31 @@ fn a_full_member_lifecycle_by_mail_alone() {
     assert!(to_request(&s, &command_mail(&s, &dave2, "unsubscribe")).status.success());
     assert!(!s.w.ok(&["members", "ls", LIST]).contains("dave@example.org"));
 }
+
+#[test]
+fn unconfirmed_keys_expire_and_unencrypted_commands_get_the_fixed_notice() {
+    let s = Scene::new();
+    s.w.ok(&["list", "set", LIST, "challenge_expiry", "1s"]);
+    let dave = s.w.person("dave@example.org");
+    s.w.ok(&["members", "add", LIST, "dave@example.org", "--key-file", dave.export(false).to_str().unwrap()]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let report = s.w.ok(&["keys", "check", LIST]);
+    assert!(report.contains("was never confirmed"), "{report}");
+    let keys: serde_json::Value =
+        serde_json::from_str(&s.w.ok(&["keys", "ls", LIST, "dave@example.org", "--json"])).unwrap();
+    assert!(keys.as_array().unwrap().is_empty(), "the unconfirmed key is gone");
+
+    // A signed but unencrypted command mail: the fixed notice, no answer.
+    s.w.clear_outbox();
+    let signed = client::signed_entity(&s.bob, &client::text_entity("list-keys"));
+    let mail =
+        client::lf(&format!("{}{signed}", client::headers("bob@example.org", "crypto-request@example.org", "c")));
+    assert!(to_request(&s, &mail).status.success());
+    let mails = s.w.mails_to("bob@example.org");
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].envelope_sender(), "<>");
+    // The same command, encrypted: an answer.
+    s.w.clear_outbox();
+    assert!(to_request(&s, &command_mail(&s, &s.bob, "list-keys")).status.success());
+    assert!(answers(&s, &s.bob)[0].contains(&format!("{} verified", s.bob.fingerprint())));
+}

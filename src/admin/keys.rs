@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::gpg::KeyInfo;
 use crate::home::Home;
 use crate::list::List;
-use crate::member::{Member, MemberKey, Role};
+use crate::member::{KeyState, Member, MemberKey, Role};
 use crate::model::{now, random_token, Address, Fingerprint};
 use crate::notice;
 use crate::transport::{self, Outgoing};
@@ -250,6 +250,37 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
     };
     let horizon = now() + u64::from(settings.key_expiry_warning_days) * 86_400;
     let mut problems = vec![];
+    // Pending keys whose challenge ran out go, from the store and the keyring.
+    let mut stale = vec![];
+    {
+        let store = list.store()?;
+        for mut member in store.members()? {
+            let expired: Vec<Fingerprint> = member
+                .keys
+                .iter()
+                .filter(|k| matches!(k.state, KeyState::Pending { expires, .. } if expires < now()))
+                .map(|k| k.fingerprint.clone())
+                .collect();
+            for fpr in &expired {
+                member.remove_key(fpr);
+                stale.push((member.address.clone(), fpr.clone()));
+            }
+            if !expired.is_empty() {
+                store.put_member(&member)?;
+            }
+        }
+        store.flush()?;
+    }
+    for (member, fpr) in stale {
+        let _ = list.keyring.delete(&fpr);
+        crate::log::event(&list.home, &format!("pending key {fpr} of {member} expired unconfirmed and was removed"));
+        problems.push(KeyProblem {
+            list: list.address().clone(),
+            member,
+            fingerprint: Some(fpr),
+            problem: "was never confirmed; its challenge expired and it was removed".into(),
+        });
+    }
     let mut warnings = vec![];
     for member in members.iter().filter(|m| m.delivery) {
         let mut usable = 0;

@@ -25,6 +25,7 @@ enum Command {
     Help,
     GetListKey,
     Status,
+    ListKeys,
     Pause,
     Resume,
     Unsubscribe,
@@ -69,6 +70,7 @@ fn commands(text: &str) -> Vec<Command> {
             "help" => Command::Help,
             "get-list-key" => Command::GetListKey,
             "status" => Command::Status,
+            "list-keys" => Command::ListKeys,
             "pause" => Command::Pause,
             "resume" => Command::Resume,
             "unsubscribe" if argument.is_empty() => Command::Unsubscribe,
@@ -96,6 +98,7 @@ fn help(list: &Address) -> String {
          help                 this text\r\n\
          get-list-key         the list's public key\r\n\
          status               what the list knows about you\r\n\
+         list-keys            your keys and their state\r\n\
          pause / resume       stop or restart delivery to you\r\n\
          unsubscribe          leave the list\r\n\
          add-key              add the public key attached (or pasted) to this mail;\r\n\
@@ -198,6 +201,14 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
                 format!("get-list-key: attached; fingerprint {}", snap.record.fingerprint)
             }
             (Command::Status, true) => status(&entry),
+            (Command::ListKeys, true) => {
+                let keys: Vec<String> = entry
+                    .keys
+                    .iter()
+                    .map(|k| format!("  {} {}", k.fingerprint, if k.is_verified() { "verified" } else { "pending" }))
+                    .collect();
+                format!("list-keys:\r\n{}", keys.join("\r\n"))
+            }
             (Command::Pause, true) => {
                 entry.delivery = false;
                 changes.push("pause");
