@@ -186,8 +186,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch. `LISTCRYPT_NOW` (seconds) sets listcrypt's
+/// own clock, for tests and dry runs of time-based rules; gpg keeps the real one.
 pub fn now() -> u64 {
+    if let Some(fixed) = std::env::var("LISTCRYPT_NOW").ok().and_then(|v| v.parse().ok()) {
+        return fixed;
+    }
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 

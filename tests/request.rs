@@ -362,3 +362,27 @@ fn unconfirmed_keys_expire_and_unencrypted_commands_get_the_fixed_notice() {
     assert!(to_request(&s, &command_mail(&s, &s.bob, "list-keys")).status.success());
     assert!(answers(&s, &s.bob)[0].contains(&format!("{} verified", s.bob.fingerprint())));
 }
+
+#[test]
+fn the_expiry_warning_fires_on_the_right_day() {
+    let s = Scene::new();
+    let list_key = s.w.ok(&["list", "export-key", LIST]);
+    let member = s.w.empty_person("twenty@example.org");
+    member.gen_key_expiring("twenty@example.org", &[], "20d");
+    let member = s.w.quick_member_of(member, &list_key);
+    let now: u64 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let check_on = |days: u64| {
+        let out =
+            s.w.cmd(&["keys", "check", LIST]).env("LISTCRYPT_NOW", (now + days * 86_400).to_string()).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The key stops working in 20 days; the list warns 14 days before.
+    s.w.clear_outbox();
+    assert!(!check_on(5).contains("twenty@example.org"), "15 days left: no warning yet");
+    assert!(s.w.mails_to("twenty@example.org").is_empty());
+    assert!(check_on(7).contains("twenty@example.org"), "13 days left: warned");
+    let warning = s.w.mails_to("twenty@example.org");
+    assert_eq!(warning.len(), 1);
+    assert!(member.decrypt(&warning[0].armored()).plaintext.contains("stops working on"));
+}
