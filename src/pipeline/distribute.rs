@@ -122,7 +122,11 @@ fn send_entry(
     let candidates: Vec<Fingerprint> =
         snap.members.iter().filter(|m| m.delivery).filter_map(|m| m.delivery_key().cloned()).collect();
     let (prepared, looked_up) = std::thread::scope(|scope| {
-        let lookup = scope.spawn(|| list.keyring.recipient_keys(&candidates));
+        // The list key for the Autocrypt header comes along (one more gpg run).
+        let lookup = scope.spawn(|| {
+            let autocrypt = list.keyring.export_minimal(&snap.record.fingerprint).ok();
+            list.keyring.recipient_keys(&candidates).map(|keys| (keys, autocrypt))
+        });
         let prepared = open_and_sign(list, id, &snap);
         (prepared, lookup.join().unwrap_or_else(|_| Err(Error::software("the key look-up panicked"))))
     });
@@ -156,10 +160,9 @@ fn send_entry(
     if snap.settings.protect_subject {
         outer.subject = "...".into();
     }
-    outer.autocrypt =
-        list.keyring.export_minimal(&snap.record.fingerprint).ok().map(|key| (list.address().clone(), key));
+    let (RecipientKeys { usable, unusable }, autocrypt) = looked_up?;
+    outer.autocrypt = autocrypt.map(|key| (list.address().clone(), key));
     let wanted: std::collections::HashSet<&Fingerprint> = recipients.iter().map(|(_, f)| f).collect();
-    let RecipientKeys { usable, unusable } = looked_up?;
     let keys: Vec<RecipientKey> = usable.into_iter().filter(|k| wanted.contains(&k.fingerprint)).collect();
     let unusable: Vec<(Fingerprint, String)> = unusable.into_iter().filter(|(f, _)| wanted.contains(f)).collect();
     watch.lap("recipients");
