@@ -226,3 +226,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn flooded_keys_are_refused() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    let flooded = w.person("bob@example.org");
+    let fpr = flooded.fingerprint();
+    for i in 0..33 {
+        flooded.gpg_ok(&["--quick-add-uid", &fpr, &format!("Bob {i} <bob{i}@example.org>")]);
+    }
+    let out =
+        w.run(&["members", "add", LIST, "bob@example.org", "--key-file", flooded.export(false).to_str().unwrap()]);
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    assert!(stderr(&out).contains("user IDs"), "{}", stderr(&out));
+    let huge = w.dir.path().join("huge.asc");
+    std::fs::write(&huge, vec![b'a'; 300 * 1024]).unwrap();
+    let out = w.run(&["members", "add", LIST, "bob@example.org", "--key-file", huge.to_str().unwrap()]);
+    assert_eq!(code(&out), 65);
+    assert!(stderr(&out).contains("larger than"));
+    assert!(w.mails().is_empty());
+}

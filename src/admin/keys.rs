@@ -15,6 +15,12 @@ use serde::Serialize;
 /// Characters in a challenge token: 20 × 5 bits = 100 bits.
 const TOKEN_LEN: usize = 20;
 
+/// A member's key larger or busier than this is a flooded key, refused
+/// before gpg reads it (real keys have a few user IDs and subkeys).
+const MAX_KEY_FILE: usize = 256 * 1024;
+const MAX_USER_IDS: usize = 32;
+const MAX_SUBKEYS: usize = 16;
+
 /// What `members add` / `keys add` did.
 #[derive(Debug, Serialize)]
 pub struct AddedKey {
@@ -44,6 +50,16 @@ fn check_member_key(info: &KeyInfo, member: &Address) -> Result<()> {
         return refuse(
             "is a secret key".into(),
             "never send a secret key; export the public key with `gpg --export --armor ADDRESS`".into(),
+        );
+    }
+    if info.user_ids.len() > MAX_USER_IDS || info.subkeys.len() > MAX_SUBKEYS {
+        return refuse(
+            format!(
+                "has {} user IDs and {} subkeys, more than a list accepts",
+                info.user_ids.len(),
+                info.subkeys.len()
+            ),
+            "export the key minimal, without unused user IDs and subkeys".into(),
         );
     }
     if info.revoked {
@@ -82,6 +98,10 @@ pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_membe
         (store.list_record()?, store.settings()?)
     };
     // Checks the key before anything is imported, so a refused key leaves no trace.
+    if key_file.len() > MAX_KEY_FILE {
+        return Err(Error::data(format!("the key file is larger than {} KiB", MAX_KEY_FILE / 1024))
+            .hint("export the key minimal: `gpg --export --export-options export-minimal --armor ADDRESS`"));
+    }
     let info = single_key(list.keyring.inspect(key_file)?)?;
     check_member_key(&info, member)?;
     let fpr = info.fingerprint.clone();
