@@ -209,3 +209,137 @@ fn huge_headers_and_deep_nesting_are_handled_without_harm() {
     nothing_distributed(&s);
     assert!(admin_reports(&s).iter().any(|r| r.contains("deeper nesting")), "{:?}", admin_reports(&s));
 }
+
+#[test]
+fn tampered_ciphertext_is_refused() {
+    let s = Scene::new();
+    let entity = s.w.dir.path().join("entity");
+    std::fs::write(&entity, client::text_entity(CANARY)).unwrap();
+    let binary = s.w.dir.path().join("post.gpg");
+    s.alice.gpg_ok(&[
+        "--trust-model",
+        "always",
+        "--local-user",
+        &s.alice.fingerprint(),
+        "--recipient",
+        &s.list_key,
+        "--output",
+        binary.to_str().unwrap(),
+        "--sign",
+        "--encrypt",
+        entity.to_str().unwrap(),
+    ]);
+    let mut bytes = std::fs::read(&binary).unwrap();
+    let at = bytes.len() - 30;
+    bytes[at] ^= 0x40; // inside the encrypted data: the integrity check (MDC) must catch it
+    std::fs::write(&binary, &bytes).unwrap();
+    let armored = s
+        .alice
+        .gpg_ok(&["--enarmor", "--output", "-", binary.to_str().unwrap()])
+        .replace("PGP ARMORED FILE", "PGP MESSAGE");
+    let out = s.deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "tampered"), &armored));
+    assert!(out.status.success(), "{}", stderr(&out));
+    nothing_distributed(&s);
+    no_canary_anywhere(&s, &[&out]);
+    assert!(admin_reports(&s).iter().any(|r| r.contains("not decryptable")), "{:?}", admin_reports(&s));
+}
+
+#[test]
+fn ciphertext_for_another_list_on_the_same_host_is_refused() {
+    let s = Scene::new();
+    s.w.ok(&["list", "create", "other@example.org", "--admin", "alice@example.org", "--generate"]);
+    let other_key = s.w.ok(&["list", "export-key", "other@example.org"]);
+    let other_file = s.w.dir.path().join("other.asc");
+    std::fs::write(&other_file, other_key).unwrap();
+    let entity = s.w.dir.path().join("entity");
+    std::fs::write(&entity, client::text_entity(CANARY)).unwrap();
+    let armored = s.alice.gpg_ok(&[
+        "--trust-model",
+        "always",
+        "--armor",
+        "--output",
+        "-",
+        "--local-user",
+        &s.alice.fingerprint(),
+        "--recipient-file",
+        other_file.to_str().unwrap(),
+        "--sign",
+        "--encrypt",
+        entity.to_str().unwrap(),
+    ]);
+    let out = s.deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "elsewhere"), &armored));
+    assert!(out.status.success());
+    nothing_distributed(&s);
+    assert!(admin_reports(&s).iter().any(|r| r.contains("not decryptable")), "{:?}", admin_reports(&s));
+    let _ = std::process::Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(s.w.list_gnupg("other@example.org"))
+        .args(["--kill", "gpg-agent"])
+        .status();
+}
+
+#[test]
+fn hidden_recipients_and_extra_recipients_do_not_matter_to_the_list() {
+    // The list only needs to be among the recipients; whom else the sender
+    // chose to encrypt to, or whether the key IDs are hidden, is theirs.
+    let s = Scene::new();
+    let entity = s.w.dir.path().join("entity");
+    std::fs::write(&entity, client::text_entity("hidden and shared")).unwrap();
+    s.alice.import(&std::fs::read(s.carol.export(false)).unwrap());
+    let armored = s.alice.gpg_ok(&[
+        "--trust-model",
+        "always",
+        "--armor",
+        "--output",
+        "-",
+        "--throw-keyids",
+        "--local-user",
+        &s.alice.fingerprint(),
+        "--recipient",
+        &s.list_key,
+        "--recipient",
+        &s.carol.fingerprint(),
+        "--sign",
+        "--encrypt",
+        entity.to_str().unwrap(),
+    ]);
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "hidden"), &armored))
+        .status
+        .success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1);
+}
+
+#[test]
+fn a_signature_from_300_days_ago_is_refused() {
+    let s = Scene::new();
+    let list_key = s.w.ok(&["list", "export-key", LIST]);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let stamp = |days: u64| format!("{}!", now - days * 86_400);
+    let old = s.w.empty_person("old@example.org");
+    old.gen_key_expiring("old@example.org", &["--faked-system-time", &stamp(400)], "never");
+    let old = s.w.quick_member_of(old, &list_key);
+    let entity = client::text_entity(CANARY);
+    let file = s.w.dir.path().join("entity");
+    std::fs::write(&file, &entity).unwrap();
+    let signature = old.gpg_ok(&[
+        "--faked-system-time",
+        &stamp(300),
+        "--armor",
+        "--output",
+        "-",
+        "--local-user",
+        &old.fingerprint(),
+        "--detach-sign",
+        file.to_str().unwrap(),
+    ]);
+    let signed = format!(
+        "Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n--s\r\n{entity}\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\n{signature}\r\n--s--\r\n"
+    );
+    let armored = old.encrypt(signed.as_bytes(), &s.list_key);
+    let out = s.deliver(&client::encrypted(&client::headers("old@example.org", LIST, "old"), &armored));
+    assert!(out.status.success());
+    nothing_distributed(&s);
+    no_canary_anywhere(&s, &[&out]);
+    assert!(admin_reports(&s).iter().any(|r| r.contains("older than max_signature_age")), "{:?}", admin_reports(&s));
+}
