@@ -23,23 +23,7 @@ fn no_canary_anywhere(s: &Scene, outputs: &[&std::process::Output]) {
             "the canary on stdout/stderr"
         );
     }
-    let mut stack = vec![s.w.home.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.is_file() {
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                assert!(
-                    !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
-                    "the canary in {}",
-                    path.display()
-                );
-            }
-        }
-    }
+    s.w.assert_nowhere_on_disk(CANARY);
 }
 
 /// What the admin (Alice) was told, decrypted.

@@ -192,11 +192,7 @@ fn posts_signed_with_expired_or_revoked_keys_are_refused() {
     let bob_expired = s.w.empty_person("bob@example.org");
     bob_expired.gen_key_expiring("bob@example.org", &["--faked-system-time", "20200101T000000!"], "2020-01-05");
     // Carol's key has been revoked.
-    let rev = s.carol.home.join("openpgp-revocs.d").join(format!("{}.rev", s.carol.fingerprint()));
-    let certificate = std::fs::read_to_string(rev).unwrap().replace(":-----BEGIN", "-----BEGIN");
-    let cert_file = s.w.dir.path().join("carol.rev");
-    std::fs::write(&cert_file, certificate).unwrap();
-    list_gpg(&["--import", cert_file.to_str().unwrap()]);
+    s.w.revoke_in_list(&s.carol);
     s.w.clear_outbox();
     assert_refused_by(
         &s,
@@ -370,23 +366,7 @@ fn the_queue_never_holds_cleartext() {
 }
 
 fn assert_no_marker(w: &World) {
-    let mut stack = vec![w.home.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.is_file() {
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                assert!(
-                    !bytes.windows(SECRET.len()).any(|win| win == SECRET.as_bytes()),
-                    "cleartext in {}",
-                    path.display()
-                );
-            }
-        }
-    }
+    w.assert_nowhere_on_disk(SECRET);
 }
 
 #[test]

@@ -201,18 +201,7 @@ fn a_key_that_expires_between_verify_and_distribute_skips_only_that_member() {
     )
     .unwrap();
     s.w.ok(&["verify", LIST, id.trim()]);
-    let rev = s.bob.home.join("openpgp-revocs.d").join(format!("{}.rev", s.bob.fingerprint()));
-    let certificate = std::fs::read_to_string(rev).unwrap().replace(":-----BEGIN", "-----BEGIN");
-    let file = s.w.dir.path().join("bob.rev");
-    std::fs::write(&file, certificate).unwrap();
-    let out = Command::new("gpg")
-        .arg("--homedir")
-        .arg(s.w.list_gnupg(LIST))
-        .args(["--batch", "--import"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    s.w.revoke_in_list(&s.bob);
     s.w.ok(&["distribute", LIST, id.trim()]);
     assert!(s.posts_to(&s.bob).is_empty(), "no copy to an unusable key, and never a cleartext one");
     assert_eq!(s.posts_to(&s.carol).len(), 1);

@@ -209,18 +209,7 @@ fn keys_check_warns_before_expiry_and_an_extended_key_is_accepted_by_mail() {
     later.gen_key_expiring("later@example.org", &[], "60d");
     let later = s.w.quick_member_of(later, &list_key);
     // carol's key is revoked: she can no longer receive.
-    let rev = s.carol.home.join("openpgp-revocs.d").join(format!("{}.rev", s.carol.fingerprint()));
-    let certificate = std::fs::read_to_string(rev).unwrap().replace(":-----BEGIN", "-----BEGIN");
-    let file = s.w.dir.path().join("carol.rev");
-    std::fs::write(&file, certificate).unwrap();
-    let out = Command::new("gpg")
-        .arg("--homedir")
-        .arg(s.w.list_gnupg(LIST))
-        .args(["--batch", "--import"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    s.w.revoke_in_list(&s.carol);
     s.w.clear_outbox();
 
     let report = s.w.ok(&["keys", "check", LIST]);

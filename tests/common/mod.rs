@@ -620,3 +620,43 @@ impl Person {
             .collect()
     }
 }
+
+impl World {
+    /// Fails if `marker` is in any file under the listcrypt home.
+    pub fn assert_nowhere_on_disk(&self, marker: &str) {
+        let mut stack = vec![self.home.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = fs::symlink_metadata(&path).unwrap();
+                if meta.is_dir() {
+                    stack.push(path);
+                } else if meta.is_file() {
+                    let bytes = fs::read(&path).unwrap_or_default();
+                    assert!(
+                        !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+                        "{marker:?} in {}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Imports `person`'s revocation certificate into the list's keyring, as
+    /// if the list had learned that the key was revoked.
+    pub fn revoke_in_list(&self, person: &Person) {
+        let rev = person.home.join("openpgp-revocs.d").join(format!("{}.rev", person.fingerprint()));
+        let certificate = fs::read_to_string(rev).unwrap().replace(":-----BEGIN", "-----BEGIN");
+        let file = self.dir.path().join(format!("{}.rev", person.fingerprint()));
+        fs::write(&file, certificate).unwrap();
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.list_gnupg(LIST))
+            .args(["--batch", "--import"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
