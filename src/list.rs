@@ -11,6 +11,8 @@ use crate::transport::Outgoing;
 pub struct List {
     pub home: ListHome,
     pub keyring: Keyring,
+    /// The list's public key for Autocrypt headers, exported once per run.
+    autocrypt_key: std::sync::OnceLock<Option<Vec<u8>>>,
 }
 
 impl List {
@@ -18,11 +20,17 @@ impl List {
     pub fn open(home: &Home, address: &Address) -> Result<List> {
         let list_home = home.open_list(address)?;
         let keyring = Keyring::new(list_home.engine_home()?);
-        Ok(List { home: list_home, keyring })
+        Ok(List { home: list_home, keyring, autocrypt_key: Default::default() })
     }
 
     pub fn address(&self) -> &Address {
         &self.home.address
+    }
+
+    /// The list key, minimal and binary, for Autocrypt headers: one gpg run
+    /// per process however many notices and posts go out.
+    pub fn autocrypt_key(&self, list_key: &Fingerprint) -> Option<Vec<u8>> {
+        self.autocrypt_key.get_or_init(|| self.keyring.export_minimal(list_key).ok()).clone()
     }
 
     /// Opens the store, waiting for other processes; drop it before slow work.
@@ -37,7 +45,7 @@ impl List {
     pub fn seal(&self, notice: &Notice, key: Option<&Fingerprint>, list_key: &Fingerprint) -> Result<Outgoing> {
         // Every notice carries the list's key in an Autocrypt header.
         let mut notice = notice.clone();
-        notice.autocrypt = self.keyring.export_minimal(list_key).ok();
+        notice.autocrypt = self.autocrypt_key(list_key);
         let notice = &notice;
         let Some(key) = key else { return Ok(notice.in_clear(self.address())) };
         let entity = notice.entity();

@@ -26,17 +26,6 @@ fn no_canary_anywhere(s: &Scene, outputs: &[&std::process::Output]) {
     s.w.assert_nowhere_on_disk(CANARY);
 }
 
-/// What the admin (Alice) was told, decrypted.
-fn admin_reports(s: &Scene) -> Vec<String> {
-    s.w.mails_to("alice@example.org")
-        .iter()
-        .map(
-            |m| if m.text().contains("BEGIN PGP MESSAGE") { s.alice.decrypt(&m.armored()).plaintext } else { m.text() },
-        )
-        .filter(|text| text.contains("Entry "))
-        .collect()
-}
-
 fn encrypted_from(s: &Scene, sender: &Person, from: &str, entity: &str) -> Vec<u8> {
     let armored = sender.sign_encrypt(entity.as_bytes(), &s.list_key);
     client::encrypted(&client::headers(from, LIST, "attack"), &armored)
@@ -117,7 +106,7 @@ fn from_tricks_are_refused_or_defused() {
         assert!(out.status.success());
         nothing_distributed(&s);
         no_canary_anywhere(&s, &[&out]);
-        assert!(admin_reports(&s).iter().any(|r| r.contains("exactly one valid address")), "{:?}", admin_reports(&s));
+        assert!(s.admin_reports().iter().any(|r| r.contains("exactly one valid address")), "{:?}", s.admin_reports());
         s.w.clear_outbox();
     }
     // An address-like display name never reaches the members.
@@ -191,7 +180,7 @@ fn huge_headers_and_deep_nesting_are_handled_without_harm() {
     assert!(out.status.code().is_some(), "no crash: {}", stderr(&out));
     assert!(out.status.success(), "{}", stderr(&out));
     nothing_distributed(&s);
-    assert!(admin_reports(&s).iter().any(|r| r.contains("deeper nesting")), "{:?}", admin_reports(&s));
+    assert!(s.admin_reports().iter().any(|r| r.contains("deeper nesting")), "{:?}", s.admin_reports());
 }
 
 #[test]
@@ -225,7 +214,7 @@ fn tampered_ciphertext_is_refused() {
     assert!(out.status.success(), "{}", stderr(&out));
     nothing_distributed(&s);
     no_canary_anywhere(&s, &[&out]);
-    assert!(admin_reports(&s).iter().any(|r| r.contains("not decryptable")), "{:?}", admin_reports(&s));
+    assert!(s.admin_reports().iter().any(|r| r.contains("not decryptable")), "{:?}", s.admin_reports());
 }
 
 #[test]
@@ -254,7 +243,7 @@ fn ciphertext_for_another_list_on_the_same_host_is_refused() {
     let out = s.deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "elsewhere"), &armored));
     assert!(out.status.success());
     nothing_distributed(&s);
-    assert!(admin_reports(&s).iter().any(|r| r.contains("not decryptable")), "{:?}", admin_reports(&s));
+    assert!(s.admin_reports().iter().any(|r| r.contains("not decryptable")), "{:?}", s.admin_reports());
     let _ = std::process::Command::new("gpgconf")
         .arg("--homedir")
         .arg(s.w.list_gnupg("other@example.org"))
@@ -325,5 +314,5 @@ fn a_signature_from_300_days_ago_is_refused() {
     assert!(out.status.success());
     nothing_distributed(&s);
     no_canary_anywhere(&s, &[&out]);
-    assert!(admin_reports(&s).iter().any(|r| r.contains("older than max_signature_age")), "{:?}", admin_reports(&s));
+    assert!(s.admin_reports().iter().any(|r| r.contains("older than max_signature_age")), "{:?}", s.admin_reports());
 }

@@ -114,24 +114,13 @@ fn assert_refused_by(
     assert_eq!(queue.as_array().unwrap().len(), 0, "a refused post does not stay queued");
 }
 
-/// What the admin (Alice, who has a verified key) was told, decrypted.
-fn admin_reports(s: &Scene) -> Vec<String> {
-    s.w.mails_to("alice@example.org")
-        .iter()
-        .map(
-            |m| if m.text().contains("BEGIN PGP MESSAGE") { s.alice.decrypt(&m.armored()).plaintext } else { m.text() },
-        )
-        .filter(|text| text.contains("Entry "))
-        .collect()
-}
-
 #[test]
 fn an_unencrypted_post_is_refused_when_encryption_is_required() {
     let s = Scene::new();
     let entity = client::signed_entity(&s.bob, &client::text_entity(SECRET));
     let mail = client::lf(&format!("{}{entity}", client::headers("bob@example.org", LIST, "clear")));
     assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&s.bob), true);
-    let reports = admin_reports(&s);
+    let reports = s.admin_reports();
     assert_eq!(reports.len(), 1);
     assert!(reports[0].contains("not encrypted"), "the admin learns why");
 }
@@ -142,7 +131,7 @@ fn an_unsigned_post_is_refused_when_signatures_are_required() {
     let armored = s.bob.encrypt(client::text_entity(SECRET).as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("bob@example.org", LIST, "unsigned"), &armored);
     assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&s.bob), true);
-    assert!(admin_reports(&s)[0].contains("not signed"));
+    assert!(s.admin_reports()[0].contains("not signed"));
 }
 
 #[test]
@@ -161,7 +150,7 @@ fn a_post_signed_by_a_pending_key_is_refused() {
     s.w.clear_outbox();
     eve.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
     assert_refused(&s, &s.deliver(&client::post(&eve, &s.list_key, "hi", SECRET)), "eve@example.org", true);
-    assert!(admin_reports(&s)[0].contains("not verified"));
+    assert!(s.admin_reports()[0].contains("not verified"));
 }
 
 #[test]
@@ -170,23 +159,12 @@ fn a_post_signed_by_bob_claiming_to_be_from_carol_is_refused() {
     let armored = s.bob.sign_encrypt(client::text_entity(SECRET).as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("carol@example.org", LIST, "spoof"), &armored);
     assert_refused_by(&s, &s.deliver(&mail), "carol@example.org", Some(&s.carol), true);
-    assert!(admin_reports(&s)[0].contains("another member"));
+    assert!(s.admin_reports()[0].contains("another member"));
 }
 
 #[test]
 fn posts_signed_with_expired_or_revoked_keys_are_refused() {
     let s = Scene::new();
-    let list_gnupg = s.w.list_gnupg(LIST);
-    let list_gpg = |args: &[&str]| {
-        let out = std::process::Command::new("gpg")
-            .arg("--homedir")
-            .arg(&list_gnupg)
-            .arg("--batch")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    };
     // Bob's key has since expired: the list learned a newer self-signature with a past expiry.
     let past = ["--faked-system-time", "20200102T000000!"];
     let bob_expired = s.w.empty_person("bob@example.org");
@@ -201,14 +179,14 @@ fn posts_signed_with_expired_or_revoked_keys_are_refused() {
         Some(&s.carol),
         true,
     );
-    assert!(admin_reports(&s)[0].contains("revoked"), "{:?}", admin_reports(&s));
+    assert!(s.admin_reports()[0].contains("revoked"), "{:?}", s.admin_reports());
 
     // Bob replaces his key with one that expired in 2020; the list must refuse his post.
     s.w.clear_outbox();
     s.w.ok(&["keys", "remove", LIST, "bob@example.org", &s.bob.fingerprint()]);
     let file = bob_expired.home.join("pub.asc");
     std::fs::write(&file, bob_expired.gpg_ok(&["--armor", "--export"])).unwrap();
-    list_gpg(&["--import", file.to_str().unwrap()]);
+    s.w.import_into_list(&file);
     register_verified(&s, "bob@example.org", &bob_expired.fingerprint());
     bob_expired.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
     // Signed while the key was valid (in 2020), encrypted today: signed, then encrypted.
@@ -225,7 +203,7 @@ fn posts_signed_with_expired_or_revoked_keys_are_refused() {
     let armored = bob_expired.encrypt(signed.as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("bob@example.org", LIST, "expired"), &armored);
     assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&bob_expired), true);
-    assert!(admin_reports(&s)[0].contains("expired"));
+    assert!(s.admin_reports()[0].contains("expired"));
 }
 
 /// Registers a key already in the list's keyring as a verified key of `member`,
@@ -254,7 +232,7 @@ fn a_signed_part_wrapped_in_an_unsigned_multipart_with_extra_text_is_refused() {
     let armored = s.bob.encrypt(wrapper.as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("bob@example.org", LIST, "wrapped"), &armored);
     assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&s.bob), true);
-    assert!(admin_reports(&s)[0].contains("unsigned wrapper"));
+    assert!(s.admin_reports()[0].contains("unsigned wrapper"));
 }
 
 #[test]
@@ -266,7 +244,7 @@ fn a_replayed_post_is_refused() {
     s.w.clear_outbox();
     let replay = String::from_utf8(post).unwrap().replace("Message-ID: <", "Message-ID: <again");
     assert_refused_by(&s, &s.deliver(replay.as_bytes()), "bob@example.org", Some(&s.bob), true);
-    assert!(admin_reports(&s)[0].contains("replay"));
+    assert!(s.admin_reports()[0].contains("replay"));
 }
 
 #[test]
@@ -398,7 +376,7 @@ fn held_posts_wait_for_an_admin_who_releases_or_discards_them() {
     let held: Vec<String> = queue.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(held.len(), 2);
     assert!(queue.as_array().unwrap().iter().all(|e| e["stage"] == "held" && e["held_reason"] == "not signed"));
-    assert!(admin_reports(&s).iter().any(|r| r.contains("queue release")), "the admin is told");
+    assert!(s.admin_reports().iter().any(|r| r.contains("queue release")), "the admin is told");
     assert!(s.posts_to(&s.carol).is_empty());
     assert_eq!(code(&s.w.run(&["queue", "show", LIST, &held[0]])), 64, "cleartext only to a terminal");
 
@@ -476,9 +454,9 @@ fn stale_entries_expire_and_the_admins_are_told() {
     assert_eq!(queue.as_array().unwrap().len(), 0);
     assert!(s.posts_to(&s.carol).is_empty());
     assert!(
-        admin_reports(&s).iter().any(|r| r.contains(id.trim()) && r.contains("expired")),
+        s.admin_reports().iter().any(|r| r.contains(id.trim()) && r.contains("expired")),
         "{:?}",
-        admin_reports(&s)
+        s.admin_reports()
     );
 }
 
@@ -504,7 +482,7 @@ fn a_passphrase_only_message_is_refused_and_does_not_stall_the_queue() {
     assert!(!stderr(&out).contains("locked"), "not mistaken for a locked list key: {}", stderr(&out));
     assert!(s.deliver(&client::post(&s.alice, &s.list_key, "next", "the next post")).status.success());
     assert_eq!(s.posts_to(&s.carol).len(), 1, "the next post went out");
-    assert!(admin_reports(&s).iter().any(|r| r.contains("not decryptable")), "{:?}", admin_reports(&s));
+    assert!(s.admin_reports().iter().any(|r| r.contains("not decryptable")), "{:?}", s.admin_reports());
 }
 
 #[test]
@@ -531,7 +509,7 @@ fn a_compression_bomb_is_refused_without_filling_memory() {
     assert!(peak_kb < 64 * 1024, "verify's memory stayed bounded: {peak_kb} KB");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     assert!(s.posts_to(&s.carol).is_empty());
-    assert!(admin_reports(&s).iter().any(|r| r.contains("not decryptable")), "{:?}", admin_reports(&s));
+    assert!(s.admin_reports().iter().any(|r| r.contains("not decryptable")), "{:?}", s.admin_reports());
 }
 
 /// A signed entity with protected headers, as Thunderbird writes it.
@@ -563,5 +541,5 @@ fn a_private_signed_mail_forwarded_to_the_list_is_refused() {
     let armored = s.bob.encrypt(signed_by_alice.as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("alice@example.org", LIST, "fwd"), &armored);
     assert_refused_by(&s, &s.deliver(&mail), "alice@example.org", Some(&s.alice), true);
-    assert!(admin_reports(&s)[0].contains("addressed to others"), "{:?}", admin_reports(&s));
+    assert!(s.admin_reports()[0].contains("addressed to others"), "{:?}", s.admin_reports());
 }

@@ -124,7 +124,7 @@ fn send_entry(
     let (prepared, looked_up) = std::thread::scope(|scope| {
         // The list key for the Autocrypt header comes along (one more gpg run).
         let lookup = scope.spawn(|| {
-            let autocrypt = list.keyring.export_minimal(&snap.record.fingerprint).ok();
+            let autocrypt = list.autocrypt_key(&snap.record.fingerprint);
             list.keyring.recipient_keys(&candidates).map(|keys| (keys, autocrypt))
         });
         let prepared = open_and_sign(list, id, &snap);

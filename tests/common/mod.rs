@@ -568,15 +568,7 @@ impl World {
     pub fn quick_member_of(&self, person: Person, list_key: &str) -> Person {
         let address = person.address.clone();
         let address = address.as_str();
-        let file = person.export(false);
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.list_gnupg(LIST))
-            .args(["--batch", "--import"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        self.import_into_list(&person.export(false));
         let home = listcrypt::Home::new(&self.home);
         let list = listcrypt::list::List::open(&home, &listcrypt::Address::parse(LIST).unwrap()).unwrap();
         let store = list.store().unwrap();
@@ -650,13 +642,36 @@ impl World {
         let certificate = fs::read_to_string(rev).unwrap().replace(":-----BEGIN", "-----BEGIN");
         let file = self.dir.path().join(format!("{}.rev", person.fingerprint()));
         fs::write(&file, certificate).unwrap();
+        self.import_into_list(&file);
+    }
+
+    /// `gpg --import FILE` into the list's keyring, behind listcrypt's back.
+    pub fn import_into_list(&self, file: &Path) {
         let out = Command::new("gpg")
             .arg("--homedir")
             .arg(self.list_gnupg(LIST))
             .args(["--batch", "--import"])
-            .arg(&file)
+            .arg(file)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Scene {
+    /// What the admin (Alice, who has a verified key) was told about entries, decrypted.
+    pub fn admin_reports(&self) -> Vec<String> {
+        self.w
+            .mails_to("alice@example.org")
+            .iter()
+            .map(|m| {
+                if m.text().contains("BEGIN PGP MESSAGE") {
+                    self.alice.decrypt(&m.armored()).plaintext
+                } else {
+                    m.text()
+                }
+            })
+            .filter(|text| text.contains("Entry "))
+            .collect()
     }
 }
