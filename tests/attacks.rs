@@ -202,19 +202,27 @@ fn tampered_ciphertext_is_refused() {
         "--encrypt",
         entity.to_str().unwrap(),
     ]);
-    let mut bytes = std::fs::read(&binary).unwrap();
-    let at = bytes.len() - 30;
-    bytes[at] ^= 0x40; // inside the encrypted data: the integrity check (MDC) must catch it
-    std::fs::write(&binary, &bytes).unwrap();
-    let armored = s
-        .alice
-        .gpg_ok(&["--enarmor", "--output", "-", binary.to_str().unwrap()])
-        .replace("PGP ARMORED FILE", "PGP MESSAGE");
-    let out = s.deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "tampered"), &armored));
+    let original = std::fs::read(&binary).unwrap();
+    let armor = |bytes: &[u8]| {
+        std::fs::write(&binary, bytes).unwrap();
+        s.alice
+            .gpg_ok(&["--enarmor", "--output", "-", binary.to_str().unwrap()])
+            .replace("PGP ARMORED FILE", "PGP MESSAGE")
+    };
+    let mut tampered = original.clone();
+    let at = tampered.len() - 30;
+    tampered[at] ^= 0x40; // inside the encrypted data: the integrity check (MDC) must catch it
+    let out = s.deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "tampered"), &armor(&tampered)));
     assert!(out.status.success(), "{}", stderr(&out));
     nothing_distributed(&s);
     no_canary_anywhere(&s, &[&out]);
     assert!(s.admin_reports().iter().any(|r| r.contains("not decryptable")), "{:?}", s.admin_reports());
+    // The same message untouched, armored the same way, goes out: only the flipped bit made the difference.
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "intact"), &armor(&original)))
+        .status
+        .success());
+    assert!(s.bob.open_post(&s.posts_to(&s.bob)[0]).unwrap().text.contains(CANARY));
 }
 
 #[test]
@@ -280,7 +288,9 @@ fn hidden_recipients_and_extra_recipients_do_not_matter_to_the_list() {
         .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "hidden"), &armored))
         .status
         .success());
-    assert_eq!(s.posts_to(&s.bob).len(), 1);
+    let copies = s.posts_to(&s.bob);
+    assert_eq!(copies.len(), 1);
+    assert!(s.bob.open_post(&copies[0]).unwrap().text.contains("hidden and shared"));
 }
 
 #[test]

@@ -261,7 +261,6 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
     let member = from.and_then(|f| snap.members.iter().find(|m| &m.address == f));
     let (signature, digest) = judge_signature(list, &exam, &snap.members, from);
     let protected = exam.content.as_deref().map(parse::protected_headers).unwrap_or_default();
-    let (inner_subject, inner_from) = (protected.subject.clone(), protected.from.clone());
     let list_id = format!("<{}>", list_id(list.address()));
     let mut policy_facts = Facts {
         now: now(),
@@ -278,7 +277,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         encrypted: exam.encrypted,
         wrapped: exam.wrapped,
         undecryptable: exam.undecryptable,
-        inner_from_differs: !inner_from.is_empty() && inner_from.as_slice() != facts.from.as_slice(),
+        inner_from_differs: !protected.from.is_empty() && protected.from != facts.from,
         // Signed mail that names its recipients must name this list: a member's
         // private signed mail re-sent to the list is not a post of theirs.
         not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !r.contains(list.address())),
@@ -290,7 +289,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
 
     let sealed_post = match (decision, &exam.content, from) {
         (Decision::Approve, Some(content), Some(author)) => {
-            let subject = match (&inner_subject, &facts.subject) {
+            let subject = match (&protected.subject, &facts.subject) {
                 (Some(inner), _) => inner.clone(),
                 (None, Some(outer)) => outer.clone(),
                 (None, None) => String::new(),
