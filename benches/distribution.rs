@@ -323,8 +323,16 @@ impl<'k> BenchList<'k> {
         self.lc(&["list", "set", LIST, "transport", transport]);
         let id = self.approved_entry();
         let start = Instant::now();
-        let out = Command::new("/usr/bin/time")
-            .args(["-f", "%M"])
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.args(["-f", "%M"]);
+        if let Some(file) = std::env::var_os("BENCH_STRACE") {
+            cmd.args(["strace", "-f", "-tt", "-e", "trace=execve,exit_group", "-o"]).arg(format!(
+                "{}.{encryption}.{}",
+                file.to_string_lossy(),
+                transport.len()
+            ));
+        }
+        let out = cmd
             .arg(env!("CARGO_BIN_EXE_listcrypt"))
             .arg("--home")
             .arg(&self.home)

@@ -171,25 +171,36 @@ pub struct RecipientKeys {
 /// One list's GnuPG home.
 pub struct Keyring {
     home: PathBuf,
+    /// Public keys already looked up by this process (one gpg run each);
+    /// emptied whenever the keyring changes.
+    known: std::sync::Mutex<std::collections::HashMap<Fingerprint, Key>>,
 }
 
 impl Keyring {
     /// `home` is the path to give gpg (see `ListHome::engine_home`).
     pub fn new(home: impl Into<PathBuf>) -> Self {
-        Keyring { home: home.into() }
+        Keyring { home: home.into(), known: Default::default() }
     }
 
     pub fn home(&self) -> &Path {
         &self.home
     }
 
+    /// Starts gpgme for this home ahead of time (it runs `gpg --version`
+    /// twice), so a caller can do it while waiting for something else.
+    pub fn prepare(&self) {
+        start_gpgme(&self.home);
+    }
+
     fn context(&self) -> Result<Context> {
-        quick_start();
+        let default_home = start_gpgme(&self.home);
         let mut ctx = Context::from_protocol(Protocol::OpenPgp).map_err(unavailable)?;
-        ctx.set_engine_home_dir(self.home.as_os_str().as_encoded_bytes().to_vec()).map_err(unavailable)?;
+        // Another home costs this context one more `gpg --version`.
+        if default_home != self.home {
+            ctx.set_engine_home_dir(self.home.as_os_str().as_encoded_bytes().to_vec()).map_err(unavailable)?;
+        }
         ctx.set_pinentry_mode(PinentryMode::Cancel).map_err(unavailable)?;
         ctx.set_offline(true);
-        ctx.add_key_list_mode(gpgme::KeyListMode::WITH_KEYGRIP).map_err(unavailable)?;
         Ok(ctx)
     }
 
@@ -215,6 +226,7 @@ impl Keyring {
 
     /// Imports every key in `bytes` (public or secret).
     pub fn import(&self, bytes: &[u8]) -> Result<()> {
+        self.forget_keys();
         let mut ctx = self.context()?;
         let result = ctx.import(bytes).map_err(|e| Error::data(format!("gpg refused the key: {e}")))?;
         if result.considered() == 0 || result.not_imported() > 0 {
@@ -229,22 +241,35 @@ impl Keyring {
 
     /// Facts about a key in this keyring, with secret-key availability.
     pub fn key(&self, fpr: &Fingerprint) -> Result<KeyInfo> {
-        let key = self.find(fpr)?;
+        let mut ctx = self.context()?;
+        ctx.add_key_list_mode(gpgme::KeyListMode::WITH_KEYGRIP).map_err(unavailable)?;
+        let key = lookup(&mut ctx, fpr.as_str(), false).map_err(|_| not_in_keyring(fpr, &self.home))?;
         let mut info = KeyInfo::from_key(&key)?;
-        info.has_secret = self.context()?.get_secret_key(fpr.as_str()).is_ok();
+        info.has_secret = lookup(&mut ctx, fpr.as_str(), true).is_ok();
         Ok(info)
     }
 
     fn find(&self, fpr: &Fingerprint) -> Result<Key> {
-        self.context()?.get_key(fpr.as_str()).map_err(|_| {
-            Error::config(format!("key {fpr} is not in the keyring {}", self.home.display()))
-                .hint("re-add the key with `listcrypt keys add`")
-        })
+        if let Some(key) = self.known.lock().ok().and_then(|known| known.get(fpr).cloned()) {
+            return Ok(key);
+        }
+        let key = lookup(&mut self.context()?, fpr.as_str(), false).map_err(|_| not_in_keyring(fpr, &self.home))?;
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(fpr.clone(), key.clone());
+        }
+        Ok(key)
+    }
+
+    fn forget_keys(&self) {
+        if let Ok(mut known) = self.known.lock() {
+            known.clear();
+        }
     }
 
     /// Deletes a key (and its secret part, if any) from the keyring.
     pub fn delete(&self, fpr: &Fingerprint) -> Result<()> {
         let key = self.find(fpr)?;
+        self.forget_keys();
         self.context()?
             .delete_key_with_flags(&key, gpgme::DeleteKeyFlags::ALLOW_SECRET | gpgme::DeleteKeyFlags::FORCE)
             .map_err(|e| Error::software(format!("gpg could not delete key {fpr}: {e}")))
@@ -275,6 +300,7 @@ impl Keyring {
     /// Makes an unprotected Ed25519 signing key with a Curve25519 encryption
     /// subkey for `user_id` (tests and small set-ups; real lists import theirs).
     pub fn generate(&self, user_id: &str) -> Result<Fingerprint> {
+        self.forget_keys();
         let mut ctx = self.context()?;
         let flags = CreateKeyFlags::NOPASSWD | CreateKeyFlags::NOEXPIRE;
         let made = ctx
@@ -286,7 +312,7 @@ impl Keyring {
             )
             .map_err(|e| gpg_error("generating the list key", e))?;
         let fpr = Fingerprint::parse(made.fingerprint().unwrap_or_default())?;
-        let key = ctx.get_secret_key(fpr.as_str()).map_err(|e| gpg_error("generating the list key", e))?;
+        let key = lookup(&mut ctx, fpr.as_str(), true).map_err(|e| gpg_error("generating the list key", e))?;
         ctx.create_subkey_with_flags(&key, "cv25519", Duration::ZERO, flags | CreateKeyFlags::ENCR)
             .map_err(|e| gpg_error("generating the list key", e))?;
         Ok(fpr)
@@ -307,8 +333,8 @@ impl Keyring {
         let flags = EncryptFlags::ALWAYS_TRUST | EncryptFlags::NO_ENCRYPT_TO;
         match signer {
             Some(fpr) => {
-                let key =
-                    ctx.get_secret_key(fpr.as_str()).map_err(|e| gpg_error("finding the list's secret key", e))?;
+                // gpg finds the secret part itself, through the agent.
+                let key = self.find(fpr)?;
                 ctx.add_signer(&key).map_err(|e| gpg_error("signing", e))?;
                 ctx.sign_and_encrypt_with_flags(&keys, plaintext, &mut out, flags)
                     .map_err(|e| gpg_error("signing and encrypting", e))?;
@@ -372,7 +398,8 @@ impl Keyring {
     pub fn sign_detached(&self, signer: &Fingerprint, data: &[u8]) -> Result<(Vec<u8>, String)> {
         let mut ctx = self.context()?;
         ctx.set_armor(true);
-        let key = ctx.get_secret_key(signer.as_str()).map_err(|e| gpg_error("finding the list's secret key", e))?;
+        // gpg finds the secret part itself, through the agent.
+        let key = self.find(signer)?;
         ctx.add_signer(&key).map_err(|e| gpg_error("signing", e))?;
         let mut out = Vec::new();
         let result = ctx.sign_detached(data, &mut out).map_err(|e| gpg_error("signing", e))?;
@@ -446,7 +473,7 @@ impl Keyring {
 
     /// The key holding this (sub)key fingerprint, if it is in the keyring.
     pub fn key_of(&self, fingerprint: &str) -> Option<KeyInfo> {
-        let key = self.context().ok()?.get_key(fingerprint).ok()?;
+        let key = lookup(&mut self.context().ok()?, fingerprint, false).ok()?;
         KeyInfo::from_key(&key).ok()
     }
 
@@ -551,18 +578,43 @@ fn is_not_openpgp(e: &gpgme::Error) -> bool {
     e.code() == gpgme::Error::NO_DATA.code() || e.code() == gpgme::Error::BAD_DATA.code()
 }
 
+/// The one key with this fingerprint (its primary key's or a subkey's).
+/// gpgme's own `get_key` makes a second context, which costs a `gpg --version`.
+fn lookup(ctx: &mut Context, fingerprint: &str, secret: bool) -> std::result::Result<Key, gpgme::Error> {
+    let mut keys = if secret { ctx.find_secret_keys([fingerprint])? } else { ctx.find_keys([fingerprint])? };
+    let key = keys.next().unwrap_or(Err(gpgme::Error::EOF))?;
+    match keys.next() {
+        Some(_) => Err(gpgme::Error::AMBIGUOUS_NAME),
+        None => Ok(key),
+    }
+}
+
+fn not_in_keyring(fpr: &Fingerprint, home: &Path) -> Error {
+    Error::config(format!("key {fpr} is not in the keyring {}", home.display()))
+        .hint("re-add the key with `listcrypt keys add`")
+}
+
+/// Starts gpgme once per process and returns its default GnuPG home: the
+/// first one asked for (a process serves one list nearly always).
+///
 /// gpgme probes every engine it knows (gpgconf three times, gpgsm, …) the
-/// first time a process makes a context: five processes, about 20 ms, on
-/// every listcrypt command. Only OpenPGP is used, from its standard path.
-fn quick_start() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
+/// first time: five processes, about 20 ms, on every listcrypt command. Only
+/// OpenPGP is used, from its standard path. And each context given its own
+/// home runs `gpg --version` again, so the list's home is made the default.
+fn start_gpgme(home: &Path) -> &'static Path {
+    static DEFAULT_HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DEFAULT_HOME.get_or_init(|| {
         let _ = gpgme::set_flag("disable-gpgconf", "1");
         let gpgme = gpgme::init();
         for unused in [Protocol::Cms, Protocol::GpgConf, Protocol::Assuan, Protocol::G13, Protocol::UiServer] {
             let _ = gpgme.set_engine_path(unused, "/nonexistent/listcrypt-does-not-use-this-engine");
         }
-    });
+        match gpgme.set_engine_home_dir(Protocol::OpenPgp, home.as_os_str().as_encoded_bytes().to_vec()) {
+            Ok(()) => home.to_path_buf(),
+            // No default home: every context sets its own.
+            Err(_) => PathBuf::new(),
+        }
+    })
 }
 
 /// gpg cannot be started or reached: the MTA should retry.

@@ -117,26 +117,67 @@ fn send_entry(
         }
     };
     watch.lap("store");
-    // The key look-up (one gpg run for every member) goes on while the post
-    // is opened and signed (two more).
+    let delivered = journal::delivered(&list.home, id)?;
     let candidates: Vec<Fingerprint> =
         snap.members.iter().filter(|m| m.delivery).filter_map(|m| m.delivery_key().cloned()).collect();
-    let (prepared, looked_up) = std::thread::scope(|scope| {
-        // The list key for the Autocrypt header comes along (one more gpg run).
-        let lookup = scope.spawn(|| {
-            let autocrypt = list.autocrypt_key(&snap.record.fingerprint);
-            list.keyring.recipient_keys(&candidates).map(|keys| (keys, autocrypt))
-        });
+    let split = snap.settings.encryption == Encryption::Split;
+    // Each batch looks up its keys (one gpg run) while the post is opened
+    // and signed (two more), then encrypts as soon as the signed post exists.
+    let (prepared, autocrypt, batches) = std::thread::scope(|scope| {
+        // The list key for the Autocrypt header; its look-up serves the signature too.
+        let autocrypt = scope.spawn(|| list.autocrypt_key(&snap.record.fingerprint));
+        let mut jobs = vec![];
+        let mut runs = vec![];
+        for chunk in candidates.chunks(batch_size(candidates.len())) {
+            let (job, next) = std::sync::mpsc::channel();
+            jobs.push(job);
+            runs.push(scope.spawn(move || run_batch(list, chunk, &next)));
+        }
         let prepared = open_and_sign(list, id, &snap);
-        (prepared, lookup.join().unwrap_or_else(|_| Err(Error::software("the key look-up panicked"))))
+        if let Ok(Prepared::Ready { post, signed, .. }) = &prepared {
+            if split {
+                let wanted = recipients(&snap, &post.author, &delivered).0.into_iter().map(|(_, f)| f).collect();
+                let job = std::sync::Arc::new(Job { signed: signed.clone(), wanted });
+                for next in &jobs {
+                    let _ = next.send(job.clone());
+                }
+            }
+        }
+        drop(jobs);
+        watch.lap("open and sign");
+        let autocrypt = autocrypt.join().ok().flatten();
+        let batches: Vec<Batch> = runs
+            .into_iter()
+            .map(|run| {
+                run.join()
+                    .unwrap_or_else(|_| Batch { keys: Err(Error::software("a batch panicked")), ciphertext: None })
+            })
+            .collect();
+        (prepared, autocrypt, batches)
     });
     let (post, head, signed) = match prepared? {
         Prepared::Ready { post, head, signed } => (*post, *head, signed),
         Prepared::Stop { locked } => return Ok(!locked),
     };
-    watch.lap("open, sign, look up keys");
+    let mut usable = vec![];
+    let mut unusable = vec![];
+    let mut ciphertexts = vec![];
+    for batch in batches {
+        let keys = batch.keys?;
+        usable.extend(keys.usable);
+        unusable.extend(keys.unusable);
+        match batch.ciphertext {
+            Some(Ok(ciphertext)) => ciphertexts.push(ciphertext),
+            // Its recipients are served one encryption each below.
+            Some(Err(e)) => crate::log::event(
+                &list.home,
+                &format!("entry {id}: split encryption failed ({}); one per recipient", e.message()),
+            ),
+            None => {}
+        }
+    }
+    watch.lap("look up keys and encrypt");
 
-    let delivered = journal::delivered(&list.home, id)?;
     let (recipients, keyless) = recipients(&snap, &post.author, &delivered);
     if snap.first_attempt && delivered.is_empty() && !keyless.is_empty() {
         let names: Vec<&str> = keyless.iter().map(|m| m.address.as_str()).collect();
@@ -160,29 +201,17 @@ fn send_entry(
     if snap.settings.protect_subject {
         outer.subject = "...".into();
     }
-    let (RecipientKeys { usable, unusable }, autocrypt) = looked_up?;
     outer.autocrypt = autocrypt.map(|key| (list.address().clone(), key));
     let wanted: std::collections::HashSet<&Fingerprint> = recipients.iter().map(|(_, f)| f).collect();
     let keys: Vec<RecipientKey> = usable.into_iter().filter(|k| wanted.contains(&k.fingerprint)).collect();
     let unusable: Vec<(Fingerprint, String)> = unusable.into_iter().filter(|(f, _)| wanted.contains(f)).collect();
-    watch.lap("recipients");
     let mut journal = Journal::open(&list.home, id)?;
     for (fpr, why) in &unusable {
         if let Some((address, _)) = recipients.iter().find(|(_, f)| f == fpr) {
             skip(list, &snap, &mut journal, id, address, why)?;
         }
     }
-    let batches = match snap.settings.encryption {
-        Encryption::Split => encrypt_in_batches(list, &keys, &signed).unwrap_or_else(|e| {
-            crate::log::event(
-                &list.home,
-                &format!("entry {id}: split encryption failed ({}); one per recipient", e.message()),
-            );
-            vec![]
-        }),
-        Encryption::PerRecipient => vec![],
-    };
-    let splits = match batches.iter().map(|batch| openpgp::split(batch)).collect::<std::result::Result<Vec<_>, _>>() {
+    let splits = match ciphertexts.iter().map(|c| openpgp::split(c)).collect::<std::result::Result<Vec<_>, _>>() {
         Ok(splits) => splits,
         Err(e) => {
             crate::log::event(&list.home, &format!("entry {id}: cannot split gpg's output ({e}); one per recipient"));
@@ -192,7 +221,6 @@ fn send_entry(
     let sessions: HashMap<[u8; 8], (Packet<'_>, &[u8])> =
         splits.iter().flat_map(|s| s.sessions.iter().map(move |(id, p)| (*id, (*p, s.data)))).collect();
     let by_fpr: HashMap<&Fingerprint, &Address> = recipients.iter().map(|(a, f)| (f, *a)).collect();
-    watch.lap("encrypt");
     let mut session = Session::new(&snap.settings.transport);
     for key in &keys {
         let address = by_fpr[&key.fingerprint];
@@ -335,23 +363,38 @@ fn recipients<'a>(
     (with_key, keyless)
 }
 
-/// Encrypts `signed` once per batch of recipients, the batches in parallel
-/// (one gpg process each, one per core).
-fn encrypt_in_batches(list: &List, keys: &[RecipientKey], signed: &[u8]) -> Result<Vec<Vec<u8>>> {
-    if keys.is_empty() {
-        return Ok(vec![]);
-    }
+/// What every batch encrypts, and for whom.
+struct Job {
+    signed: Vec<u8>,
+    wanted: std::collections::HashSet<Fingerprint>,
+}
+
+/// One batch's keys and, in split mode, the signed post encrypted once to
+/// all of them (one gpg process; the batches run in parallel).
+struct Batch {
+    keys: Result<RecipientKeys>,
+    ciphertext: Option<Result<Vec<u8>>>,
+}
+
+/// One batch per core, unless there are too few recipients to be worth it.
+fn batch_size(recipients: usize) -> usize {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let batches = cores.min(keys.len().div_ceil(MIN_BATCH)).max(1);
-    let size = keys.len().div_ceil(batches);
-    let refs: Vec<&RecipientKey> = keys.iter().collect();
-    std::thread::scope(|scope| {
-        let runs: Vec<_> =
-            refs.chunks(size).map(|batch| scope.spawn(move || list.keyring.encrypt_to(batch, signed, false))).collect();
-        runs.into_iter()
-            .map(|run| run.join().unwrap_or_else(|_| Err(Error::software("an encryption thread panicked"))))
-            .collect()
-    })
+    let batches = cores.min(recipients.div_ceil(MIN_BATCH)).max(1);
+    recipients.div_ceil(batches).max(1)
+}
+
+/// Looks up `chunk`'s keys, then waits for the job; no job (per-recipient
+/// mode, or the post could not be signed) means no encryption.
+fn run_batch(list: &List, chunk: &[Fingerprint], next: &std::sync::mpsc::Receiver<std::sync::Arc<Job>>) -> Batch {
+    let keys = list.keyring.recipient_keys(chunk);
+    let ciphertext = match (&keys, next.recv()) {
+        (Ok(keys), Ok(job)) => {
+            let mine: Vec<&RecipientKey> = keys.usable.iter().filter(|k| job.wanted.contains(&k.fingerprint)).collect();
+            (!mine.is_empty()).then(|| list.keyring.encrypt_to(&mine, &job.signed, false))
+        }
+        _ => None,
+    };
+    Batch { keys, ciphertext }
 }
 
 /// The post's headers, outer and protected: the list's own, the author's

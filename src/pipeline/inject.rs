@@ -13,10 +13,12 @@ use std::io::Read;
 /// Reads one message from `input`, checks it and queues it; returns the entry id.
 pub fn inject(home: &Home, address: &Address, input: impl Read, request: bool) -> Result<String> {
     let list = List::open(home, address)?;
-    let (record, settings) = {
+    // gpgme's start-up (two gpg runs) goes on while the store is read.
+    let (record, settings) = std::thread::scope(|scope| {
+        scope.spawn(|| list.keyring.prepare());
         let store = list.store()?;
-        (store.list_record()?, store.settings()?)
-    };
+        Ok::<_, Error>((store.list_record()?, store.settings()?))
+    })?;
     let mut raw = Vec::new();
     input
         .take(settings.max_message_size + 1)
