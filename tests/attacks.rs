@@ -5,31 +5,7 @@
 mod common;
 use common::*;
 
-const CANARY: &str = "canary phrase 7f3a9c";
-
-fn nothing_distributed(s: &Scene) {
-    for member in [&s.alice, &s.bob, &s.carol] {
-        assert!(s.posts_to(member).is_empty(), "{} received something", member.address);
-    }
-}
-
-fn no_canary_anywhere(s: &Scene, outputs: &[&std::process::Output]) {
-    for mail in s.w.mails() {
-        assert!(!mail.text().contains(CANARY), "the canary left in a mail");
-    }
-    for out in outputs {
-        assert!(
-            !stderr(out).contains(CANARY) && !String::from_utf8_lossy(&out.stdout).contains(CANARY),
-            "the canary on stdout/stderr"
-        );
-    }
-    s.w.assert_nowhere_on_disk(CANARY);
-}
-
-fn encrypted_from(s: &Scene, sender: &Person, from: &str, entity: &str) -> Vec<u8> {
-    let armored = sender.sign_encrypt(entity.as_bytes(), &s.list_key);
-    client::encrypted(&client::headers(from, LIST, "attack"), &armored)
-}
+use common::attack::*;
 
 #[test]
 fn efail_style_mixes_of_encrypted_and_plain_parts_are_refused() {

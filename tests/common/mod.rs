@@ -3,6 +3,8 @@
 //! stand-in sendmail that writes each message into a folder.
 #![allow(dead_code)]
 
+pub mod attack;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -406,11 +408,18 @@ pub mod client {
 
 impl Person {
     fn gpg_stdin(&self, args: &[&str], input: &[u8]) -> String {
+        let mut all = vec!["--armor"];
+        all.extend_from_slice(args);
+        String::from_utf8(self.gpg_pipe(&all, input)).unwrap()
+    }
+
+    /// gpg with `input` on stdin; its output as is.
+    pub fn gpg_pipe(&self, args: &[&str], input: &[u8]) -> Vec<u8> {
         use std::io::Write;
         let mut child = Command::new("gpg")
             .arg("--homedir")
             .arg(&self.home)
-            .args(["--batch", "--no-tty", "--trust-model", "always", "--armor"])
+            .args(["--batch", "--no-tty", "--trust-model", "always"])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -424,7 +433,28 @@ impl Person {
         let out = child.wait_with_output().unwrap();
         writer.join().unwrap().unwrap();
         assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
+        out.stdout
+    }
+
+    /// `gpg --list-packets` of `message`, whether or not gpg can decrypt it.
+    pub fn list_packets(&self, message: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--batch", "--list-packets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(message);
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+    }
+
+    /// A binary OpenPGP message, ASCII-armored as a PGP MESSAGE.
+    pub fn armor_message(&self, binary: &[u8]) -> String {
+        String::from_utf8(self.gpg_pipe(&["--enarmor"], binary)).unwrap().replace("PGP ARMORED FILE", "PGP MESSAGE")
     }
 
     pub fn sign_encrypt(&self, data: &[u8], recipient: &str) -> String {
