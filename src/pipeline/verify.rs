@@ -205,9 +205,17 @@ fn open_inner(list: &List, plaintext: &[u8], exam: &mut Examined) -> Result<()> 
 
 /// Inline PGP: a cleartext-signed block becomes a text/plain entity.
 fn open_inline_signed(list: &List, armored: &[u8], exam: &mut Examined) -> Result<()> {
+    const BEGIN: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
     let text = String::from_utf8_lossy(armored);
-    if !text.trim_start().starts_with("-----BEGIN PGP SIGNED MESSAGE-----") {
+    let text = text.trim();
+    if !text.starts_with(BEGIN) {
         exam.content = Some(text_entity(armored));
+        return Ok(());
+    }
+    // gpg returns only the signed text: whatever follows the block, or a
+    // second block, would be dropped unseen, so the mail is refused instead.
+    if !text.ends_with("-----END PGP SIGNATURE-----") || text.matches(BEGIN).count() != 1 {
+        exam.wrapped = true;
         return Ok(());
     }
     let (signed_text, signatures) = list.keyring.verify_cleartext(armored)?;
