@@ -114,6 +114,7 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __f
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l key-file -d 'The member\'s public key, armored or binary' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l home -d 'The folder that holds every list' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l admin -d 'Make the member an admin (receives notices)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l allow-look-alike -d 'Accept an address whose domain mixes Latin with Greek or Cyrillic letters'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more on stderr'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'

@@ -44,8 +44,10 @@ impl KeyInfo {
         let emails = key
             .user_ids()
             .filter(|u| !u.is_revoked() && !u.is_invalid())
-            .filter_map(|u| u.email().ok().map(|e| e.trim().to_ascii_lowercase()))
+            .filter_map(|u| u.email().ok().map(str::trim))
             .filter(|e| !e.is_empty())
+            // The same canonical form as every other address (A-labels, lower case).
+            .map(|e| Address::parse(e).map(|a| a.as_str().to_string()).unwrap_or_else(|_| e.to_ascii_lowercase()))
             .collect();
         Ok(KeyInfo {
             fingerprint: Fingerprint::parse(fpr)?,

@@ -9,9 +9,11 @@ use std::str::FromStr;
 
 /// A canonical mail address (`local@domain`).
 ///
-/// Canonical form, one rule everywhere: the whole address is lower-cased and
-/// only ASCII is accepted (internationalised domains must be given in their
-/// A-label `xn--` form). Quoted local parts and address literals are refused:
+/// Canonical form, one rule everywhere: internationalised domains become
+/// their A-labels (`xn--`, IDNA 2008 with UTS #46 mapping), and the whole
+/// address is lower-cased, local part included (every mail system listcrypt
+/// meets treats it case-insensitively). Local parts are ASCII dot-atoms:
+/// quoted local parts, UTF-8 local parts and address literals are refused, as
 /// no list member needs them and they complicate matching.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -38,6 +40,13 @@ impl Address {
         if !local_ok {
             return Err(bad("unsupported characters before '@'"));
         }
+        let ascii_domain;
+        let domain = if domain.is_ascii() {
+            domain
+        } else {
+            ascii_domain = idna::domain_to_ascii(domain).map_err(|_| bad("not a valid internationalised domain"))?;
+            ascii_domain.as_str()
+        };
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|l| {
@@ -50,7 +59,19 @@ impl Address {
         if !domain_ok {
             return Err(bad("the domain must be ASCII labels separated by dots (use xn-- for IDN)"));
         }
-        Ok(Address(text.to_ascii_lowercase()))
+        Ok(Address(format!("{local}@{domain}").to_ascii_lowercase()))
+    }
+
+    /// The domain mixes Latin letters with Greek or Cyrillic ones in one
+    /// label, the classic look-alike of another address (`exаmple.org` with a
+    /// Cyrillic "а"). Whole-script look-alikes need a confusables table and
+    /// are not caught.
+    pub fn looks_alike(&self) -> bool {
+        let (unicode, _) = idna::domain_to_unicode(self.domain());
+        unicode.split('.').any(|label| {
+            let scripts = label.chars().filter_map(script).fold(0u8, |seen, s| seen | s as u8);
+            scripts.count_ones() > 1
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -82,6 +103,23 @@ impl Address {
 
     pub fn owner(&self) -> Address {
         self.with_suffix("owner")
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Script {
+    Latin = 1,
+    Greek = 2,
+    Cyrillic = 4,
+}
+
+/// The script of a letter, for the scripts look-alikes are drawn from.
+fn script(c: char) -> Option<Script> {
+    match c as u32 {
+        0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F | 0x1E00..=0x1EFF => Some(Script::Latin),
+        0x370..=0x3FF | 0x1F00..=0x1FFF => Some(Script::Greek),
+        0x400..=0x52F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Some(Script::Cyrillic),
+        _ => None,
     }
 }
 
@@ -230,6 +268,23 @@ mod tests {
         {
             assert!(Address::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn internationalised_domains_become_a_labels_and_look_alikes_are_seen() {
+        let u = Address::parse("Juergen@Bücher.example").unwrap();
+        assert_eq!(u.as_str(), "juergen@xn--bcher-kva.example");
+        assert_eq!(Address::parse("juergen@xn--bcher-kva.example").unwrap(), u, "one form, however it is written");
+        assert!(!u.looks_alike(), "Latin with diacritics is one script");
+        // "exаmple.org" with a Cyrillic "а" (U+0430), in either form.
+        let cyrillic_a = Address::parse("alice@ex\u{430}mple.org").unwrap();
+        assert!(cyrillic_a.as_str().starts_with("alice@xn--"), "{cyrillic_a}");
+        assert_ne!(cyrillic_a.as_str(), "alice@example.org");
+        assert!(cyrillic_a.looks_alike());
+        assert!(Address::parse(cyrillic_a.as_str()).unwrap().looks_alike());
+        assert!(!Address::parse("ivan@\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.example").unwrap().looks_alike());
+        assert!(!Address::parse("alice@example.org").unwrap().looks_alike());
+        assert!(Address::parse("alice@exa\u{0}mple.org").is_err());
     }
 
     #[test]

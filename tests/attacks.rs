@@ -302,3 +302,45 @@ fn a_signature_from_300_days_ago_is_refused() {
     no_canary_anywhere(&s, &[&out]);
     assert!(s.admin_reports().iter().any(|r| r.contains("older than max_signature_age")), "{:?}", s.admin_reports());
 }
+
+#[test]
+fn look_alike_domains_are_strangers_and_idn_addresses_match_in_either_form() {
+    let s = Scene::new();
+    let list_key = s.w.ok(&["list", "export-key", LIST]);
+    // "exаmple.org" with a Cyrillic "а": Mallory's address and key, written as UTF-8.
+    let look_alike = "alice@ex\u{430}mple.org";
+    let mallory = s.w.person(look_alike);
+    mallory.import(list_key.as_bytes());
+    let entity = client::text_entity(CANARY);
+    let armored = mallory.sign_encrypt(entity.as_bytes(), &s.list_key);
+    let headers = client::headers("alice@example.org", LIST, "idn").replacen(
+        "From: Sender <alice@example.org>",
+        &format!("From: Alice <{look_alike}>"),
+        1,
+    );
+    refused_for(&s, &client::encrypted(&headers, &armored), "not a member");
+    // Nobody adds such an address by accident.
+    let key = mallory.export(false);
+    let out = s.w.run(&["members", "add", LIST, look_alike, "--key-file", key.to_str().unwrap()]);
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    assert!(stderr(&out).contains("looks like another address"), "{}", stderr(&out));
+    s.w.ok(&["members", "add", LIST, look_alike, "--key-file", key.to_str().unwrap(), "--allow-look-alike"]);
+    let listed = s.w.ok(&["members", "ls", LIST]);
+    assert!(listed.contains("alice@xn--"), "stored as A-labels: {listed}");
+
+    // A member of an internationalised domain, registered in Unicode, posts with an A-label From.
+    s.w.clear_outbox();
+    let juergen = s.w.person("juergen@b\u{fc}cher.example");
+    let key = juergen.export(false);
+    s.w.ok(&["members", "add", LIST, "juergen@b\u{fc}cher.example", "--key-file", key.to_str().unwrap()]);
+    let challenge =
+        s.w.mails_to("juergen@xn--bcher-kva.example").pop().expect("the challenge goes to the A-label form");
+    let token = token_in(&juergen.decrypt(&challenge.armored()).plaintext);
+    s.w.ok(&["keys", "verify", LIST, "juergen@xn--bcher-kva.example", &token]);
+    juergen.import(list_key.as_bytes());
+    s.w.clear_outbox();
+    let armored = juergen.sign_encrypt(client::text_entity("Gr\u{fc}\u{df}e").as_bytes(), &s.list_key);
+    let headers = client::headers("juergen@xn--bcher-kva.example", LIST, "idn member");
+    assert!(s.deliver(&client::encrypted(&headers, &armored)).status.success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "the log:\n{}", list_log(&s));
+}

@@ -20,9 +20,34 @@ pub struct MemberView {
 }
 
 /// Adds a member with a pending key; sends the welcome and the challenge.
-pub fn add(home: &Home, address: &Address, member: &Address, key_file: &[u8], admin: bool) -> Result<AddedKey> {
+/// Adds a member. An address whose domain looks like another's (Latin mixed
+/// with Greek or Cyrillic letters) needs `allow_look_alike`: registered
+/// verbatim by an admin who meant it, never by accident or by mail.
+pub fn add(
+    home: &Home,
+    address: &Address,
+    member: &Address,
+    key_file: &[u8],
+    admin: bool,
+    allow_look_alike: bool,
+) -> Result<AddedKey> {
+    if !allow_look_alike {
+        refuse_look_alike(member)?;
+    }
     let role = if admin { Role::Admin } else { Role::Member };
     keys::register(&List::open(home, address)?, member, key_file, Some(role))
+}
+
+pub fn refuse_look_alike(member: &Address) -> Result<()> {
+    if member.looks_alike() {
+        return Err(Error::data(format!(
+            "{member} mixes Latin letters with Greek or Cyrillic ones in its domain, so it looks like another address"
+        ))
+        .hint(
+            "if it really is the member's address, an admin adds it with `listcrypt members add --allow-look-alike`",
+        ));
+    }
+    Ok(())
 }
 
 /// Removes a member and their keys. The last admin cannot be removed.

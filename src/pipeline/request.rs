@@ -325,7 +325,10 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
         // An admin's subscribe: the new member's key comes attached; welcome and challenge follow.
         let answer = match exam.content.as_deref().and_then(attached_key) {
             Some(key_file) => {
-                match crate::admin::keys::register(list, &who, &key_file, Some(crate::member::Role::Member)) {
+                let registered = crate::admin::members::refuse_look_alike(&who).and_then(|()| {
+                    crate::admin::keys::register(list, &who, &key_file, Some(crate::member::Role::Member))
+                });
+                match registered {
                     Ok(added) => {
                         admin_changes.push(format!("{who} subscribed by {address}"));
                         format!(

@@ -173,6 +173,9 @@ pub enum MembersCommand {
         /// Make the member an admin (receives notices)
         #[arg(long)]
         admin: bool,
+        /// Accept an address whose domain mixes Latin with Greek or Cyrillic letters
+        #[arg(long)]
+        allow_look_alike: bool,
     },
     /// Remove a member and their keys
     #[command(after_help = "Example:\n  listcrypt members remove crypto@example.org bob@example.org")]

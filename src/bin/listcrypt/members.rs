@@ -7,9 +7,9 @@ use listcrypt::admin::members;
 
 pub fn run(g: &Global, cmd: MembersCommand) -> anyhow::Result<()> {
     match cmd {
-        MembersCommand::Add { list, address: member, key_file, admin } => {
+        MembersCommand::Add { list, address: member, key_file, admin, allow_look_alike } => {
             let key = read_key_file(&key_file)?;
-            let added = members::add(&g.home, &address(&list)?, &address(&member)?, &key, admin)?;
+            let added = members::add(&g.home, &address(&list)?, &address(&member)?, &key, admin, allow_look_alike)?;
             note(
                 g.quiet,
                 &format!("added {} with key {} (pending); welcome and challenge sent", added.member, added.fingerprint),
