@@ -158,3 +158,159 @@ fn a_signed_post_in_fresh_wrapping_is_still_a_replay() {
     nothing_distributed(&s);
     assert!(s.admin_reports().iter().any(|r| r.contains("replay")), "{:?}", s.admin_reports());
 }
+
+/// `key` (binary packets) with the embedded back-signature (subpacket 32,
+/// unhashed, so the binding stays valid) cut out of every subkey binding.
+fn without_back_signatures(key: &[u8]) -> Vec<u8> {
+    let mut out = vec![];
+    let mut rest = key;
+    while !rest.is_empty() {
+        let ctb = rest[0];
+        assert!(ctb & 0x80 != 0, "not a packet");
+        let (tag, header, len) = if ctb & 0x40 != 0 {
+            match rest[1] {
+                l @ 0..=191 => (ctb & 0x3f, 2, l as usize),
+                l @ 192..=223 => (ctb & 0x3f, 3, ((l as usize - 192) << 8) + rest[2] as usize + 192),
+                255 => (ctb & 0x3f, 6, u32::from_be_bytes(rest[2..6].try_into().unwrap()) as usize),
+                _ => panic!("partial lengths do not occur in keys"),
+            }
+        } else {
+            match ctb & 3 {
+                0 => ((ctb >> 2) & 0xf, 2, rest[1] as usize),
+                1 => ((ctb >> 2) & 0xf, 3, u16::from_be_bytes([rest[1], rest[2]]) as usize),
+                2 => ((ctb >> 2) & 0xf, 5, u32::from_be_bytes(rest[1..5].try_into().unwrap()) as usize),
+                _ => panic!("indeterminate lengths do not occur in keys"),
+            }
+        };
+        let body = &rest[header..header + len];
+        rest = &rest[header + len..];
+        if tag != 2 || body[0] != 4 || body[1] != 0x18 {
+            out.extend_from_slice(&packet_header(tag, body.len()));
+            out.extend_from_slice(body);
+            continue;
+        }
+        // v4 signature: version, class, algorithms, hashed area, unhashed area, the rest.
+        let hashed = u16::from_be_bytes([body[4], body[5]]) as usize;
+        let at = 6 + hashed;
+        let unhashed_len = u16::from_be_bytes([body[at], body[at + 1]]) as usize;
+        let mut area = &body[at + 2..at + 2 + unhashed_len];
+        let mut kept = vec![];
+        while !area.is_empty() {
+            let (n, skip) = match area[0] {
+                l @ 0..=191 => (l as usize, 1),
+                l @ 192..=254 => (((l as usize - 192) << 8) + area[1] as usize + 192, 2),
+                _ => (u32::from_be_bytes(area[1..5].try_into().unwrap()) as usize, 5),
+            };
+            if area[skip] & 0x7f != 32 {
+                kept.extend_from_slice(&area[..skip + n]);
+            }
+            area = &area[skip + n..];
+        }
+        let mut sig = body[..at].to_vec();
+        sig.extend_from_slice(&(kept.len() as u16).to_be_bytes());
+        sig.extend_from_slice(&kept);
+        sig.extend_from_slice(&body[at + 2 + unhashed_len..]);
+        out.extend_from_slice(&packet_header(2, sig.len()));
+        out.extend_from_slice(&sig);
+    }
+    out
+}
+
+/// A new-format packet header.
+fn packet_header(tag: u8, len: usize) -> Vec<u8> {
+    let mut header = vec![0xc0 | tag];
+    match len {
+        0..=191 => header.push(len as u8),
+        192..=8383 => header.extend([(((len - 192) >> 8) + 192) as u8, (len - 192) as u8]),
+        _ => {
+            header.push(255);
+            header.extend((len as u32).to_be_bytes());
+        }
+    }
+    header
+}
+
+#[test]
+fn a_signing_subkey_without_a_back_signature_signs_nothing() {
+    let s = Scene::new();
+    let list_key = s.w.ok(&["list", "export-key", LIST]);
+    let dave = s.w.person("dave@example.org");
+    let primary = dave.fingerprint();
+    dave.gpg_ok(&["--quick-add-key", &primary, "ed25519", "sign", "never"]);
+    let listing = dave.gpg_ok(&["--with-colons", "--list-keys", &primary]);
+    let signing_subkey = listing
+        .lines()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0].starts_with("sub:") && w[0].split(':').nth(11) == Some("s"))
+        .map(|w| w[1].split(':').nth(9).unwrap().to_string())
+        .next()
+        .expect("a signing subkey");
+    // The list gets Dave's key without the subkey's back-signature.
+    let stripped = without_back_signatures(&dave.gpg_pipe(&["--export", &primary], b""));
+    let listed = dave.list_packets(&stripped);
+    assert!(listed.contains("sigclass 0x18") && !listed.contains("subpkt 32"), "{listed}");
+    let file = s.w.dir.path().join("dave-stripped.gpg");
+    std::fs::write(&file, &stripped).unwrap();
+    s.w.ok(&["members", "add", LIST, "dave@example.org", "--key-file", file.to_str().unwrap()]);
+    let challenge = s.w.mails_to("dave@example.org").pop().unwrap();
+    let token = token_in(&dave.decrypt(&challenge.armored()).plaintext);
+    s.w.ok(&["keys", "verify", LIST, "dave@example.org", &token]);
+    dave.import(list_key.as_bytes());
+    s.w.clear_outbox();
+
+    let with_subkey = |text: &str| {
+        let signer = format!("{signing_subkey}!");
+        let armored = String::from_utf8(dave.gpg_pipe(
+            &["--armor", "--local-user", &signer, "--recipient", &s.list_key, "--sign", "--encrypt"],
+            client::text_entity(text).as_bytes(),
+        ))
+        .unwrap();
+        client::encrypted(&client::headers("dave@example.org", LIST, "subkey"), &armored)
+    };
+    let out = s.deliver(&with_subkey(CANARY));
+    assert!(out.status.success(), "{}", stderr(&out));
+    nothing_distributed(&s);
+    no_canary_anywhere(&s, &[&out]);
+    let decision = list_log(&s).lines().last().unwrap_or_default().to_string();
+    assert!(decision.contains("rejected"), "{decision}");
+    // Dave's primary key, which is properly bound, still signs his posts.
+    s.w.clear_outbox();
+    let armored = String::from_utf8(dave.gpg_pipe(
+        &["--armor", "--local-user", &format!("{primary}!"), "--recipient", &s.list_key, "--sign", "--encrypt"],
+        client::text_entity("signed by the primary key").as_bytes(),
+    ))
+    .unwrap();
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("dave@example.org", LIST, "primary"), &armored))
+        .status
+        .success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", list_log(&s));
+
+    // The control: Erin's signing subkey keeps its back-signature, and her subkey-signed post goes out.
+    s.w.clear_outbox();
+    let erin = s.w.empty_person("erin@example.org");
+    let erin_primary = erin.gen_key("erin@example.org", &[]);
+    erin.gpg_ok(&["--quick-add-key", &erin_primary, "ed25519", "sign", "never"]);
+    let erin = s.w.quick_member_of(erin, &list_key);
+    let erin_subkey = erin
+        .gpg_ok(&["--with-colons", "--list-keys", &erin_primary])
+        .lines()
+        .filter(|l| l.starts_with("fpr:"))
+        .nth(2)
+        .unwrap()
+        .split(':')
+        .nth(9)
+        .unwrap()
+        .to_string();
+    let armored = String::from_utf8(erin.gpg_pipe(
+        &["--armor", "--local-user", &format!("{erin_subkey}!"), "--recipient", &s.list_key, "--sign", "--encrypt"],
+        client::text_entity("signed by a cross-certified subkey").as_bytes(),
+    ))
+    .unwrap();
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("erin@example.org", LIST, "subkey"), &armored))
+        .status
+        .success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", list_log(&s));
+}
