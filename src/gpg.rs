@@ -194,7 +194,9 @@ impl Keyring {
         start_gpgme(&self.home);
     }
 
-    fn context(&self) -> Result<Context> {
+    /// A context for one operation, watched by [`watchdog`] while it lives.
+    fn context(&self) -> Result<Watched> {
+        let deadline = watchdog::arm();
         let default_home = start_gpgme(&self.home);
         let mut ctx = Context::from_protocol(Protocol::OpenPgp).map_err(unavailable)?;
         // Another home costs this context one more `gpg --version`.
@@ -203,7 +205,7 @@ impl Keyring {
         }
         ctx.set_pinentry_mode(PinentryMode::Cancel).map_err(unavailable)?;
         ctx.set_offline(true);
-        Ok(ctx)
+        Ok(Watched { ctx, _deadline: deadline })
     }
 
     /// The keys in `bytes` (armored or binary), without importing them.
@@ -255,7 +257,7 @@ impl Keyring {
         if let Some(key) = self.known.lock().ok().and_then(|known| known.get(fpr).cloned()) {
             return Ok(key);
         }
-        let key = lookup(&mut self.context()?, fpr.as_str(), false).map_err(|_| not_in_keyring(fpr, &self.home))?;
+        let key = lookup(&mut *self.context()?, fpr.as_str(), false).map_err(|_| not_in_keyring(fpr, &self.home))?;
         if let Ok(mut known) = self.known.lock() {
             known.insert(fpr.clone(), key.clone());
         }
@@ -475,7 +477,7 @@ impl Keyring {
 
     /// The key holding this (sub)key fingerprint, if it is in the keyring.
     pub fn key_of(&self, fingerprint: &str) -> Option<KeyInfo> {
-        let key = lookup(&mut self.context().ok()?, fingerprint, false).ok()?;
+        let key = lookup(&mut *self.context().ok()?, fingerprint, false).ok()?;
         KeyInfo::from_key(&key).ok()
     }
 
@@ -539,6 +541,94 @@ impl Keyring {
                 .hint("check that gpg-agent.conf in the list's GnuPG home allows preset passphrases"));
         }
         Ok(())
+    }
+}
+
+/// A gpgme context whose operations the watchdog times.
+struct Watched {
+    ctx: Context,
+    _deadline: watchdog::Deadline,
+}
+
+impl std::ops::Deref for Watched {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
+}
+
+impl std::ops::DerefMut for Watched {
+    fn deref_mut(&mut self) -> &mut Context {
+        &mut self.ctx
+    }
+}
+
+/// A wall-time limit on gpg. gpgme cannot interrupt an operation, so a gpg
+/// that hangs (a stopped agent, a pathological message) would hold its entry
+/// and the MTA's pipe forever; past the limit the whole process stops with a
+/// fixed line on stderr and the exit code the command chose. Nothing is lost:
+/// the store is never held across gpg, and the entry's lease names a process
+/// that is gone, so the next run takes it over.
+pub mod watchdog {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+
+    static EXIT_CODE: AtomicI32 = AtomicI32::new(75);
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+
+    fn deadlines() -> &'static Mutex<HashMap<u64, Instant>> {
+        static DEADLINES: OnceLock<Mutex<HashMap<u64, Instant>>> = OnceLock::new();
+        DEADLINES.get_or_init(|| {
+            std::thread::spawn(watch);
+            Mutex::default()
+        })
+    }
+
+    /// `LISTCRYPT_GPG_TIMEOUT` seconds, 300 by default.
+    pub fn limit() -> Duration {
+        let secs = std::env::var("LISTCRYPT_GPG_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+        Duration::from_secs(secs)
+    }
+
+    /// The exit code when gpg overruns (75, EX_TEMPFAIL, unless a command
+    /// that must not make the MTA retry says otherwise).
+    pub fn exit_with(code: i32) {
+        EXIT_CODE.store(code, Ordering::Relaxed);
+    }
+
+    /// Watches one gpg operation until the returned value is dropped.
+    pub(super) fn arm() -> Deadline {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut all) = deadlines().lock() {
+            all.insert(id, Instant::now() + limit());
+        }
+        Deadline(id)
+    }
+
+    pub(super) struct Deadline(u64);
+
+    impl Drop for Deadline {
+        fn drop(&mut self) {
+            if let Ok(mut all) = deadlines().lock() {
+                all.remove(&self.0);
+            }
+        }
+    }
+
+    fn watch() {
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let overrun = deadlines().lock().map(|all| all.values().any(|d| *d < Instant::now())).unwrap_or(false);
+            if overrun {
+                eprintln!(
+                    "listcrypt: gpg did not finish within {} s; stopped (queued mail stays queued)",
+                    limit().as_secs()
+                );
+                std::process::exit(EXIT_CODE.load(Ordering::Relaxed));
+            }
+        }
     }
 }
 

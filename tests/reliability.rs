@@ -267,3 +267,47 @@ fn unsafe_to_mount() -> bool {
     let uid = Command::new("id").arg("-u").output().unwrap();
     String::from_utf8_lossy(&uid.stdout).trim() != "0"
 }
+
+/// The list's gpg-agent, by asking it.
+fn agent_pid(w: &World) -> String {
+    let out = std::process::Command::new("gpg-connect-agent")
+        .arg("--homedir")
+        .arg(w.list_gnupg(LIST))
+        .args(["GETINFO pid", "/bye"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.lines().find_map(|l| l.strip_prefix("D ")).expect("the agent's pid").trim().to_string()
+}
+
+#[test]
+fn a_hung_gpg_agent_stops_verify_at_the_time_limit_and_loses_nothing() {
+    let s = Scene::new();
+    let pid = agent_pid(&s.w);
+    let post = client::post(&s.alice, &s.list_key, "hung agent", "words that wait");
+    let injected = s.w.run_with_stdin(&["inject", LIST], &post);
+    assert!(injected.status.success());
+    let id = String::from_utf8(injected.stdout).unwrap().trim().to_string();
+    // A stopped agent never answers: gpg would wait for it forever.
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    // inject needs no agent (only the list's public key), so mail still gets in.
+    let second = s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "second", "more"));
+    assert!(second.status.success(), "{}", stderr(&second));
+    let started = std::time::Instant::now();
+    let out = s.w.cmd(&["verify", LIST, &id]).env("LISTCRYPT_GPG_TIMEOUT", "2").output().unwrap();
+    let took = started.elapsed();
+    assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    assert_eq!(out.status.code(), Some(0), "verify in an MTA alias must not make the MTA retry: {}", stderr(&out));
+    assert!(stderr(&out).contains("did not finish within 2 s"), "{}", stderr(&out));
+    assert!(took < std::time::Duration::from_secs(20), "stopped at the limit: {took:?}");
+    let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 2, "both posts still queued: {queue}");
+    // The agent answers again: the stopped run's lease is taken over and both go out.
+    s.w.ok(&["flush"]);
+    assert_eq!(
+        s.posts_to(&s.bob).len(),
+        2,
+        "{}",
+        std::fs::read_to_string(s.w.home.join("lists").join(LIST).join("log")).unwrap()
+    );
+}

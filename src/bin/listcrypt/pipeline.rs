@@ -4,6 +4,7 @@
 //! stored the mail, a failure to go further (list key locked, transport
 //! down, store busy) must not reach the MTA, which would retry and queue the
 //! mail twice. Those stages say why on stderr and exit 0; flush retries.
+//! That includes gpg overrunning its time limit ([`listcrypt::gpg::watchdog`]).
 
 use crate::cli::QueueCommand;
 use crate::output::{note, print, print_bytes, show};
@@ -18,6 +19,7 @@ pub fn inject(g: &Global, list: &str, request: bool) -> anyhow::Result<()> {
 }
 
 pub fn verify(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
+    listcrypt::gpg::watchdog::exit_with(0);
     let address = address(list)?;
     let ids = ids_from_stdin(ids)?;
     let report = match later_stage(verify::verify(&g.home, &address, &ids))? {
@@ -39,6 +41,7 @@ pub fn verify(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
 }
 
 pub fn distribute(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
+    listcrypt::gpg::watchdog::exit_with(0);
     let address = address(list)?;
     let ids = ids_from_stdin(ids)?;
     let report = match later_stage(distribute::distribute(&g.home, &address, &ids))? {
