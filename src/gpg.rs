@@ -4,7 +4,7 @@
 //! error that says to run `listcrypt list unlock`, never a prompt.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Address, Fingerprint};
+use crate::model::{Address, Fingerprint, Secret};
 use gpgme::{Context, CreateKeyFlags, EncryptFlags, ExportMode, Key, PinentryMode, Protocol};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -139,7 +139,7 @@ impl SignatureCheck {
 
 /// A decrypted OpenPGP message.
 pub struct Opened {
-    pub plaintext: Vec<u8>,
+    pub plaintext: Secret,
     /// Signatures inside the encryption (sign-and-encrypt in one message).
     pub signatures: Vec<SignatureCheck>,
 }
@@ -420,7 +420,7 @@ impl Keyring {
     /// compressed "bomb" never fills memory.
     pub fn decrypt(&self, ciphertext: &[u8], limit: usize) -> std::result::Result<Opened, DecryptFailure> {
         let mut ctx = self.context().map_err(DecryptFailure::Unavailable)?;
-        let mut capped = Capped { bytes: Vec::new(), limit, exceeded: false };
+        let mut capped = Capped { bytes: Secret::default(), limit, exceeded: false };
         let outcome = match gpgme::Data::from_writer(&mut capped) {
             Ok(mut sink) => ctx.decrypt_and_verify(ciphertext, &mut sink).map(|(d, v)| {
                 let signatures: Vec<SignatureCheck> = v.signatures().map(|s| SignatureCheck::from_gpgme(&s)).collect();
@@ -634,16 +634,24 @@ pub mod watchdog {
 
 /// Collects decrypted output up to a limit; past it, every write fails.
 struct Capped {
-    bytes: Vec<u8>,
+    bytes: Secret,
     limit: usize,
     exceeded: bool,
 }
 
 impl Write for Capped {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.bytes.len() + buf.len() > self.limit {
+        let needed = self.bytes.len() + buf.len();
+        if needed > self.limit {
             self.exceeded = true;
             return Err(std::io::Error::other("decrypted data over the limit"));
+        }
+        if needed > self.bytes.capacity() {
+            // Grown by hand: a Vec's own growth would leave the old copy of
+            // the plaintext in freed memory; this one is wiped when replaced.
+            let mut bigger = Vec::with_capacity(needed.max(self.bytes.capacity() * 2).min(self.limit));
+            bigger.extend_from_slice(&self.bytes);
+            self.bytes = Secret::new(bigger);
         }
         self.bytes.extend_from_slice(buf);
         Ok(buf.len())
@@ -726,5 +734,23 @@ fn gpg_error(what: &str, e: gpgme::Error) -> Error {
             .hint("run `listcrypt list unlock LIST` to give gpg-agent its passphrase")
     } else {
         Error::temporary(format!("gpg failed {what}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_output_grows_by_hand_and_stops_at_the_limit() {
+        let mut capped = Capped { bytes: Secret::default(), limit: 10_000, exceeded: false };
+        for _ in 0..99 {
+            capped.write_all(&[7u8; 100]).unwrap();
+        }
+        assert_eq!(capped.bytes.len(), 9_900);
+        assert!(capped.bytes.capacity() <= 10_000, "never allocates past the limit");
+        assert!(capped.write_all(&[7u8; 101]).is_err());
+        assert!(capped.exceeded);
+        assert_eq!(capped.bytes.len(), 9_900, "nothing past the limit is kept");
     }
 }

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// Decrypted content: wiped from memory when dropped. Best effort: the
+/// buffers listcrypt owns are wiped, copies made inside mail-parser and
+/// mail-builder while they work are not.
+pub type Secret = zeroize::Zeroizing<Vec<u8>>;
+
 /// A canonical mail address (`local@domain`).
 ///
 /// Canonical form, one rule everywhere: internationalised domains become

@@ -2,7 +2,7 @@
 //! inside the list-key encryption of its queue entry.
 
 use crate::error::{Error, Result};
-use crate::model::Address;
+use crate::model::{Address, Secret};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,10 +21,21 @@ pub struct Post {
     pub content: Vec<u8>,
 }
 
+/// The content and subject are wiped from memory when a post goes.
+impl Drop for Post {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.content.zeroize();
+        self.subject.zeroize();
+    }
+}
+
 impl Post {
     /// One JSON line with the headers, then the content bytes as they are.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec(self).expect("a post always serialises");
+    pub fn encode(&self) -> Secret {
+        let head = serde_json::to_vec(self).expect("a post always serialises");
+        let mut out = Secret::new(Vec::with_capacity(head.len() + 1 + self.content.len()));
+        out.extend_from_slice(&head);
         out.push(b'\n');
         out.extend_from_slice(&self.content);
         out

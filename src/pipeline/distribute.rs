@@ -18,7 +18,7 @@ use crate::journal::{self, Journal};
 use crate::list::List;
 use crate::member::Member;
 use crate::mime::build::{self, Head};
-use crate::model::{Address, Fingerprint};
+use crate::model::{Address, Fingerprint, Secret};
 use crate::openpgp::{self, Packet};
 use crate::pipeline::verify::list_id;
 use crate::pipeline::{defer, quarantine, release, select, tell_admins};
@@ -273,7 +273,7 @@ enum Prepared {
     Ready {
         post: Box<Post>,
         head: Box<Head>,
-        signed: Vec<u8>,
+        signed: Secret,
     },
     /// Quarantined (`locked: false`), or the list key is locked.
     Stop {
@@ -365,7 +365,7 @@ fn recipients<'a>(
 
 /// What every batch encrypts, and for whom.
 struct Job {
-    signed: Vec<u8>,
+    signed: Secret,
     wanted: std::collections::HashSet<Fingerprint>,
 }
 
@@ -431,11 +431,11 @@ fn post_head(list: &Address, settings: &Settings, post: &Post) -> Head {
 
 /// The signed entity every recipient gets: protected headers and content,
 /// signed once by the list key.
-fn sign_post(list: &List, list_key: &Fingerprint, head: &Head, post: &Post) -> Result<Vec<u8>> {
+fn sign_post(list: &List, list_key: &Fingerprint, head: &Head, post: &Post) -> Result<Secret> {
     let mut inner = head.clone();
     inner.extra.clear();
     inner.autocrypt = None;
-    let entity = build::protected_entity(&inner, &post.content);
+    let entity = Secret::new(build::protected_entity(&inner, &post.content));
     let (signature, micalg) = list.keyring.sign_detached(list_key, &entity)?;
-    Ok(build::signed_entity(&entity, &signature, &micalg))
+    Ok(Secret::new(build::signed_entity(&entity, &signature, &micalg)))
 }

@@ -4,7 +4,7 @@ use crate::entry::{valid_id, Entry, Stage};
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::list::List;
-use crate::model::{now, utc, Address};
+use crate::model::{now, utc, Address, Secret};
 use crate::post::Post;
 use serde::Serialize;
 
@@ -57,7 +57,7 @@ fn existing(list: &List, id: &str) -> Result<(Entry, Vec<u8>)> {
 }
 
 /// The entry decrypted: the mail as received, or an approved post's content.
-pub fn show(home: &Home, address: &Address, id: &str) -> Result<Vec<u8>> {
+pub fn show(home: &Home, address: &Address, id: &str) -> Result<Secret> {
     let list = List::open(home, address)?;
     let (entry, payload) = existing(&list, id)?;
     let limit = list.store()?.settings()?.max_decrypted_size();
@@ -69,8 +69,9 @@ pub fn show(home: &Home, address: &Address, id: &str) -> Result<Vec<u8>> {
         return Ok(opened.plaintext);
     }
     let post = Post::decode(&opened.plaintext)?;
-    let mut out =
-        format!("X-Listcrypt-Author: {}\r\nX-Listcrypt-Subject: {}\r\n", post.author, post.subject).into_bytes();
+    let head = format!("X-Listcrypt-Author: {}\r\nX-Listcrypt-Subject: {}\r\n", post.author, post.subject);
+    let mut out = Secret::new(Vec::with_capacity(head.len() + post.content.len()));
+    out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(&post.content);
     Ok(out)
 }

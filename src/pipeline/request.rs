@@ -323,7 +323,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
     drop(store);
     for who in subscribe {
         // An admin's subscribe: the new member's key comes attached; welcome and challenge follow.
-        let answer = match exam.content.as_deref().and_then(attached_key) {
+        let answer = match exam.content.as_deref().map(Vec::as_slice).and_then(attached_key) {
             Some(key_file) => {
                 let registered = crate::admin::members::refuse_look_alike(&who).and_then(|()| {
                     crate::admin::keys::register(list, &who, &key_file, Some(crate::member::Role::Member))
@@ -345,7 +345,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
     }
     if add_key {
         // A new key, signed for by a verified one: it gets its own challenge.
-        let answer = match exam.content.as_deref().and_then(attached_key) {
+        let answer = match exam.content.as_deref().map(Vec::as_slice).and_then(attached_key) {
             Some(key_file) => match crate::admin::keys::register(list, address, &key_file, None) {
                 Ok(added) if added.refreshed => {
                     changes.push("add-key (refresh)");

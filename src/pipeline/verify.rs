@@ -11,7 +11,7 @@ use crate::list::List;
 use crate::member::Member;
 use crate::mime::build::crlf;
 use crate::mime::parse::{self, Crypto, MailFacts};
-use crate::model::{now, sha256_hex, Address};
+use crate::model::{now, sha256_hex, Address, Secret};
 use crate::notice;
 use crate::pipeline::{defer, quarantine, release, select, tell_admins};
 use crate::policy::{self, Decision, Facts, GoodSignature, Reason, Signature};
@@ -101,7 +101,7 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
     };
     let limit = snapshot.settings.max_decrypted_size();
     let raw = match list.keyring.decrypt(&snapshot.payload, limit) {
-        Ok(opened) => crlf(&opened.plaintext),
+        Ok(opened) => Secret::new(crlf(&opened.plaintext)),
         Err(DecryptFailure::Locked(_)) => {
             release(list, id)?;
             return Ok(Outcome::Locked);
@@ -122,13 +122,13 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
 /// What the mail is: header facts, its content and its signatures.
 pub(super) struct Examined {
     pub(super) facts: MailFacts,
-    pub(super) content: Option<Vec<u8>>,
+    pub(super) content: Option<Secret>,
     pub(super) encrypted: bool,
     pub(super) wrapped: bool,
     undecryptable: bool,
     signatures: Vec<SignatureCheck>,
     /// What the signature covers, for the replay digest.
-    signed: Vec<u8>,
+    signed: Secret,
 }
 
 /// Reads the structure and opens every layer.
@@ -141,7 +141,7 @@ fn examine(list: &List, raw: &[u8], limit: usize) -> Result<Examined> {
         wrapped: false,
         undecryptable: false,
         signatures: vec![],
-        signed: vec![],
+        signed: Secret::default(),
     };
     match crypto {
         Crypto::PgpMimeEncrypted(ciphertext) => {
@@ -152,12 +152,12 @@ fn examine(list: &List, raw: &[u8], limit: usize) -> Result<Examined> {
         }
         Crypto::PgpMimeSigned { entity, signature } => {
             exam.signatures = list.keyring.verify_detached(&signature, &entity)?;
-            exam.content = Some(entity.clone());
-            exam.signed = entity;
+            exam.content = Some(Secret::new(entity.clone()));
+            exam.signed = Secret::new(entity);
         }
         Crypto::InlineSigned(armored) => open_inline_signed(list, &armored, &mut exam)?,
         Crypto::Wrapped => exam.wrapped = true,
-        Crypto::Plain(entity) => exam.content = Some(entity),
+        Crypto::Plain(entity) => exam.content = Some(Secret::new(entity)),
     }
     Ok(exam)
 }
@@ -175,7 +175,7 @@ fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, limit: usize, ex
             return Ok(());
         }
     };
-    let plaintext = crlf(&opened.plaintext);
+    let plaintext = Secret::new(crlf(&opened.plaintext));
     if !opened.signatures.is_empty() {
         exam.signatures = opened.signatures;
         exam.content = Some(if inline { text_entity(&plaintext) } else { plaintext.clone() });
@@ -194,10 +194,10 @@ fn open_inner(list: &List, plaintext: &[u8], exam: &mut Examined) -> Result<()> 
     match parse::read_entity(plaintext) {
         Crypto::PgpMimeSigned { entity, signature } => {
             exam.signatures = list.keyring.verify_detached(&signature, &entity)?;
-            exam.content = Some(entity.clone());
-            exam.signed = entity;
+            exam.content = Some(Secret::new(entity.clone()));
+            exam.signed = Secret::new(entity);
         }
-        Crypto::Plain(entity) => exam.content = Some(entity),
+        Crypto::Plain(entity) => exam.content = Some(Secret::new(entity)),
         _ => exam.wrapped = true,
     }
     Ok(())
@@ -220,13 +220,15 @@ fn open_inline_signed(list: &List, armored: &[u8], exam: &mut Examined) -> Resul
     }
     let (signed_text, signatures) = list.keyring.verify_cleartext(armored)?;
     exam.signatures = signatures;
-    exam.content = Some(text_entity(&crlf(&signed_text)));
-    exam.signed = signed_text;
+    exam.content = Some(text_entity(&Secret::new(crlf(&signed_text))));
+    exam.signed = Secret::new(signed_text);
     Ok(())
 }
 
-fn text_entity(text: &[u8]) -> Vec<u8> {
-    let mut entity = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".to_vec();
+fn text_entity(text: &[u8]) -> Secret {
+    const HEAD: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
+    let mut entity = Secret::new(Vec::with_capacity(HEAD.len() + text.len()));
+    entity.extend_from_slice(HEAD);
     entity.extend_from_slice(text);
     entity
 }
@@ -268,7 +270,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
     let from = facts.from.first();
     let member = from.and_then(|f| snap.members.iter().find(|m| &m.address == f));
     let (signature, digest) = judge_signature(list, &exam, &snap.members, from);
-    let protected = exam.content.as_deref().map(parse::protected_headers).unwrap_or_default();
+    let protected = exam.content.as_deref().map(Vec::as_slice).map(parse::protected_headers).unwrap_or_default();
     let list_id = format!("<{}>", list_id(list.address()));
     let mut policy_facts = Facts {
         now: now(),
@@ -289,7 +291,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         // Signed mail that names its recipients must name this list: a member's
         // private signed mail re-sent to the list is not a post of theirs.
         not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !r.contains(list.address())),
-        too_complex: exam.content.as_deref().is_some_and(parse::too_complex),
+        too_complex: exam.content.as_deref().map(Vec::as_slice).is_some_and(parse::too_complex),
         signature,
         released: snap.released,
     };
