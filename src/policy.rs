@@ -119,7 +119,7 @@ impl Reason {
             Reason::SignatureInFuture => "the signature is dated in the future",
             Reason::Replay => "a replay of a post the list has already accepted",
             Reason::InnerFromDiffers => "the protected From: differs from the outer From:",
-            Reason::TooComplex => "more MIME parts or deeper nesting than a post may have",
+            Reason::TooComplex => "larger headers, more MIME parts or deeper nesting than a post may have",
             Reason::NotForThisList => {
                 "the signed part is addressed to others, not to this list (a forwarded private mail)"
             }

@@ -16,6 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let raw = crlf(data);
     let _ = parse::failed_recipients(&raw);
     let Ok((facts, crypto)) = parse::read_mail(&raw) else { return };
+    for address in &facts.from {
+        let _ = address.looks_alike();
+    }
     let list = Address::parse("crypto@example.org").unwrap();
     let content = match &crypto {
         Crypto::PgpMimeSigned { entity, .. } | Crypto::Plain(entity) => Some(entity.clone()),

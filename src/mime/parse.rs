@@ -33,6 +33,9 @@ pub struct MailFacts {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// The header section is over [`MAX_HEADER_BYTES`] or [`MAX_HEADER_FIELDS`]:
+    /// it was not parsed, and nothing else here was filled in.
+    pub oversized_headers: bool,
 }
 
 /// The cryptographic shape of an entity.
@@ -81,6 +84,9 @@ pub fn check_is_mail(raw: &[u8]) -> Result<()> {
 /// Parses a whole message (CRLF line ends): header facts and body structure.
 pub fn read_mail(raw: &[u8]) -> Result<(MailFacts, Crypto)> {
     let (body, mbox_null) = strip_mbox_line(raw);
+    if headers_too_big(body) {
+        return Ok((MailFacts { oversized_headers: true, ..MailFacts::default() }, Crypto::Wrapped));
+    }
     let message = MessageParser::default().parse(body).ok_or_else(|| Error::data("the message cannot be parsed"))?;
     let mut facts = header_facts(&message);
     facts.null_sender |= mbox_null;
@@ -101,8 +107,36 @@ pub fn read_entity(entity: &[u8]) -> Crypto {
 const MAX_PARTS: usize = 1000;
 const MAX_DEPTH: usize = 32;
 
-/// True when `entity` has more parts or deeper nesting than a post needs.
+/// Header sections past these are refused before they are parsed (Postfix
+/// itself keeps 100 KB of headers; real mail has a few dozen fields).
+pub const MAX_HEADER_BYTES: usize = 256 * 1024;
+pub const MAX_HEADER_FIELDS: usize = 1000;
+
+/// True when the header section of `entity` is larger than any post's.
+pub fn headers_too_big(entity: &[u8]) -> bool {
+    let mut bytes = 0;
+    let mut fields = 0;
+    for line in entity.split(|b| *b == b'\n') {
+        if line.is_empty() || line == b"\r" {
+            return false;
+        }
+        bytes += line.len() + 1;
+        if !matches!(line[0], b' ' | b'\t') {
+            fields += 1;
+        }
+        if bytes > MAX_HEADER_BYTES || fields > MAX_HEADER_FIELDS {
+            return true;
+        }
+    }
+    false
+}
+
+/// True when `entity` has larger headers, more parts or deeper nesting than
+/// a post needs.
 pub fn too_complex(entity: &[u8]) -> bool {
+    if headers_too_big(entity) {
+        return true;
+    }
     let Some(message) = MessageParser::default().parse(entity) else { return false };
     if message.parts.len() > MAX_PARTS {
         return true;

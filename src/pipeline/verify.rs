@@ -291,7 +291,8 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         // Signed mail that names its recipients must name this list: a member's
         // private signed mail re-sent to the list is not a post of theirs.
         not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !r.contains(list.address())),
-        too_complex: exam.content.as_deref().map(Vec::as_slice).is_some_and(parse::too_complex),
+        too_complex: facts.oversized_headers
+            || exam.content.as_deref().map(Vec::as_slice).is_some_and(parse::too_complex),
         signature,
         released: snap.released,
     };
