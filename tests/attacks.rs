@@ -116,6 +116,29 @@ fn encoded_line_breaks_in_subjects_never_make_headers() {
 }
 
 #[test]
+fn encoded_line_breaks_in_display_names_never_make_headers() {
+    let s = Scene::new();
+    // "Alice\r\nBcc: victim@example.net" encoded as RFC 2047, outside and inside the signature.
+    let name = "=?utf-8?b?QWxpY2UNCkJjYzogdmljdGltQGV4YW1wbGUubmV0?=";
+    let entity = format!("Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nFrom: {name} <alice@example.org>\r\nTo: {LIST}\r\nSubject: names\r\n\r\nbody\r\n");
+    let armored = s.alice.sign_encrypt(entity.as_bytes(), &s.list_key);
+    let headers =
+        client::headers("alice@example.org", LIST, "names").replacen("From: Sender <", &format!("From: {name} <"), 1);
+    let out = s.deliver(&client::encrypted(&headers, &armored));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy = &s.posts_to(&s.bob)[0];
+    let opened = s.bob.open_post(copy).unwrap();
+    for text in [copy.text(), opened.entity.clone()] {
+        let head = text.split("\r\n\r\n").next().unwrap().to_string();
+        assert!(
+            !head.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "a Bcc header was injected:\n{head}"
+        );
+    }
+    assert!(s.w.mails_to("victim@example.net").is_empty());
+}
+
+#[test]
 fn loops_by_list_id_and_auto_replies_are_dropped_silently() {
     let s = Scene::new();
     for extra in
