@@ -1,5 +1,6 @@
 //! Every mail listcrypt writes itself: welcome, challenges, rejections and
-//! admin reports. Notices are auto-generated (RFC 3834), carry this list's
+//! admin reports. Notices are auto-generated, or auto-replied when they
+//! answer a mail (rejections, `-request` answers; RFC 3834), carry this list's
 //! X-Loop, and come from the `-bounces` envelope sender, or from the null
 //! sender `<>` when they answer mail from someone not yet trusted.
 
@@ -20,6 +21,8 @@ pub struct Notice {
     pub reply_to: Option<Address>,
     /// The list's key for the Autocrypt header, binary.
     pub autocrypt: Option<Vec<u8>>,
+    /// It answers a mail (`Auto-Submitted: auto-replied`).
+    pub reply: bool,
 }
 
 impl Notice {
@@ -32,12 +35,13 @@ impl Notice {
             null_sender: false,
             reply_to: None,
             autocrypt: None,
+            reply: false,
         }
     }
 
     /// An answer to a member's mail (commands to the `-request` address).
     pub fn new_reply(to: &Address, subject: &str, text: String) -> Notice {
-        Notice::new(to, subject.to_string(), format!("{text}\r\n"))
+        Notice { reply: true, ..Notice::new(to, subject.to_string(), format!("{text}\r\n")) }
     }
 
     fn head(&self, list: &Address) -> Head {
@@ -45,7 +49,7 @@ impl Notice {
         head.reply_to = self.reply_to.clone();
         head.autocrypt = self.autocrypt.clone().map(|key| (list.clone(), key));
         head.extra = vec![
-            ("Auto-Submitted", "auto-generated".into()),
+            ("Auto-Submitted", if self.reply { "auto-replied" } else { "auto-generated" }.into()),
             ("Precedence", "list".into()),
             ("X-Loop", list.to_string()),
         ];
@@ -150,6 +154,7 @@ pub fn rejection(list: &Address, to: &Address, list_fpr: &Fingerprint, list_key:
     let mut notice = Notice::new(to, format!("Your message to {list} was not distributed"), text);
     notice.attachments.push(list_key_attachment(list, list_key));
     notice.null_sender = true;
+    notice.reply = true;
     notice
 }
 

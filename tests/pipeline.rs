@@ -93,7 +93,7 @@ fn assert_refused_by(
             Some("<>"),
             "null sender"
         );
-        assert_eq!(notice.header("Auto-Submitted").as_deref(), Some("auto-generated"));
+        assert_eq!(notice.header("Auto-Submitted").as_deref(), Some("auto-replied"), "it answers a mail (RFC 3834)");
         let body = match reader {
             Some(person) if notice.header("Content-Type").unwrap().starts_with("multipart/encrypted") => {
                 let opened = person.decrypt(&notice.armored());
