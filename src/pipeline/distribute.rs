@@ -121,143 +121,69 @@ fn send_entry(
     let candidates: Vec<Fingerprint> =
         snap.members.iter().filter(|m| m.delivery).filter_map(|m| m.delivery_key().cloned()).collect();
     let split = snap.settings.encryption == Encryption::Split;
-    // Each batch looks up its keys (one gpg run) while the post is opened
-    // and signed (two more), then encrypts as soon as the signed post exists.
-    let (prepared, autocrypt, batches) = std::thread::scope(|scope| {
+    let outcome = std::thread::scope(|scope| {
         // The list key for the Autocrypt header; its look-up serves the signature too.
         let autocrypt = scope.spawn(|| list.autocrypt_key(&snap.record.fingerprint));
+        // Each batch looks up its keys (one gpg run) while the post is opened
+        // and signed (two more), encrypts as soon as the signed post exists,
+        // and hands its result over when done: copies of the first batch go
+        // out while the others still encrypt.
+        let (finished, results) = std::sync::mpsc::channel();
         let mut jobs = vec![];
-        let mut runs = vec![];
         for chunk in candidates.chunks(batch_size(candidates.len())) {
             let (job, next) = std::sync::mpsc::channel();
             jobs.push(job);
-            runs.push(scope.spawn(move || run_batch(list, chunk, &next)));
+            let finished = finished.clone();
+            scope.spawn(move || finished.send(run_batch(list, chunk, &next)));
         }
-        let prepared = open_and_sign(list, id, &snap);
-        if let Ok(Prepared::Ready { post, signed, .. }) = &prepared {
-            if split {
-                let wanted = recipients(&snap, &post.author, &delivered).0.into_iter().map(|(_, f)| f).collect();
-                let job = std::sync::Arc::new(Job { signed: signed.clone(), wanted });
-                for next in &jobs {
-                    let _ = next.send(job.clone());
-                }
+        drop(finished);
+        let (post, head, signed) = match open_and_sign(list, id, &snap)? {
+            Prepared::Ready { post, head, signed } => (*post, *head, signed),
+            // Dropping the jobs tells the batches there is nothing to encrypt.
+            Prepared::Stop { locked } => return Ok(Outcome::Stopped { locked }),
+        };
+        let (recipients, keyless) = recipients(&snap, &post.author, &delivered);
+        if split {
+            let wanted = recipients.iter().map(|(_, f)| f.clone()).collect();
+            let job = std::sync::Arc::new(Job { signed: signed.clone(), wanted });
+            for next in &jobs {
+                let _ = next.send(job.clone());
             }
         }
         drop(jobs);
         watch.lap("open and sign");
-        let autocrypt = autocrypt.join().ok().flatten();
-        let batches: Vec<Batch> = runs
-            .into_iter()
-            .map(|run| {
-                run.join()
-                    .unwrap_or_else(|_| Batch { keys: Err(Error::software("a batch panicked")), ciphertext: None })
-            })
-            .collect();
-        (prepared, autocrypt, batches)
-    });
-    let (post, head, signed) = match prepared? {
-        Prepared::Ready { post, head, signed } => (*post, *head, signed),
-        Prepared::Stop { locked } => return Ok(!locked),
-    };
-    let mut usable = vec![];
-    let mut unusable = vec![];
-    let mut ciphertexts = vec![];
-    for batch in batches {
-        let keys = batch.keys?;
-        usable.extend(keys.usable);
-        unusable.extend(keys.unusable);
-        match batch.ciphertext {
-            Some(Ok(ciphertext)) => ciphertexts.push(ciphertext),
-            // Its recipients are served one encryption each below.
-            Some(Err(e)) => crate::log::event(
-                &list.home,
-                &format!("entry {id}: split encryption failed ({}); one per recipient", e.message()),
-            ),
-            None => {}
+        if snap.first_attempt && delivered.is_empty() && !keyless.is_empty() {
+            tell_keyless(list, &snap, id, &keyless);
         }
-    }
-    watch.lap("look up keys and encrypt");
-
-    let (recipients, keyless) = recipients(&snap, &post.author, &delivered);
-    if snap.first_attempt && delivered.is_empty() && !keyless.is_empty() {
-        let names: Vec<&str> = keyless.iter().map(|m| m.address.as_str()).collect();
-        let text = format!(
-            "Entry {id} was not sent to these members, who have no verified key:\r\n{}\r\nNo cleartext copy was sent.",
-            names.join("\r\n")
-        );
-        tell_admins(
+        let mut outer = head;
+        if snap.settings.protect_subject {
+            outer.subject = "...".into();
+        }
+        outer.autocrypt = autocrypt.join().ok().flatten().map(|key| (list.address().clone(), key));
+        let mut copies = Copies {
             list,
-            &snap.members,
-            &snap.settings,
-            &snap.record.fingerprint,
-            "members without a usable key",
-            &text,
-        );
-        for member in &keyless {
-            tell_missed(list, &snap, &member.address);
-        }
-    }
-    let mut outer = head.clone();
-    if snap.settings.protect_subject {
-        outer.subject = "...".into();
-    }
-    outer.autocrypt = autocrypt.map(|key| (list.address().clone(), key));
-    let wanted: std::collections::HashSet<&Fingerprint> = recipients.iter().map(|(_, f)| f).collect();
-    let keys: Vec<RecipientKey> = usable.into_iter().filter(|k| wanted.contains(&k.fingerprint)).collect();
-    let unusable: Vec<(Fingerprint, String)> = unusable.into_iter().filter(|(f, _)| wanted.contains(f)).collect();
-    let mut journal = Journal::open(&list.home, id)?;
-    for (fpr, why) in &unusable {
-        if let Some((address, _)) = recipients.iter().find(|(_, f)| f == fpr) {
-            skip(list, &snap, &mut journal, id, address, why)?;
-        }
-    }
-    let splits = match ciphertexts.iter().map(|c| openpgp::split(c)).collect::<std::result::Result<Vec<_>, _>>() {
-        Ok(splits) => splits,
-        Err(e) => {
-            crate::log::event(&list.home, &format!("entry {id}: cannot split gpg's output ({e}); one per recipient"));
-            vec![]
-        }
-    };
-    let sessions: HashMap<[u8; 8], (Packet<'_>, &[u8])> =
-        splits.iter().flat_map(|s| s.sessions.iter().map(move |(id, p)| (*id, (*p, s.data)))).collect();
-    let by_fpr: HashMap<&Fingerprint, &Address> = recipients.iter().map(|(a, f)| (f, *a)).collect();
-    let mut session = Session::new(&snap.settings.transport);
-    for key in &keys {
-        let address = by_fpr[&key.fingerprint];
-        let own = key.key_ids.iter().find_map(|id| sessions.get(id));
-        let armored = match own {
-            Some((packet, data)) => Ok(openpgp::armor(&openpgp::single_recipient(packet, data))),
-            // Per-recipient mode, or a copy the split could not provide.
-            None => list.keyring.encrypt_to(&[key], &signed, true),
+            snap: &snap,
+            id,
+            outer,
+            signed: &signed,
+            by_fpr: recipients.iter().map(|(a, f)| (f.clone(), (*a).clone())).collect(),
+            journal: Journal::open(&list.home, id)?,
+            session: Session::new(&snap.settings.transport),
+            report: &mut *report,
         };
-        let armored = match armored {
-            Ok(armored) => armored,
-            Err(e) => {
-                skip(list, &snap, &mut journal, id, address, e.message())?;
-                continue;
+        for batch in results {
+            if !copies.send_batch(batch)? {
+                return Ok(Outcome::Deferred);
             }
-        };
-        let mail = Outgoing {
-            envelope_from: Some(list.address().bounces()),
-            recipients: vec![address.clone()],
-            bytes: build::encrypted_message(&outer, &armored),
-        };
-        match session.send(&mail) {
-            Ok(()) => {
-                journal.record(address)?;
-                report.sent += 1;
-            }
-            Err(e) if e.kind() == ErrorKind::Temporary => {
-                drop(session);
-                defer(list, id, e.message())?;
-                report.deferred.push((id.to_string(), e.message().to_string()));
-                return Ok(true);
-            }
-            Err(e) => skip(list, &snap, &mut journal, id, address, e.message())?,
         }
+        watch.lap("encrypt, build and send");
+        Ok::<_, Error>(Outcome::Sent)
+    })?;
+    match outcome {
+        Outcome::Sent => {}
+        Outcome::Deferred => return Ok(true),
+        Outcome::Stopped { locked } => return Ok(!locked),
     }
-    drop(session);
-    watch.lap("build and send");
     let store = list.store()?;
     store.remove_entry(id)?;
     store.flush()?;
@@ -266,6 +192,110 @@ fn send_entry(
     crate::log::event(&list.home, &format!("entry {id} distributed"));
     report.done.push(id.to_string());
     Ok(true)
+}
+
+/// How far one entry's distribution got.
+enum Outcome {
+    /// Every recipient has it (or was skipped for good).
+    Sent,
+    /// The transport is down: the rest waits for `flush`.
+    Deferred,
+    /// Quarantined (`locked: false`), or the list key is locked.
+    Stopped { locked: bool },
+}
+
+/// Tells the admins, and each member concerned, that members without a
+/// verified key get no copy.
+fn tell_keyless(list: &List, snap: &Snapshot, id: &str, keyless: &[&Member]) {
+    let names: Vec<&str> = keyless.iter().map(|m| m.address.as_str()).collect();
+    let text = format!(
+        "Entry {id} was not sent to these members, who have no verified key:\r\n{}\r\nNo cleartext copy was sent.",
+        names.join("\r\n")
+    );
+    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "members without a usable key", &text);
+    for member in keyless {
+        tell_missed(list, snap, &member.address);
+    }
+}
+
+/// Builds and sends each recipient's copy, batch by batch.
+struct Copies<'a> {
+    list: &'a List,
+    snap: &'a Snapshot,
+    id: &'a str,
+    outer: Head,
+    signed: &'a [u8],
+    by_fpr: HashMap<Fingerprint, Address>,
+    journal: Journal,
+    session: Session<'a>,
+    report: &'a mut DistributeReport,
+}
+
+impl Copies<'_> {
+    /// False when the transport failed for now and the entry was deferred.
+    fn send_batch(&mut self, batch: Batch) -> Result<bool> {
+        let keys = batch.keys?;
+        for (fpr, why) in &keys.unusable {
+            if let Some(address) = self.by_fpr.get(fpr).cloned() {
+                self.skip(&address, why)?;
+            }
+        }
+        let ciphertext = match batch.ciphertext {
+            Some(Ok(ciphertext)) => Some(ciphertext),
+            Some(Err(e)) => {
+                self.log(&format!("split encryption failed ({}); one per recipient", e.message()));
+                None
+            }
+            None => None,
+        };
+        let split = ciphertext.as_deref().and_then(|c| {
+            openpgp::split(c).map_err(|e| self.log(&format!("cannot split gpg's output ({e}); one per recipient"))).ok()
+        });
+        let sessions: HashMap<[u8; 8], Packet<'_>> =
+            split.as_ref().map(|s| s.sessions.iter().map(|(id, p)| (*id, *p)).collect()).unwrap_or_default();
+        for key in &keys.usable {
+            let Some(address) = self.by_fpr.get(&key.fingerprint).cloned() else { continue };
+            let own = key.key_ids.iter().find_map(|id| sessions.get(id)).zip(split.as_ref());
+            let armored = match own {
+                Some((packet, split)) => Ok(openpgp::armor(&openpgp::single_recipient(packet, split.data))),
+                // Per-recipient mode, or a copy the split could not provide.
+                None => self.list.keyring.encrypt_to(&[key], self.signed, true),
+            };
+            let armored = match armored {
+                Ok(armored) => armored,
+                Err(e) => {
+                    self.skip(&address, e.message())?;
+                    continue;
+                }
+            };
+            let mail = Outgoing {
+                envelope_from: Some(self.list.address().bounces()),
+                recipients: vec![address.clone()],
+                bytes: build::encrypted_message(&self.outer, &armored),
+            };
+            match self.session.send(&mail) {
+                Ok(()) => {
+                    self.journal.record(&address)?;
+                    self.report.sent += 1;
+                }
+                Err(e) if e.kind() == ErrorKind::Temporary => {
+                    defer(self.list, self.id, e.message())?;
+                    self.report.deferred.push((self.id.to_string(), e.message().to_string()));
+                    return Ok(false);
+                }
+                Err(e) => self.skip(&address, e.message())?,
+            }
+        }
+        Ok(true)
+    }
+
+    fn skip(&mut self, address: &Address, why: &str) -> Result<()> {
+        skip(self.list, self.snap, &mut self.journal, self.id, address, why)
+    }
+
+    fn log(&self, what: &str) {
+        crate::log::event(&self.list.home, &format!("entry {}: {what}", self.id));
+    }
 }
 
 /// The post, opened and signed, or why distribution stops here.
