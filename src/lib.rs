@@ -33,6 +33,7 @@ pub mod post;
 pub mod settings;
 pub mod store;
 pub mod transport;
+pub mod verp;
 
 pub use error::{Error, ErrorKind, Result};
 pub use home::Home;

@@ -102,6 +102,11 @@ impl Address {
         self.with_suffix("bounces")
     }
 
+    /// `local+extension@domain` (an ASCII dot-atom extension).
+    pub fn with_extension(&self, extension: &str) -> Address {
+        Address(format!("{}+{extension}@{}", self.local_part(), self.domain()))
+    }
+
     pub fn request(&self) -> Address {
         self.with_suffix("request")
     }

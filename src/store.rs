@@ -25,6 +25,25 @@ pub struct ListRecord {
     pub address: Address,
     pub fingerprint: Fingerprint,
     pub created: u64,
+    /// The key of the list's bounce tags ([`crate::verp`]), hex; lists made
+    /// before tags existed get one on first use.
+    #[serde(default)]
+    pub bounce_key: String,
+}
+
+impl ListRecord {
+    pub fn bounce_key(&self) -> Vec<u8> {
+        (0..self.bounce_key.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&self.bounce_key[2 * i..2 * i + 2], 16).ok())
+            .collect()
+    }
+}
+
+/// 32 random bytes, hex.
+pub fn new_bounce_key() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 const DEFAULT_LOCK_TIMEOUT: f64 = 30.0;
@@ -78,9 +97,15 @@ impl Store {
 
     /// The list's own record, written once at `list create`.
     pub fn list_record(&self) -> Result<ListRecord> {
-        self.get(&self.db, b"list")?.ok_or_else(|| {
+        let mut record: ListRecord = self.get(&self.db, b"list")?.ok_or_else(|| {
             Error::config("the store has no list record").hint("the list home is damaged; restore it from a backup")
-        })
+        })?;
+        if record.bounce_key.is_empty() {
+            record.bounce_key = new_bounce_key();
+            self.put_list_record(&record)?;
+            self.flush()?;
+        }
+        Ok(record)
     }
 
     pub fn put_list_record(&self, record: &ListRecord) -> Result<()> {

@@ -427,14 +427,34 @@ fn a_dead_transport_leaves_the_post_queued_and_a_rerun_sends_no_duplicates() {
 fn bounces_count_and_stop_delivery_past_the_threshold() {
     let s = Scene::new();
     s.w.ok(&["list", "set", LIST, "bounce_threshold", "2"]);
-    let dsn = "From: MAILER-DAEMON@example.org\nTo: crypto-bounces@example.org\nSubject: failure\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n--r\nContent-Type: text/plain\n\nfailed\n--r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.1.1\n\n--r--\n";
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "before", SECRET)).status.success());
+    // Each copy leaves from its recipient's own tagged bounce address.
+    let bobs = s.posts_to(&s.bob)[0].envelope_sender();
+    let carols = s.posts_to(&s.carol)[0].envelope_sender();
+    assert!(bobs.starts_with("crypto-bounces+") && bobs.ends_with("@example.org"), "{bobs}");
+    assert_ne!(bobs, carols);
+    let dsn = |to: &str| {
+        format!("From: MAILER-DAEMON@example.org\nTo: {to}\nSubject: failure\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n--r\nContent-Type: text/plain\n\nfailed\n--r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.1.1\n\n--r--\n")
+    };
+    let bob_delivers = || {
+        let members: serde_json::Value = serde_json::from_str(&s.w.ok(&["members", "ls", LIST, "--json"])).unwrap();
+        members.as_array().unwrap().iter().find(|m| m["address"] == "bob@example.org").unwrap()["delivery"] == true
+    };
+    // Forged reports naming Bob, to the plain bounce address or to Carol's tag, count for nothing.
+    for to in ["crypto-bounces@example.org", carols.as_str(), "crypto-bounces+aaaaaaaaaaaaaaaa@example.org"] {
+        for _ in 0..2 {
+            let out = s.w.run_with_stdin(&["bounce", LIST], dsn(to).as_bytes());
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+    }
+    assert!(bob_delivers(), "forged reports stopped nothing");
+    // Reports that came back to Bob's own tag count.
     for _ in 0..2 {
-        let out = s.w.run_with_stdin(&["bounce", LIST], dsn.as_bytes());
+        let out = s.w.run_with_stdin(&["bounce", LIST], dsn(&bobs).as_bytes());
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let members: serde_json::Value = serde_json::from_str(&s.w.ok(&["members", "ls", LIST, "--json"])).unwrap();
-    let bob = members.as_array().unwrap().iter().find(|m| m["address"] == "bob@example.org").unwrap();
-    assert_eq!(bob["delivery"], false);
+    assert!(!bob_delivers());
+    s.w.clear_outbox();
     assert!(s.deliver(&client::post(&s.alice, &s.list_key, "after", SECRET)).status.success());
     assert!(s.posts_to(&s.bob).is_empty(), "no copy to a disabled member");
     assert_eq!(s.posts_to(&s.carol).len(), 1);

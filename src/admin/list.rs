@@ -81,6 +81,7 @@ fn set_up(
         address: address.clone(),
         fingerprint: fingerprint.clone(),
         created: now(),
+        bounce_key: crate::store::new_bounce_key(),
     })?;
     store.put_settings(&Settings::default())?;
     store.put_member(&Member::new(admin.clone(), Role::Admin))?;

@@ -423,6 +423,24 @@ pub fn failed_recipients(raw: &[u8]) -> Vec<Address> {
     failed
 }
 
+/// Where the report says it was delivered, from its header fields.
+pub fn delivered_to(raw: &[u8]) -> Vec<String> {
+    let Some(message) = MessageParser::default().parse_headers(raw) else { return vec![] };
+    let mut out = vec![];
+    for name in ["Delivered-To", "X-Original-To", "Envelope-To", "To"] {
+        for value in message.header_values(name) {
+            match value {
+                mail_parser::HeaderValue::Text(t) => out.push(t.to_string()),
+                mail_parser::HeaderValue::Address(a) => {
+                    out.extend(a.iter().filter_map(|a| a.address().map(str::to_string)))
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

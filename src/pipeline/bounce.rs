@@ -1,12 +1,14 @@
 //! `bounce`: reads a delivery status notification (RFC 3464) sent to the
-//! list's `-bounces` address, counts a failure against each member it names,
-//! and stops delivery to a member past `bounce_threshold`.
+//! list's `-bounces` address, counts a failure against the member whose
+//! bounce tag it came back to ([`crate::verp`]) if it names them, and stops
+//! delivery to a member past `bounce_threshold`. A report without a valid
+//! tag counts against nobody: anyone can send one.
 
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::list::List;
 use crate::mime::build::crlf;
-use crate::mime::parse::failed_recipients;
+use crate::mime::parse::{delivered_to, failed_recipients};
 use crate::model::Address;
 use crate::pipeline::tell_admins;
 use std::io::Read;
@@ -18,19 +20,39 @@ pub struct BounceReport {
     pub disabled: Vec<Address>,
 }
 
-pub fn bounce(home: &Home, address: &Address, input: impl Read) -> Result<BounceReport> {
+/// `envelope_recipient` is the address the report was delivered to, when the
+/// MTA says so (Postfix's `ORIGINAL_RECIPIENT`); otherwise the report's
+/// `Delivered-To`, `X-Original-To`, `Envelope-To` and `To` fields are read.
+pub fn bounce(
+    home: &Home,
+    address: &Address,
+    input: impl Read,
+    envelope_recipient: Option<&str>,
+) -> Result<BounceReport> {
     let list = List::open(home, address)?;
     let mut raw = Vec::new();
     input.take(1024 * 1024).read_to_end(&mut raw).map_err(|e| Error::io("reading the report", e))?;
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::data("the report is empty"));
     }
-    let failed = failed_recipients(&crlf(&raw));
+    let raw = crlf(&raw);
+    let failed = failed_recipients(&raw);
+    let tags: Vec<String> = envelope_recipient
+        .into_iter()
+        .map(str::to_string)
+        .chain(delivered_to(&raw))
+        .filter_map(|to| crate::verp::tag_in(list.address(), &to))
+        .collect();
     let mut report = BounceReport::default();
     let (members, settings, record) = {
         let store = list.store()?;
         let settings = store.settings()?;
+        let key = store.list_record()?.bounce_key();
         for address in &failed {
+            if !tags.contains(&crate::verp::tag(&key, address)) {
+                crate::log::event(&list.home, &format!("a report naming {address} without its bounce tag was ignored"));
+                continue;
+            }
             let Some(mut member) = store.member(address)? else { continue };
             member.bounces = member.bounces.saturating_add(1);
             report.counted.push(member.address.clone());

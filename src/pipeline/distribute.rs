@@ -167,6 +167,7 @@ fn send_entry(
             outer,
             signed: &signed,
             by_fpr: recipients.iter().map(|(a, f)| (f.clone(), (*a).clone())).collect(),
+            bounce_key: snap.record.bounce_key(),
             journal: Journal::open(&list.home, id)?,
             session: Session::new(&snap.settings.transport),
             report: &mut *report,
@@ -226,6 +227,7 @@ struct Copies<'a> {
     outer: Head,
     signed: &'a [u8],
     by_fpr: HashMap<Fingerprint, Address>,
+    bounce_key: Vec<u8>,
     journal: Journal,
     session: Session<'a>,
     report: &'a mut DistributeReport,
@@ -269,7 +271,8 @@ impl Copies<'_> {
                 }
             };
             let mail = Outgoing {
-                envelope_from: Some(self.list.address().bounces()),
+                // The recipient's own bounce address: only their reports count against them.
+                envelope_from: Some(crate::verp::sender(self.list.address(), &self.bounce_key, &address)),
                 recipients: vec![address.clone()],
                 bytes: build::encrypted_message(&self.outer, &armored),
             };

@@ -39,8 +39,9 @@
 #      Postfix defers (dsn=4.3.0), and after the lock is gone and the queue is
 #      flushed the post arrives exactly once;
 #   e. an alias for a list that does not exist bounces (exit 67, 5.1.1);
-#   f. a DSN to crypto-bounces@ is delivered to `listcrypt bounce`, which
-#      counts it against the member it names.
+#   f. DSNs to crypto-bounces@ are delivered to `listcrypt bounce`: a forged
+#      one to the plain address counts against nobody, one to the tagged
+#      address bob's copies came from (recipient_delimiter +) counts against bob.
 #
 # Set-up facts this relies on (checked with Postfix 3.7 on Debian 12):
 # - local(8) runs alias commands as the owner of the alias DATABASE file
@@ -238,6 +239,7 @@ export_environment = TZ MAIL_CONFIG LANG LISTCRYPT_LOCK_TIMEOUT=3
 biff = no
 append_dot_mydomain = no
 smtputf8_enable = no
+recipient_delimiter = +
 smtpd_banner = \$myhostname ESMTP
 EOF
 
@@ -456,6 +458,11 @@ done
 check "a. the author (receive_own_posts off) got no copy" test "$(count alice)" = 0
 grep -q 'from userid' $(mails bob) && ok "a. the copy entered Postfix through sendmail (postdrop)" \
     || bad "a. the copy entered Postfix through sendmail (postdrop)"
+# Each copy's envelope sender is its recipient's own bounce address (a tag only the list can make).
+BOB_BOUNCES=$(sed -n 's/^Return-Path: <\(crypto-bounces+[a-z2-7]*@[^>]*\)>.*/\1/p' $(mails bob) | head -n 1)
+CAROL_BOUNCES=$(sed -n 's/^Return-Path: <\(crypto-bounces+[a-z2-7]*@[^>]*\)>.*/\1/p' $(mails carol) | head -n 1)
+check "a. bob's copy came from his own tagged bounce address ($BOB_BOUNCES), not carol's" \
+    sh -c "[ -n '$BOB_BOUNCES' ] && [ -n '$CAROL_BOUNCES' ] && [ '$BOB_BOUNCES' != '$CAROL_BOUNCES' ]"
 
 # ---------------------------------------------------------------- b. SMTP in, SMTP out
 step "b. a post through SMTP to 127.0.0.1:$PORT; the list sends with smtp://127.0.0.1:$PORT"
@@ -560,11 +567,11 @@ check "e. alice (the envelope sender) got the non-delivery report" \
     grep -qi 'Undelivered Mail Returned to Sender' $(mails alice) /dev/null
 
 # ---------------------------------------------------------------- f. -bounces
-step "f. a DSN to crypto-bounces@"
-off=$(( $(log_lines) + 1 ))
-cat > "$T/work/f.eml" <<EOF
+step "f. DSNs to crypto-bounces@: a forged one to the plain address, a real one to bob's tag"
+dsn() {
+cat <<EOF
 From: MAILER-DAEMON@mx.$MDOM (Mail Delivery System)
-To: crypto-bounces@$LDOM
+To: $1
 Subject: Undelivered Mail Returned to Sender
 Date: $(date -R)
 Message-ID: <dsn.$(date +%s%N)@mx.$MDOM>
@@ -598,11 +605,21 @@ Subject: ...
 
 --dsn1--
 EOF
-/usr/sbin/sendmail -C "$PFC" -f '<>' crypto-bounces@$LDOM < "$T/work/f.eml" || bad "f. sendmail refused the DSN"
+}
+off=$(( $(log_lines) + 1 ))
+dsn crypto-bounces@$LDOM | /usr/sbin/sendmail -C "$PFC" -f '<>' crypto-bounces@$LDOM || bad "f. sendmail refused the forged DSN"
 if wait_log $off 30 "to=<crypto-bounces@$LDOM>.*status=sent \(delivered to command"; then
-    ok "f. the DSN was delivered to listcrypt bounce (status=sent, delivered to command)"
+    ok "f. the forged DSN was delivered to listcrypt bounce"
 else
-    bad "f. the DSN was delivered to listcrypt bounce (status=sent, delivered to command)"
+    bad "f. the forged DSN was delivered to listcrypt bounce"
+fi
+check "f. the forged DSN counted against nobody (list log)" grep -q "naming $BOB without its bounce tag was ignored" "$LC/lists/$CRYPTO/log"
+off=$(( $(log_lines) + 1 ))
+dsn "$BOB_BOUNCES" | /usr/sbin/sendmail -C "$PFC" -f '<>' "$BOB_BOUNCES" || bad "f. sendmail refused the DSN"
+if wait_log $off 30 "to=<$(printf %s "$BOB_BOUNCES" | sed 's/[+.]/\\&/g')>.*status=sent \(delivered to command"; then
+    ok "f. the DSN to bob's tag was delivered to listcrypt bounce (status=sent, delivered to command)"
+else
+    bad "f. the DSN to bob's tag was delivered to listcrypt bounce (status=sent, delivered to command)"
 fi
 check "f. listcrypt counted the bounce against bob (list log)" grep -q "bounce counted for $BOB" "$LC/lists/$CRYPTO/log"
 

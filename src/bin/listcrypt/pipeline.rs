@@ -77,7 +77,9 @@ pub fn flush(g: &Global, list: Option<&str>) -> anyhow::Result<()> {
 }
 
 pub fn bounce(g: &Global, list: &str) -> anyhow::Result<()> {
-    let report = bounce::bounce(&g.home, &address(list)?, std::io::stdin().lock())?;
+    // Postfix's local(8) says where the report was delivered (with its bounce tag).
+    let recipient = std::env::var("ORIGINAL_RECIPIENT").or_else(|_| std::env::var("RECIPIENT")).ok();
+    let report = bounce::bounce(&g.home, &address(list)?, std::io::stdin().lock(), recipient.as_deref())?;
     if report.counted.is_empty() {
         note(g.quiet, "no member named as a failed recipient");
     }
