@@ -37,17 +37,22 @@ fn main() {
         .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| SIZES.to_vec());
 
-    println!("post: 10 KB, one core per batch ({} cores); times are milliseconds per recipient", cores());
+    println!(
+        "post: 10 KB, one core per batch ({} cores); milliseconds per recipient, each the best of {} runs",
+        cores(),
+        std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3usize).max(1)
+    );
     println!(
         "{:>6} | {:>12} {:>12} | {:>12} {:>12} | {:>11} | {:>10} {:>10} | {:>9}",
         "N", "split", "split+smtp", "per-recip", "per+smtp", "gpg floor", "per/split", "split/flr", "peak RSS"
     );
     for &n in &sizes {
         let list = BenchList::new(&keys, n);
-        let split = list.distribute("split", "discard");
-        let split_smtp = list.distribute("split", &format!("smtp://127.0.0.1:{}", sink.port));
-        let per = list.distribute("per-recipient", "discard");
-        let per_smtp = list.distribute("per-recipient", &format!("smtp://127.0.0.1:{}", sink.port));
+        let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+        let split = list.best("split", "discard");
+        let split_smtp = list.best("split", &smtp);
+        let per = list.best("per-recipient", "discard");
+        let per_smtp = list.best("per-recipient", &smtp);
         let floor = keys.engine_floor(n, &list.post_entity);
         let per_ms = |r: &Run| r.seconds * 1000.0 / n as f64;
         println!(
@@ -315,6 +320,16 @@ impl<'k> BenchList<'k> {
             panic!("the bench post was not approved: {}\n{log}", String::from_utf8_lossy(&out.stderr));
         }
         id
+    }
+
+    /// The fastest of BENCH_RUNS (3) distributions, as the engine floor is
+    /// the fastest of three gpg runs; the peak RSS is the largest seen.
+    fn best(&self, encryption: &str, transport: &str) -> Run {
+        let runs = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3usize).max(1);
+        let all: Vec<Run> = (0..runs).map(|_| self.distribute(encryption, transport)).collect();
+        let peak_kb = all.iter().map(|r| r.peak_kb).max().unwrap_or(0);
+        let seconds = all.iter().map(|r| r.seconds).fold(f64::MAX, f64::min);
+        Run { seconds, peak_kb }
     }
 
     /// One timed `listcrypt distribute` of a fresh post with these settings.
