@@ -465,12 +465,20 @@ impl Keyring {
     }
 
     /// Checks a cleartext-signed (inline) message; returns the signed text.
-    pub fn verify_cleartext(&self, armored: &[u8]) -> Result<(Vec<u8>, Vec<SignatureCheck>)> {
+    pub fn verify_cleartext(&self, armored: &[u8]) -> Result<(Secret, Vec<SignatureCheck>)> {
         let mut ctx = self.context()?;
-        let mut text = Vec::new();
-        match ctx.verify_opaque(armored, &mut text) {
-            Ok(result) => Ok((text, result.signatures().map(|s| SignatureCheck::from_gpgme(&s)).collect())),
-            Err(e) if is_not_openpgp(&e) => Ok((vec![], vec![])),
+        // The signed text is never longer than its armored form.
+        let mut text = Capped { bytes: Secret::default(), limit: armored.len(), exceeded: false };
+        let outcome = match gpgme::Data::from_writer(&mut text) {
+            Ok(mut sink) => ctx
+                .verify_opaque(armored, &mut sink)
+                .map(|r| r.signatures().map(|s| SignatureCheck::from_gpgme(&s)).collect()),
+            Err(e) => return Err(unavailable(e.error())),
+        };
+        match outcome {
+            Ok(signatures) if !text.exceeded => Ok((text.bytes, signatures)),
+            Ok(_) => Ok((Secret::default(), vec![])),
+            Err(e) if is_not_openpgp(&e) => Ok((Secret::default(), vec![])),
             Err(e) => Err(gpg_error("checking a signature", e)),
         }
     }
@@ -617,16 +625,48 @@ pub mod watchdog {
         }
     }
 
+    /// While held, the watchdog does not stop the process: a copy handed to
+    /// the transport is journaled before anything can end the run.
+    pub fn hold() -> std::sync::MutexGuard<'static, ()> {
+        static HOLD: Mutex<()> = Mutex::new(());
+        HOLD.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn watch() {
         loop {
             std::thread::sleep(Duration::from_millis(200));
             let overrun = deadlines().lock().map(|all| all.values().any(|d| *d < Instant::now())).unwrap_or(false);
             if overrun {
+                let _held = hold();
                 eprintln!(
                     "listcrypt: gpg did not finish within {} s; stopped (queued mail stays queued)",
                     limit().as_secs()
                 );
+                stop_gpg();
                 std::process::exit(EXIT_CODE.load(Ordering::Relaxed));
+            }
+        }
+    }
+
+    /// Kills the gpg processes of this process group: gpgme starts gpg
+    /// through a double fork, so they are not our children, and a hung one
+    /// would outlive us. An MTA's pipe or cron runs one listcrypt at a time
+    /// in a group, so these are ours.
+    fn stop_gpg() {
+        let me = rustix::process::getpid();
+        let group = rustix::process::getpgrp();
+        let Ok(entries) = std::fs::read_dir("/proc") else { return };
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else { continue };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // "pid (comm) state ppid pgrp …": comm may hold spaces, so split at the last ')'.
+            let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+            let comm = head.split_once('(').map(|(_, c)| c).unwrap_or("");
+            let pgrp = rest.split_whitespace().nth(2).and_then(|g| g.parse::<i32>().ok());
+            if comm == "gpg" && pgrp == Some(group.as_raw_nonzero().get()) && pid != me.as_raw_nonzero().get() {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
             }
         }
     }

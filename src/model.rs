@@ -64,6 +64,9 @@ impl Address {
         if !domain_ok {
             return Err(bad("the domain must be ASCII labels separated by dots (use xn-- for IDN)"));
         }
+        if local.len() + 1 + domain.len() > 254 {
+            return Err(bad("longer than 254 characters"));
+        }
         Ok(Address(format!("{local}@{domain}").to_ascii_lowercase()))
     }
 

@@ -247,7 +247,9 @@ fn autocrypt_value(addr: &Address, key: &[u8]) -> String {
 
 /// `bytes` with every line ending as CRLF, as SMTP and RFC 3156 expect.
 pub fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 40);
+    // Exactly the room needed: growing would leave copies of decrypted text behind.
+    let bare = bytes.iter().enumerate().filter(|(i, b)| **b == b'\n' && (*i == 0 || bytes[i - 1] != b'\r')).count();
+    let mut out = Vec::with_capacity(bytes.len() + bare);
     let mut prev = 0u8;
     for &b in bytes {
         if b == b'\n' && prev != b'\r' {

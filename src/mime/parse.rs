@@ -73,7 +73,13 @@ pub fn check_is_mail(raw: &[u8]) -> Result<()> {
     let first = raw.split(|b| *b == b'\n').next().unwrap_or(b"");
     let colon = first.iter().position(|b| *b == b':');
     let header_like = colon.is_some_and(|c| c > 0 && first[..c].iter().all(|b| b.is_ascii_graphic()));
-    let parsed = MessageParser::default().parse(raw);
+    if headers_too_big(raw) {
+        return Err(Error::data(format!(
+            "the header section is larger than any mail's (over {} KiB or {MAX_HEADER_FIELDS} fields)",
+            MAX_HEADER_BYTES / 1024
+        )));
+    }
+    let parsed = MessageParser::default().parse_headers(raw);
     if !header_like || parsed.as_ref().and_then(|m| m.header_raw("From")).is_none() {
         return Err(Error::data("the input is not a mail message (no header section with From:)")
             .hint("pipe one RFC 5322 message to listcrypt inject"));

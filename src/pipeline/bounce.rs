@@ -21,8 +21,8 @@ pub struct BounceReport {
 }
 
 /// `envelope_recipient` is the address the report was delivered to, when the
-/// MTA says so (Postfix's `ORIGINAL_RECIPIENT`); otherwise the report's
-/// `Delivered-To`, `X-Original-To`, `Envelope-To` and `To` fields are read.
+/// MTA says so (Postfix's `ORIGINAL_RECIPIENT`); only without it are the
+/// report's `Delivered-To`, `X-Original-To`, `Envelope-To` and `To` read.
 pub fn bounce(
     home: &Home,
     address: &Address,
@@ -37,12 +37,13 @@ pub fn bounce(
     }
     let raw = crlf(&raw);
     let failed = failed_recipients(&raw);
-    let tags: Vec<String> = envelope_recipient
-        .into_iter()
-        .map(str::to_string)
-        .chain(delivered_to(&raw))
-        .filter_map(|to| crate::verp::tag_in(list.address(), &to))
-        .collect();
+    // The MTA's word on where the report was delivered is the only one
+    // trusted when it is given; header fields are the sender's to write.
+    let delivered: Vec<String> = match envelope_recipient {
+        Some(to) => vec![to.to_string()],
+        None => delivered_to(&raw),
+    };
+    let tags: Vec<String> = delivered.iter().filter_map(|to| crate::verp::tag_in(list.address(), to)).collect();
     let mut report = BounceReport::default();
     let (members, settings, record) = {
         let store = list.store()?;

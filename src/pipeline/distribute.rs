@@ -134,7 +134,13 @@ fn send_entry(
             let (job, next) = std::sync::mpsc::channel();
             jobs.push(job);
             let finished = finished.clone();
-            scope.spawn(move || finished.send(run_batch(list, chunk, &next)));
+            scope.spawn(move || {
+                let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(list, chunk, &next)));
+                finished.send(batch.unwrap_or_else(|_| Batch {
+                    keys: Err(Error::software("a distribution batch failed")),
+                    ciphertext: None,
+                }))
+            });
         }
         drop(finished);
         let (post, head, signed) = match open_and_sign(list, id, &snap)? {
@@ -276,11 +282,15 @@ impl Copies<'_> {
                 recipients: vec![address.clone()],
                 bytes: build::encrypted_message(&self.outer, &armored),
             };
-            match self.session.send(&mail) {
-                Ok(()) => {
-                    self.journal.record(&address)?;
-                    self.report.sent += 1;
-                }
+            // gpg's watchdog waits until the copy sent is journaled (other batches still run gpg).
+            let held = crate::gpg::watchdog::hold();
+            let sent = self.session.send(&mail);
+            if sent.is_ok() {
+                self.journal.record(&address)?;
+            }
+            drop(held);
+            match sent {
+                Ok(()) => self.report.sent += 1,
                 Err(e) if e.kind() == ErrorKind::Temporary => {
                     defer(self.list, self.id, e.message())?;
                     self.report.deferred.push((self.id.to_string(), e.message().to_string()));

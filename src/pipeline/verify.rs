@@ -126,6 +126,8 @@ pub(super) struct Examined {
     pub(super) encrypted: bool,
     pub(super) wrapped: bool,
     undecryptable: bool,
+    /// The decrypted entity's header section is over the limit (not parsed).
+    oversized: bool,
     signatures: Vec<SignatureCheck>,
     /// What the signature covers, for the replay digest.
     signed: Secret,
@@ -140,6 +142,7 @@ fn examine(list: &List, raw: &[u8], limit: usize) -> Result<Examined> {
         encrypted: false,
         wrapped: false,
         undecryptable: false,
+        oversized: false,
         signatures: vec![],
         signed: Secret::default(),
     };
@@ -176,6 +179,10 @@ fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, limit: usize, ex
         }
     };
     let plaintext = Secret::new(crlf(&opened.plaintext));
+    if parse::headers_too_big(&plaintext) {
+        exam.oversized = true;
+        return Ok(());
+    }
     if !opened.signatures.is_empty() {
         exam.signatures = opened.signatures;
         exam.content = Some(if inline { text_entity(&plaintext) } else { plaintext.clone() });
@@ -221,7 +228,7 @@ fn open_inline_signed(list: &List, armored: &[u8], exam: &mut Examined) -> Resul
     let (signed_text, signatures) = list.keyring.verify_cleartext(armored)?;
     exam.signatures = signatures;
     exam.content = Some(text_entity(&Secret::new(crlf(&signed_text))));
-    exam.signed = Secret::new(signed_text);
+    exam.signed = signed_text;
     Ok(())
 }
 
@@ -270,7 +277,14 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
     let from = facts.from.first();
     let member = from.and_then(|f| snap.members.iter().find(|m| &m.address == f));
     let (signature, digest) = judge_signature(list, &exam, &snap.members, from);
-    let protected = exam.content.as_deref().map(Vec::as_slice).map(parse::protected_headers).unwrap_or_default();
+    let too_complex = facts.oversized_headers
+        || exam.oversized
+        || exam.content.as_deref().map(Vec::as_slice).is_some_and(parse::too_complex);
+    // Headers past the limit are never parsed, protected ones included.
+    let protected = match too_complex {
+        true => Default::default(),
+        false => exam.content.as_deref().map(Vec::as_slice).map(parse::protected_headers).unwrap_or_default(),
+    };
     let list_id = format!("<{}>", list_id(list.address()));
     let mut policy_facts = Facts {
         now: now(),
@@ -291,8 +305,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         // Signed mail that names its recipients must name this list: a member's
         // private signed mail re-sent to the list is not a post of theirs.
         not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !r.contains(list.address())),
-        too_complex: facts.oversized_headers
-            || exam.content.as_deref().map(Vec::as_slice).is_some_and(parse::too_complex),
+        too_complex,
         signature,
         released: snap.released,
     };
