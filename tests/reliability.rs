@@ -268,6 +268,23 @@ fn unsafe_to_mount() -> bool {
     String::from_utf8_lossy(&uid.stdout).trim() != "0"
 }
 
+/// A process stopped with SIGSTOP until this is dropped (also when a test
+/// fails, or cleaning up would wait for it forever).
+struct Stopped(String);
+
+impl Stopped {
+    fn new(pid: &str) -> Stopped {
+        assert!(std::process::Command::new("kill").args(["-STOP", pid]).status().unwrap().success());
+        Stopped(pid.to_string())
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-CONT", &self.0]).status();
+    }
+}
+
 /// The list's gpg-agent, by asking it.
 fn agent_pid(w: &World) -> String {
     let out = std::process::Command::new("gpg-connect-agent")
@@ -289,14 +306,37 @@ fn a_hung_gpg_agent_stops_verify_at_the_time_limit_and_loses_nothing() {
     assert!(injected.status.success());
     let id = String::from_utf8(injected.stdout).unwrap().trim().to_string();
     // A stopped agent never answers: gpg would wait for it forever.
-    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let stopped = Stopped::new(&pid);
     // inject needs no agent (only the list's public key), so mail still gets in.
     let second = s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "second", "more"));
     assert!(second.status.success(), "{}", stderr(&second));
     let started = std::time::Instant::now();
-    let out = s.w.cmd(&["verify", LIST, &id]).env("LISTCRYPT_GPG_TIMEOUT", "2").output().unwrap();
+    // In a process group of its own, as under an MTA's pipe (the watchdog kills its group's gpg).
+    use std::os::unix::process::CommandExt;
+    let child =
+        s.w.cmd(&["verify", LIST, &id])
+            .env("LISTCRYPT_GPG_TIMEOUT", "2")
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let group = child.id().to_string();
+    let out = child.wait_with_output().unwrap();
     let took = started.elapsed();
-    assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            let fields: Vec<&str> =
+                stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+            // Killed processes may linger as zombies until init reaps them.
+            fields.get(2) == Some(&group.as_str()) && fields.first() != Some(&"Z")
+        })
+        .collect();
+    assert!(left.is_empty(), "the hung gpg was killed with the run: {left:?}");
+    drop(stopped);
     assert_eq!(out.status.code(), Some(0), "verify in an MTA alias must not make the MTA retry: {}", stderr(&out));
     assert!(stderr(&out).contains("did not finish within 2 s"), "{}", stderr(&out));
     assert!(took < std::time::Duration::from_secs(20), "stopped at the limit: {took:?}");
