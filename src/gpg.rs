@@ -704,14 +704,7 @@ impl Write for Capped {
 
 /// `0123456789ABCDEF` as 8 bytes.
 fn key_id_bytes(hex: &str) -> Option<[u8; 8]> {
-    if hex.len() != 16 {
-        return None;
-    }
-    let mut out = [0u8; 8];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
+    crate::model::unhex(hex)?.try_into().ok()
 }
 
 fn is_not_openpgp(e: &gpgme::Error) -> bool {

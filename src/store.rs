@@ -33,9 +33,7 @@ pub struct ListRecord {
 
 impl ListRecord {
     pub fn bounce_key(&self) -> Vec<u8> {
-        (0..self.bounce_key.len() / 2)
-            .filter_map(|i| u8::from_str_radix(&self.bounce_key[2 * i..2 * i + 2], 16).ok())
-            .collect()
+        crate::model::unhex(&self.bounce_key).unwrap_or_default()
     }
 }
 
@@ -43,7 +41,7 @@ impl ListRecord {
 pub fn new_bounce_key() -> String {
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes).expect("the operating system's random source failed");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::model::hex(&bytes)
 }
 
 const DEFAULT_LOCK_TIMEOUT: f64 = 30.0;

@@ -32,27 +32,10 @@ fn efail_style_mixes_of_encrypted_and_plain_parts_are_refused() {
 #[test]
 fn several_signatures_are_refused() {
     let s = Scene::new();
-    let entity = s.w.dir.path().join("entity");
-    std::fs::write(&entity, client::text_entity(CANARY)).unwrap();
     // Alice signs, then Bob's signature is added over the same data: two signers.
-    let sig_alice = s.alice.gpg_ok(&[
-        "--armor",
-        "--output",
-        "-",
-        "--local-user",
-        &s.alice.fingerprint(),
-        "--detach-sign",
-        entity.to_str().unwrap(),
-    ]);
-    let sig_bob = s.bob.gpg_ok(&[
-        "--armor",
-        "--output",
-        "-",
-        "--local-user",
-        &s.bob.fingerprint(),
-        "--detach-sign",
-        entity.to_str().unwrap(),
-    ]);
+    let entity = client::text_entity(CANARY);
+    let sig_alice = s.alice.detach_sign(entity.as_bytes());
+    let sig_bob = s.bob.detach_sign(entity.as_bytes());
     let signed = format!(
         "Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n--s\r\n{}\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\n{sig_alice}{sig_bob}\r\n--s--\r\n",
         client::text_entity(CANARY)
@@ -200,40 +183,27 @@ fn huge_headers_and_deep_nesting_are_handled_without_harm() {
 #[test]
 fn tampered_ciphertext_is_refused() {
     let s = Scene::new();
-    let entity = s.w.dir.path().join("entity");
-    std::fs::write(&entity, client::text_entity(CANARY)).unwrap();
-    let binary = s.w.dir.path().join("post.gpg");
-    s.alice.gpg_ok(&[
-        "--trust-model",
-        "always",
-        "--local-user",
-        &s.alice.fingerprint(),
-        "--recipient",
-        &s.list_key,
-        "--output",
-        binary.to_str().unwrap(),
-        "--sign",
-        "--encrypt",
-        entity.to_str().unwrap(),
-    ]);
-    let original = std::fs::read(&binary).unwrap();
-    let armor = |bytes: &[u8]| {
-        std::fs::write(&binary, bytes).unwrap();
-        s.alice
-            .gpg_ok(&["--enarmor", "--output", "-", binary.to_str().unwrap()])
-            .replace("PGP ARMORED FILE", "PGP MESSAGE")
-    };
+    let original = s.alice.gpg_pipe(
+        &["--local-user", &s.alice.fingerprint(), "--recipient", &s.list_key, "--sign", "--encrypt"],
+        client::text_entity(CANARY).as_bytes(),
+    );
     let mut tampered = original.clone();
     let at = tampered.len() - 30;
     tampered[at] ^= 0x40; // inside the encrypted data: the integrity check (MDC) must catch it
-    let out = s.deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "tampered"), &armor(&tampered)));
+    let out = s.deliver(&client::encrypted(
+        &client::headers("alice@example.org", LIST, "tampered"),
+        &s.alice.armor_message(&tampered),
+    ));
     assert!(out.status.success(), "{}", stderr(&out));
     nothing_distributed(&s);
     no_canary_anywhere(&s, &[&out]);
     assert!(s.admin_reports().iter().any(|r| r.contains("not decryptable")), "{:?}", s.admin_reports());
     // The same message untouched, armored the same way, goes out: only the flipped bit made the difference.
     assert!(s
-        .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "intact"), &armor(&original)))
+        .deliver(&client::encrypted(
+            &client::headers("alice@example.org", LIST, "intact"),
+            &s.alice.armor_message(&original)
+        ))
         .status
         .success());
     assert!(s.bob.open_post(&s.posts_to(&s.bob)[0]).unwrap().text.contains(CANARY));
@@ -246,22 +216,19 @@ fn ciphertext_for_another_list_on_the_same_host_is_refused() {
     let other_key = s.w.ok(&["list", "export-key", "other@example.org"]);
     let other_file = s.w.dir.path().join("other.asc");
     std::fs::write(&other_file, other_key).unwrap();
-    let entity = s.w.dir.path().join("entity");
-    std::fs::write(&entity, client::text_entity(CANARY)).unwrap();
-    let armored = s.alice.gpg_ok(&[
-        "--trust-model",
-        "always",
-        "--armor",
-        "--output",
-        "-",
-        "--local-user",
-        &s.alice.fingerprint(),
-        "--recipient-file",
-        other_file.to_str().unwrap(),
-        "--sign",
-        "--encrypt",
-        entity.to_str().unwrap(),
-    ]);
+    let armored = String::from_utf8(s.alice.gpg_pipe(
+        &[
+            "--armor",
+            "--local-user",
+            &s.alice.fingerprint(),
+            "--recipient-file",
+            other_file.to_str().unwrap(),
+            "--sign",
+            "--encrypt",
+        ],
+        client::text_entity(CANARY).as_bytes(),
+    ))
+    .unwrap();
     let out = s.deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "elsewhere"), &armored));
     assert!(out.status.success());
     nothing_distributed(&s);
@@ -278,26 +245,23 @@ fn hidden_recipients_and_extra_recipients_do_not_matter_to_the_list() {
     // The list only needs to be among the recipients; whom else the sender
     // chose to encrypt to, or whether the key IDs are hidden, is theirs.
     let s = Scene::new();
-    let entity = s.w.dir.path().join("entity");
-    std::fs::write(&entity, client::text_entity("hidden and shared")).unwrap();
     s.alice.import(&std::fs::read(s.carol.export(false)).unwrap());
-    let armored = s.alice.gpg_ok(&[
-        "--trust-model",
-        "always",
-        "--armor",
-        "--output",
-        "-",
-        "--throw-keyids",
-        "--local-user",
-        &s.alice.fingerprint(),
-        "--recipient",
-        &s.list_key,
-        "--recipient",
-        &s.carol.fingerprint(),
-        "--sign",
-        "--encrypt",
-        entity.to_str().unwrap(),
-    ]);
+    let armored = String::from_utf8(s.alice.gpg_pipe(
+        &[
+            "--armor",
+            "--throw-keyids",
+            "--local-user",
+            &s.alice.fingerprint(),
+            "--recipient",
+            &s.list_key,
+            "--recipient",
+            &s.carol.fingerprint(),
+            "--sign",
+            "--encrypt",
+        ],
+        client::text_entity("hidden and shared").as_bytes(),
+    ))
+    .unwrap();
     assert!(s
         .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "hidden"), &armored))
         .status
@@ -317,19 +281,11 @@ fn a_signature_from_300_days_ago_is_refused() {
     old.gen_key_expiring("old@example.org", &["--faked-system-time", &stamp(400)], "never");
     let old = s.w.quick_member_of(old, &list_key);
     let entity = client::text_entity(CANARY);
-    let file = s.w.dir.path().join("entity");
-    std::fs::write(&file, &entity).unwrap();
-    let signature = old.gpg_ok(&[
-        "--faked-system-time",
-        &stamp(300),
-        "--armor",
-        "--output",
-        "-",
-        "--local-user",
-        &old.fingerprint(),
-        "--detach-sign",
-        file.to_str().unwrap(),
-    ]);
+    let signature = String::from_utf8(old.gpg_pipe(
+        &["--faked-system-time", &stamp(300), "--armor", "--local-user", &old.fingerprint(), "--detach-sign"],
+        entity.as_bytes(),
+    ))
+    .unwrap();
     let signed = format!(
         "Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n--s\r\n{entity}\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\n{signature}\r\n--s--\r\n"
     );
@@ -380,5 +336,5 @@ fn look_alike_domains_are_strangers_and_idn_addresses_match_in_either_form() {
     let armored = juergen.sign_encrypt(client::text_entity("Gr\u{fc}\u{df}e").as_bytes(), &s.list_key);
     let headers = client::headers("juergen@xn--bcher-kva.example", LIST, "idn member");
     assert!(s.deliver(&client::encrypted(&headers, &armored)).status.success());
-    assert_eq!(s.posts_to(&s.bob).len(), 1, "the log:\n{}", list_log(&s));
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "the log:\n{}", s.log());
 }

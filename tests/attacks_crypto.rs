@@ -67,16 +67,8 @@ fn nested_compression_bombs_are_refused_without_filling_memory() {
         .trim()
         .to_string();
     let started = std::time::Instant::now();
-    let out = std::process::Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
-        .arg(env!("CARGO_BIN_EXE_listcrypt"))
-        .arg("--home")
-        .arg(&s.w.home)
-        .args(["verify", LIST, &id])
-        .output()
-        .unwrap();
+    let (out, peak_kb) = s.verify_measured(&id);
     assert!(out.status.success(), "{}", stderr(&out));
-    let peak_kb: u64 = stderr(&out).lines().last().unwrap().trim().parse().unwrap();
     assert!(peak_kb < 64 * 1024, "verify's memory stayed bounded: {peak_kb} KB");
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
     assert!(s.admin_reports().iter().any(|r| r.contains("not decryptable")), "{:?}", s.admin_reports());
@@ -272,7 +264,7 @@ fn a_signing_subkey_without_a_back_signature_signs_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     nothing_distributed(&s);
     no_canary_anywhere(&s, &[&out]);
-    let decision = list_log(&s).lines().last().unwrap_or_default().to_string();
+    let decision = s.log().lines().last().unwrap_or_default().to_string();
     assert!(decision.contains("rejected"), "{decision}");
     // Dave's primary key, which is properly bound, still signs his posts.
     s.w.clear_outbox();
@@ -285,7 +277,7 @@ fn a_signing_subkey_without_a_back_signature_signs_nothing() {
         .deliver(&client::encrypted(&client::headers("dave@example.org", LIST, "primary"), &armored))
         .status
         .success());
-    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", list_log(&s));
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
 
     // The control: Erin's signing subkey keeps its back-signature, and her subkey-signed post goes out.
     s.w.clear_outbox();
@@ -312,5 +304,5 @@ fn a_signing_subkey_without_a_back_signature_signs_nothing() {
         .deliver(&client::encrypted(&client::headers("erin@example.org", LIST, "subkey"), &armored))
         .status
         .success());
-    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", list_log(&s));
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
 }

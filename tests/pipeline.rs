@@ -40,7 +40,7 @@ fn alices_post_reaches_bob_and_carol_each_encrypted_to_them_and_signed_by_the_li
         assert!(opened.entity.contains("hp=\"cipher\""));
     }
     assert!(s.posts_to(&s.alice).is_empty(), "the author gets no copy by default");
-    let log = std::fs::read_to_string(s.w.home.join("lists").join(LIST).join("log")).unwrap();
+    let log = s.log();
     assert!(log.contains("approved") && log.contains("distributed"));
     assert!(!log.contains(SECRET) && !log.contains("Plans for Friday"), "the log holds no content");
     let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
@@ -291,7 +291,7 @@ fn an_anonymous_list_hides_the_author_everywhere() {
         }
         assert!(copy.header("From").unwrap().contains(LIST));
     }
-    let log = std::fs::read_to_string(s.w.home.join("lists").join(LIST).join("log")).unwrap();
+    let log = s.log();
     assert!(!log.contains("alice@example.org"), "the log does not name the author of an anonymous post");
 }
 
@@ -527,17 +527,10 @@ fn a_compression_bomb_is_refused_without_filling_memory() {
     let armored = s.bob.sign_encrypt(&entity, &s.list_key);
     assert!(armored.len() < 1 << 20, "the bomb is small: {} bytes", armored.len());
     let mail = client::encrypted(&client::headers("bob@example.org", LIST, "bomb"), &armored);
+    let id = String::from_utf8(s.w.run_with_stdin(&["inject", LIST], &mail).stdout).unwrap();
     let started = std::time::Instant::now();
-    let out = std::process::Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
-        .arg(env!("CARGO_BIN_EXE_listcrypt"))
-        .arg("--home")
-        .arg(&s.w.home)
-        .args(["verify", LIST, String::from_utf8(s.w.run_with_stdin(&["inject", LIST], &mail).stdout).unwrap().trim()])
-        .output()
-        .unwrap();
+    let (out, peak_kb) = s.verify_measured(id.trim());
     assert!(out.status.success(), "{}", stderr(&out));
-    let peak_kb: u64 = stderr(&out).lines().last().unwrap().trim().parse().unwrap();
     assert!(peak_kb < 64 * 1024, "verify's memory stayed bounded: {peak_kb} KB");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     assert!(s.posts_to(&s.carol).is_empty());

@@ -344,10 +344,5 @@ fn a_hung_gpg_agent_stops_verify_at_the_time_limit_and_loses_nothing() {
     assert_eq!(queue.as_array().unwrap().len(), 2, "both posts still queued: {queue}");
     // The agent answers again: the stopped run's lease is taken over and both go out.
     s.w.ok(&["flush"]);
-    assert_eq!(
-        s.posts_to(&s.bob).len(),
-        2,
-        "{}",
-        std::fs::read_to_string(s.w.home.join("lists").join(LIST).join("log")).unwrap()
-    );
+    assert_eq!(s.posts_to(&s.bob).len(), 2, "{}", s.log());
 }

@@ -144,14 +144,14 @@ fn send_entry(
         }
         drop(finished);
         let (post, head, signed) = match open_and_sign(list, id, &snap)? {
-            Prepared::Ready { post, head, signed } => (*post, *head, signed),
+            Prepared::Ready { post, head, signed } => (*post, *head, std::sync::Arc::new(signed)),
             // Dropping the jobs tells the batches there is nothing to encrypt.
             Prepared::Stop { locked } => return Ok(Outcome::Stopped { locked }),
         };
         let (recipients, keyless) = recipients(&snap, &post.author, &delivered);
         if split {
             let wanted = recipients.iter().map(|(_, f)| f.clone()).collect();
-            let job = std::sync::Arc::new(Job { signed: signed.clone(), wanted });
+            let job = std::sync::Arc::new(Job { signed: std::sync::Arc::clone(&signed), wanted });
             for next in &jobs {
                 let _ = next.send(job.clone());
             }
@@ -408,7 +408,7 @@ fn recipients<'a>(
 
 /// What every batch encrypts, and for whom.
 struct Job {
-    signed: Secret,
+    signed: std::sync::Arc<Secret>,
     wanted: std::collections::HashSet<Fingerprint>,
 }
 

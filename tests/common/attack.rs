@@ -39,12 +39,8 @@ pub fn refused_for(s: &Scene, mail: &[u8], reason: &str) {
     assert!(out.status.success(), "{}", stderr(&out));
     nothing_distributed(s);
     no_canary_anywhere(s, &[&out]);
-    let log = list_log(s);
+    let log = s.log();
     let last = log.lines().rev().find(|l| l.contains(" rejected: ") || l.contains(" held: ")).unwrap_or_default();
     assert!(last.contains(reason), "expected '{reason}' in the last decision; the log:\n{log}");
     s.w.clear_outbox();
-}
-
-pub fn list_log(s: &Scene) -> String {
-    std::fs::read_to_string(s.w.home.join("lists").join(LIST).join("log")).unwrap_or_default()
 }

@@ -623,19 +623,7 @@ impl World {
 impl Person {
     /// The key IDs named by the public-key encrypted session key packets of a message.
     pub fn session_key_ids(&self, armored: &str) -> Vec<String> {
-        use std::io::Write;
-        let mut child = Command::new("gpg")
-            .arg("--homedir")
-            .arg(&self.home)
-            .args(["--batch", "--list-packets"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(armored.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
+        self.list_packets(armored.as_bytes())
             .lines()
             .filter(|l| l.starts_with(":pubkey enc packet:"))
             .filter_map(|l| l.split("keyid ").nth(1).map(|k| k.trim().to_string()))
@@ -690,6 +678,25 @@ impl World {
 
 impl Scene {
     /// What the admin (Alice, who has a verified key) was told about entries, decrypted.
+    /// The list log: one line per event, never any content.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.w.home.join("lists").join(LIST).join("log")).unwrap_or_default()
+    }
+
+    /// `listcrypt verify` of one entry under /usr/bin/time: its output and peak RSS in KB.
+    pub fn verify_measured(&self, id: &str) -> (Output, u64) {
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(env!("CARGO_BIN_EXE_listcrypt"))
+            .arg("--home")
+            .arg(&self.w.home)
+            .args(["verify", LIST, id])
+            .output()
+            .unwrap();
+        let peak_kb = String::from_utf8_lossy(&out.stderr).lines().last().and_then(|l| l.trim().parse().ok());
+        (out, peak_kb.expect("/usr/bin/time printed the peak RSS"))
+    }
+
     pub fn admin_reports(&self) -> Vec<String> {
         self.w
             .mails_to("alice@example.org")
