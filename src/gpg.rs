@@ -5,7 +5,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Address, Fingerprint, Secret};
-use gpgme::{Context, CreateKeyFlags, EncryptFlags, ExportMode, Key, PinentryMode, Protocol};
+use gpgme::{Context, CreateKeyFlags, EncryptFlags, ExportMode, HashAlgorithm, Key, PinentryMode, Protocol};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,6 +35,9 @@ pub struct KeyInfo {
     /// Fingerprints of the primary key and every subkey.
     pub subkeys: Vec<Fingerprint>,
     pub keygrips: Vec<String>,
+    /// The primary key, or a usable subkey, is RSA, DSA or ElGamal under
+    /// 2048 bits: what it is (`RSA 1024 bits`).
+    pub weak: Option<String>,
 }
 
 impl KeyInfo {
@@ -79,12 +82,27 @@ impl KeyInfo {
                 .filter_map(|s| s.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok()))
                 .collect(),
             keygrips: key.subkeys().filter_map(|s| s.keygrip().ok().map(str::to_string)).collect(),
+            weak: key
+                .subkeys()
+                .enumerate()
+                .filter(|(i, s)| *i == 0 || usable(s))
+                .find(|(_, s)| is_weak(s))
+                .map(|(_, s)| format!("{} {} bits", s.algorithm(), s.length())),
         })
     }
 
     pub fn has_address(&self, address: &Address) -> bool {
         self.emails.iter().any(|e| e == address.as_str())
     }
+}
+
+/// RSA, DSA and ElGamal under 2048 bits can be factored or solved with
+/// means well within reach (NIST SP 800-131A, RFC 9580 §12.4).
+fn is_weak(key: &gpgme::Subkey<'_>) -> bool {
+    use gpgme::KeyAlgorithm as A;
+    let finite_field =
+        matches!(key.algorithm(), A::Rsa | A::RsaEncrypt | A::RsaSign | A::Dsa | A::Elgamal | A::ElgamalEncrypt);
+    finite_field && key.length() < 2048
 }
 
 fn epoch_secs(t: SystemTime) -> u64 {
@@ -111,6 +129,9 @@ pub struct SignatureCheck {
     pub fingerprint: String,
     /// Signature creation time, seconds since the epoch.
     pub created: u64,
+    /// Made with a broken or obsolete hash (MD5, SHA-1, RIPEMD-160...): a
+    /// SHA-1 collision lets one signature cover two different texts.
+    pub weak_hash: bool,
 }
 
 impl SignatureCheck {
@@ -133,6 +154,10 @@ impl SignatureCheck {
             status,
             fingerprint: sig.fingerprint().unwrap_or_default().to_ascii_uppercase(),
             created: sig.creation_time().map(epoch_secs).unwrap_or(0),
+            weak_hash: !matches!(
+                sig.hash_algorithm(),
+                HashAlgorithm::Sha224 | HashAlgorithm::Sha256 | HashAlgorithm::Sha384 | HashAlgorithm::Sha512
+            ),
         }
     }
 }
@@ -483,10 +508,16 @@ impl Keyring {
         }
     }
 
-    /// The key holding this (sub)key fingerprint, if it is in the keyring.
-    pub fn key_of(&self, fingerprint: &str) -> Option<KeyInfo> {
-        let key = lookup(&mut *self.context().ok()?, fingerprint, false).ok()?;
-        KeyInfo::from_key(&key).ok()
+    /// The key holding this (sub)key fingerprint: `None` if the keyring has
+    /// no such key; an error if the keyring could not be asked (temporary).
+    pub fn key_of(&self, fingerprint: &str) -> Result<Option<KeyInfo>> {
+        match lookup(&mut *self.context()?, fingerprint, false) {
+            Ok(key) => KeyInfo::from_key(&key).map(Some),
+            Err(e) if e.code() == gpgme::Error::EOF.code() || e.code() == gpgme::Error::AMBIGUOUS_NAME.code() => {
+                Ok(None)
+            }
+            Err(e) => Err(Error::temporary(format!("GnuPG could not list keys: {e}"))),
+        }
     }
 
     /// Hands a passphrase to gpg-agent for the given keygrips (preset, no

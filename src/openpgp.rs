@@ -166,18 +166,86 @@ pub fn armor(data: &[u8]) -> Vec<u8> {
 }
 
 pub fn base64(data: &[u8]) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        let chars = [18, 12, 6, 0].map(|shift| ALPHABET[(n >> shift & 63) as usize]);
-        let keep = chunk.len() + 1;
-        out.extend_from_slice(&chars[..keep]);
-        out.extend(std::iter::repeat_n(b'=', 4 - keep));
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data).into_bytes()
+}
+
+/// The binary form of an OpenPGP message: `data` itself when it is binary,
+/// the decoded body when it is ASCII armor (RFC 4880 §6.2). Read as gpg
+/// reads armor: armor headers up to the blank line are skipped, and so are
+/// characters outside the base64 alphabet; the checksum line ends the body.
+/// `None` when it is neither.
+pub fn binary(data: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+    use base64::Engine;
+    if data.first().is_some_and(|b| b & 0x80 != 0) {
+        return Some(std::borrow::Cow::Borrowed(data));
     }
-    out
+    let text = std::str::from_utf8(data).ok()?;
+    let mut lines = text.lines().map(str::trim).skip_while(|l| !l.starts_with("-----BEGIN PGP "));
+    lines.next()?;
+    let mut body = String::new();
+    let mut in_headers = true;
+    for line in lines {
+        if line.starts_with("-----END PGP ") || (line.starts_with('=') && !in_headers) {
+            break;
+        }
+        if in_headers && (line.contains(": ") || line.is_empty()) {
+            in_headers = !line.is_empty();
+            continue;
+        }
+        in_headers = false;
+        body.extend(line.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')));
+    }
+    let lenient = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    lenient.decode(body.trim_end_matches('=')).ok().map(std::borrow::Cow::Owned)
+}
+
+/// The session key packets (tags 1 and 3) that open an encrypted message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionKeys {
+    pub total: usize,
+    /// Public-key packets naming no key (the wildcard key ID): gpg tries
+    /// every secret key it has on each, one private-key operation apiece.
+    pub wildcard: usize,
+}
+
+/// How many packets of `tag` a stream of packets holds (a detached
+/// signature: one signature packet per signer).
+pub fn count_packets(message: &[u8], tag: u8) -> Result<usize, PacketError> {
+    let mut count = 0;
+    let mut rest = message;
+    while !rest.is_empty() {
+        let packet = next_packet(rest)?;
+        count += usize::from(packet.tag == tag);
+        rest = &rest[packet.bytes.len()..];
+    }
+    Ok(count)
+}
+
+/// Counts the session key packets before the first other packet, without
+/// reading further (the data packet may use any length encoding).
+pub fn session_keys(message: &[u8]) -> Result<SessionKeys, PacketError> {
+    let mut found = SessionKeys::default();
+    let mut rest = message;
+    while let Some(&first) = rest.first() {
+        let tag = if first & 0x40 == 0 { (first >> 2) & 0x0f } else { first & 0x3f };
+        if first & 0x80 == 0 || !matches!(tag, 1 | 3) {
+            break;
+        }
+        let packet = next_packet(rest)?;
+        let body = &packet.bytes[packet.header_len..];
+        if tag == 1 && body.first() == Some(&3) && body.get(1..9).is_some_and(|id| id.iter().all(|b| *b == 0)) {
+            found.wildcard += 1;
+        }
+        found.total += 1;
+        rest = &rest[packet.bytes.len()..];
+    }
+    Ok(found)
 }
 
 fn crc24(data: &[u8]) -> u32 {
@@ -303,6 +371,23 @@ mod tests {
         let mut cut = new_format(1, &pkesk(1));
         cut.extend(&data[..data.len() - 2]);
         assert_eq!(split(&cut).unwrap_err(), PacketError::Truncated);
+    }
+
+    #[test]
+    fn session_key_packets_are_counted_up_to_the_data() {
+        let mut message = vec![];
+        for id in [0, 7, 0] {
+            message.extend(new_format(1, &pkesk(id)));
+        }
+        message.extend(new_format(3, &[4, 9, 2, 3]));
+        // An old-format data packet of indeterminate length is not read.
+        message.extend([0x80 | (9 << 2) | 3, 1, 2, 3]);
+        assert_eq!(session_keys(&message), Ok(SessionKeys { total: 4, wildcard: 2 }));
+        let armored = armor(&message);
+        assert_eq!(binary(&armored).unwrap().as_ref(), &message[..]);
+        let with_headers = String::from_utf8(armored).unwrap().replace("-----\n\n", "-----\nComment: x: y\n\n");
+        assert_eq!(binary(with_headers.as_bytes()).unwrap().as_ref(), &message[..]);
+        assert!(binary(b"no armor here").is_none());
     }
 
     #[test]

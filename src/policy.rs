@@ -1,5 +1,8 @@
 //! The acceptance rules of DESIGN.md ("Accepting a post"), as a pure function
 //! of facts gathered by `verify`: no gpg, no store, no clock of its own.
+//! Posts and command mail to `-request` pass the same rules; command mail may
+//! not relax them (it must always be signed and encrypted, is never held) and
+//! may come from a pending key, whose only use is to answer its challenge.
 
 use crate::member::Member;
 use crate::model::{Address, Fingerprint};
@@ -32,13 +35,25 @@ pub struct GoodSignature {
     pub key_expires: Option<u64>,
     pub key_revoked: bool,
     pub key_expired: bool,
+    /// Made with MD5, SHA-1 or another hash outside SHA-2.
+    pub weak_hash: bool,
     /// Seen on this list before.
     pub replay: bool,
+}
+
+/// What the mail is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// To the list address: a post.
+    Post,
+    /// To `-request`: commands that act as the signer.
+    Commands,
 }
 
 /// Everything the rules look at.
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
+    pub kind: Kind,
     pub now: u64,
     pub list: &'a Address,
     pub settings: &'a Settings,
@@ -57,10 +72,14 @@ pub struct Facts<'a> {
     pub undecryptable: bool,
     /// An inner (protected) From that differs from the outer one.
     pub inner_from_differs: bool,
-    /// The signed part names its recipients, and this list is not among them.
+    /// The signed part names its recipients, and this list (for command
+    /// mail: its `-request` address or the list) is not among them.
     pub not_for_this_list: bool,
     /// More MIME parts or nesting than any post needs.
     pub too_complex: bool,
+    /// More session key packets or signatures than any post carries: never
+    /// handed to gpg, which would spend a private-key operation on each.
+    pub gpg_overload: bool,
     pub signature: Signature,
     /// An admin released it from the hold queue.
     pub released: bool,
@@ -92,6 +111,8 @@ pub enum Reason {
     InnerFromDiffers,
     NotForThisList,
     TooComplex,
+    GpgOverload,
+    WeakHash,
 }
 
 impl Reason {
@@ -120,6 +141,8 @@ impl Reason {
             Reason::Replay => "a replay of a post the list has already accepted",
             Reason::InnerFromDiffers => "the protected From: differs from the outer From:",
             Reason::TooComplex => "larger headers, more MIME parts or deeper nesting than a post may have",
+            Reason::GpgOverload => "more session key packets or signatures than a post may have (not given to gpg)",
+            Reason::WeakHash => "signed with a weak hash (MD5, SHA-1 or another outside SHA-2)",
             Reason::NotForThisList => {
                 "the signed part is addressed to others, not to this list (a forwarded private mail)"
             }
@@ -150,7 +173,7 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     if f.auto_reply {
         return Decision::Discard(Reason::AutoReply);
     }
-    if f.released {
+    if f.released && f.kind == Kind::Post {
         return Decision::Approve;
     }
     if f.size > f.settings.max_message_size {
@@ -159,36 +182,40 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     if f.too_complex {
         return Decision::Reject(Reason::TooComplex);
     }
+    if f.gpg_overload {
+        return Decision::Reject(Reason::GpgOverload);
+    }
     if f.from.len() != 1 || f.from_invalid {
         return nonmember(f, Reason::NotSingleFrom);
     }
     let Some(member) = f.member else { return nonmember(f, Reason::NonMember) };
     match check_member_post(f, member) {
         None => Decision::Approve,
-        Some(reason) => match f.settings.unverified_action {
-            Action::Hold => Decision::Hold(reason),
+        Some(reason) => match (f.kind, f.settings.unverified_action) {
+            (Kind::Post, Action::Hold) => Decision::Hold(reason),
             _ => Decision::Reject(reason),
         },
     }
 }
 
 fn nonmember(f: &Facts<'_>, reason: Reason) -> Decision {
-    match f.settings.nonmember_action {
-        Action::Reject => Decision::Reject(reason),
-        Action::Hold => Decision::Hold(reason),
-        Action::Discard => Decision::Discard(reason),
+    match (f.kind, f.settings.nonmember_action) {
+        (Kind::Commands, _) | (_, Action::Reject) => Decision::Reject(reason),
+        (Kind::Post, Action::Hold) => Decision::Hold(reason),
+        (Kind::Post, Action::Discard) => Decision::Discard(reason),
     }
 }
 
 /// The first rule a member's post breaks, if any.
 fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
+    let commands = f.kind == Kind::Commands;
     if f.wrapped {
         return Some(Reason::Wrapped);
     }
     if f.undecryptable {
         return Some(Reason::Undecryptable);
     }
-    if f.settings.require_encryption && !f.encrypted {
+    if (f.settings.require_encryption || commands) && !f.encrypted {
         return Some(Reason::Unencrypted);
     }
     if f.inner_from_differs {
@@ -198,7 +225,7 @@ fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
         return Some(Reason::NotForThisList);
     }
     let good = match &f.signature {
-        Signature::None if f.settings.require_signature => return Some(Reason::Unsigned),
+        Signature::None if f.settings.require_signature || commands => return Some(Reason::Unsigned),
         Signature::None => return None,
         Signature::Bad => return Some(Reason::BadSignature),
         Signature::UnknownKey => return Some(Reason::UnknownSigner),
@@ -207,7 +234,8 @@ fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
     match (&good.owner, member.key(&good.key)) {
         (None, _) => return Some(Reason::UnknownSigner),
         (_, None) => return Some(Reason::SignerIsNotSender),
-        (_, Some(key)) if !key.is_verified() => return Some(Reason::PendingKey),
+        // A pending key may only answer its own challenge (checked by the command handler).
+        (_, Some(key)) if !key.is_verified() && !commands => return Some(Reason::PendingKey),
         _ => {}
     }
     if good.key_revoked {
@@ -219,6 +247,9 @@ fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
     }
     if !good.user_id_matches {
         return Some(Reason::NoUserIdForSender);
+    }
+    if good.weak_hash {
+        return Some(Reason::WeakHash);
     }
     if good.created.saturating_add(f.settings.max_signature_age) < f.now {
         return Some(Reason::SignatureTooOld);
@@ -260,6 +291,7 @@ mod tests {
             key_expires: None,
             key_revoked: false,
             key_expired: false,
+            weak_hash: false,
             replay: false,
         }
     }
@@ -273,6 +305,7 @@ mod tests {
         let from = [Address::parse("alice@example.org").unwrap()];
         let member = alice();
         let mut facts = Facts {
+            kind: Kind::Post,
             now: NOW,
             list: &list,
             settings,
@@ -289,6 +322,7 @@ mod tests {
             inner_from_differs: false,
             not_for_this_list: false,
             too_complex: false,
+            gpg_overload: false,
             signature: Signature::Good(good('a')),
             released: false,
         };
@@ -338,6 +372,8 @@ mod tests {
             (InnerFromDiffers, Box::new(|f| f.inner_from_differs = true)),
             (NotForThisList, Box::new(|f| f.not_for_this_list = true)),
             (TooComplex, Box::new(|f| f.too_complex = true)),
+            (GpgOverload, Box::new(|f| f.gpg_overload = true)),
+            (WeakHash, Box::new(|f| f.signature = Signature::Good(GoodSignature { weak_hash: true, ..good('a') }))),
         ];
         for (reason, edit) in cases {
             assert_eq!(check(edit), Decision::Reject(reason), "{reason:?}");
@@ -368,5 +404,45 @@ mod tests {
         assert_eq!(check_with(&relaxed, unsigned), Decision::Approve);
         assert_eq!(check_with(&relaxed, |f| f.signature = Signature::Bad), Decision::Hold(Reason::BadSignature));
         assert_eq!(check_with(&relaxed, |f| f.member = None), Decision::Discard(Reason::NonMember));
+    }
+
+    #[test]
+    fn command_mail_passes_the_same_rules_and_relaxes_none() {
+        let relaxed = Settings {
+            require_encryption: false,
+            require_signature: false,
+            unverified_action: Action::Hold,
+            nonmember_action: Action::Hold,
+            ..Settings::default()
+        };
+        let commands = |edit: fn(&mut Facts<'_>)| {
+            move |f: &mut Facts<'_>| {
+                f.kind = Kind::Commands;
+                edit(f)
+            }
+        };
+        assert_eq!(check_with(&relaxed, commands(|_| {})), Decision::Approve);
+        assert_eq!(check_with(&relaxed, commands(|f| f.encrypted = false)), Decision::Reject(Reason::Unencrypted));
+        assert_eq!(
+            check_with(&relaxed, commands(|f| f.signature = Signature::None)),
+            Decision::Reject(Reason::Unsigned)
+        );
+        assert_eq!(check_with(&relaxed, commands(|f| f.member = None)), Decision::Reject(Reason::NonMember));
+        let future = |f: &mut Facts<'_>| {
+            f.kind = Kind::Commands;
+            f.signature = Signature::Good(GoodSignature { created: NOW + 86_400, ..good('a') })
+        };
+        assert_eq!(check(future), Decision::Reject(Reason::SignatureInFuture));
+        let elsewhere = |f: &mut Facts<'_>| {
+            f.kind = Kind::Commands;
+            f.not_for_this_list = true
+        };
+        assert_eq!(check(elsewhere), Decision::Reject(Reason::NotForThisList));
+        // A pending key passes (it may answer its challenge, nothing else).
+        let pending = |f: &mut Facts<'_>| {
+            f.kind = Kind::Commands;
+            f.signature = Signature::Good(good('b'))
+        };
+        assert_eq!(check(pending), Decision::Approve);
     }
 }

@@ -145,24 +145,192 @@ impl Default for Settings {
 
 const DAY: u64 = 86_400;
 
-/// The setting names, in the order `list show` prints them.
-pub const NAMES: &[&str] = &[
-    "require_encryption",
-    "require_signature",
-    "anonymous",
-    "nonmember_action",
-    "unverified_action",
-    "protect_subject",
-    "receive_own_posts",
-    "max_message_size",
-    "max_signature_age",
-    "challenge_expiry",
-    "queue_expiry",
-    "bounce_threshold",
-    "key_expiry_warning_days",
-    "transport",
-    "encryption",
+/// Who may change a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Only on the host, with the CLI: anything that touches the host (the
+    /// transport runs a program or reaches a relay), its limits, and the
+    /// rules that keep posts authenticated. A stolen admin key never reaches these.
+    Operator,
+    /// Also by an admin's signed mail to `-request` (`set NAME VALUE`).
+    ListAdmin,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scope::Operator => "operator",
+            Scope::ListAdmin => "list admin",
+        })
+    }
+}
+
+/// One setting: its name, who owns it, what it takes, and how it is read and
+/// written. [`SETTINGS`] is the single table `list show`, `list set` and
+/// `set` by mail read from.
+pub struct Setting {
+    pub name: &'static str,
+    pub scope: Scope,
+    /// The values it takes, as the help says them.
+    pub takes: &'static str,
+    pub help: &'static str,
+    get: fn(&Settings) -> String,
+    set: fn(&mut Settings, &str) -> std::result::Result<(), ()>,
+}
+
+impl Setting {
+    pub fn value(&self, settings: &Settings) -> String {
+        (self.get)(settings)
+    }
+
+    pub fn default_value(&self) -> String {
+        (self.get)(&Settings::default())
+    }
+}
+
+/// Every setting, in the order `list show` prints them.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "require_encryption",
+        scope: Scope::Operator,
+        takes: "true or false",
+        help: "posts must be encrypted to the list key",
+        get: |s| s.require_encryption.to_string(),
+        set: |s, v| parse_bool(v).map(|x| s.require_encryption = x),
+    },
+    Setting {
+        name: "require_signature",
+        scope: Scope::Operator,
+        takes: "true or false",
+        help: "posts must be signed by a verified key of the From: member",
+        get: |s| s.require_signature.to_string(),
+        set: |s, v| parse_bool(v).map(|x| s.require_signature = x),
+    },
+    Setting {
+        name: "anonymous",
+        scope: Scope::ListAdmin,
+        takes: "true or false",
+        help: "nothing identifying the author leaves the list",
+        get: |s| s.anonymous.to_string(),
+        set: |s, v| parse_bool(v).map(|x| s.anonymous = x),
+    },
+    Setting {
+        name: "nonmember_action",
+        scope: Scope::ListAdmin,
+        takes: "reject, hold or discard",
+        help: "what happens to mail from non-members (strangers never get a notice)",
+        get: |s| action_name(s.nonmember_action).into(),
+        set: |s, v| parse_action(v, true).map(|x| s.nonmember_action = x),
+    },
+    Setting {
+        name: "unverified_action",
+        scope: Scope::ListAdmin,
+        takes: "reject or hold",
+        help: "what happens to a member's post that fails the rules",
+        get: |s| action_name(s.unverified_action).into(),
+        set: |s, v| parse_action(v, false).map(|x| s.unverified_action = x),
+    },
+    Setting {
+        name: "protect_subject",
+        scope: Scope::ListAdmin,
+        takes: "true or false",
+        help: "the outer Subject of a post is `...`; the real one travels encrypted",
+        get: |s| s.protect_subject.to_string(),
+        set: |s, v| parse_bool(v).map(|x| s.protect_subject = x),
+    },
+    Setting {
+        name: "receive_own_posts",
+        scope: Scope::ListAdmin,
+        takes: "true or false",
+        help: "authors receive a copy of their own posts",
+        get: |s| s.receive_own_posts.to_string(),
+        set: |s, v| parse_bool(v).map(|x| s.receive_own_posts = x),
+    },
+    Setting {
+        name: "max_message_size",
+        scope: Scope::Operator,
+        takes: "a size of at least 1K such as 512K, 10M or 1G",
+        help: "larger mail is refused by inject",
+        get: |s| format_size(s.max_message_size),
+        set: |s, v| parse_size(v).map(|x| s.max_message_size = x),
+    },
+    Setting {
+        name: "max_signature_age",
+        scope: Scope::Operator,
+        takes: "a duration such as 90s, 30m, 12h, 7d or 2w",
+        help: "older signatures are refused (and replays need not be remembered longer)",
+        get: |s| format_duration(s.max_signature_age),
+        set: |s, v| parse_duration(v).map(|x| s.max_signature_age = x),
+    },
+    Setting {
+        name: "challenge_expiry",
+        scope: Scope::Operator,
+        takes: "a duration such as 90s, 30m, 12h, 7d or 2w",
+        help: "how long a key challenge stays valid",
+        get: |s| format_duration(s.challenge_expiry),
+        set: |s, v| parse_duration(v).map(|x| s.challenge_expiry = x),
+    },
+    Setting {
+        name: "queue_expiry",
+        scope: Scope::Operator,
+        takes: "a duration such as 90s, 30m, 12h, 7d or 2w",
+        help: "how long undeliverable mail stays queued before admins are told and it is dropped",
+        get: |s| format_duration(s.queue_expiry),
+        set: |s, v| parse_duration(v).map(|x| s.queue_expiry = x),
+    },
+    Setting {
+        name: "bounce_threshold",
+        scope: Scope::ListAdmin,
+        takes: "a whole number above 0",
+        help: "bounces after which delivery to a member stops",
+        get: |s| s.bounce_threshold.to_string(),
+        set: |s, v| v.parse().ok().filter(|n| *n > 0).ok_or(()).map(|x| s.bounce_threshold = x),
+    },
+    Setting {
+        name: "key_expiry_warning_days",
+        scope: Scope::ListAdmin,
+        takes: "a whole number of days",
+        help: "how long before a member's key expires `keys check` warns them",
+        get: |s| s.key_expiry_warning_days.to_string(),
+        set: |s, v| v.parse().map_err(|_| ()).map(|x| s.key_expiry_warning_days = x),
+    },
+    Setting {
+        name: "transport",
+        scope: Scope::Operator,
+        takes: "sendmail, sendmail:/path/to/sendmail, smtp://host:port or discard",
+        help: "how mail leaves the list",
+        get: |s| s.transport.to_string(),
+        set: |s, v| Transport::parse(v).map_err(|_| ()).map(|x| s.transport = x),
+    },
+    Setting {
+        name: "encryption",
+        scope: Scope::Operator,
+        takes: "split or per-recipient",
+        help: "one encryption split into copies (fast), or one encryption per recipient",
+        get: |s| match s.encryption {
+            Encryption::Split => "split".into(),
+            Encryption::PerRecipient => "per-recipient".into(),
+        },
+        set: |s, v| {
+            s.encryption = match v {
+                "split" => Encryption::Split,
+                "per-recipient" => Encryption::PerRecipient,
+                _ => return Err(()),
+            };
+            Ok(())
+        },
+    },
 ];
+
+/// The setting called `name`.
+pub fn setting(name: &str) -> Result<&'static Setting> {
+    SETTINGS.iter().find(|s| s.name == name).ok_or_else(|| {
+        let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        Error::data(format!("unknown setting '{}'", printable(name)))
+            .hint(format!("settings are: {}", names.join(", ")))
+    })
+}
 
 impl Settings {
     /// The most a queued mail may decrypt to: the mail itself is at most
@@ -171,98 +339,48 @@ impl Settings {
         usize::try_from(self.max_message_size.saturating_mul(2)).unwrap_or(usize::MAX).max(1 << 20)
     }
 
-    /// Sets one setting from its text form; refuses unknown names and bad values.
-    pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+    /// Sets one setting from its text form, on the host (every scope);
+    /// refuses unknown names and bad values. Returns the new text form.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<String> {
+        let setting = setting(name)?;
         let value = value.trim();
-        match name {
-            "require_encryption" => self.require_encryption = parse_bool(name, value)?,
-            "require_signature" => self.require_signature = parse_bool(name, value)?,
-            "anonymous" => self.anonymous = parse_bool(name, value)?,
-            "protect_subject" => self.protect_subject = parse_bool(name, value)?,
-            "receive_own_posts" => self.receive_own_posts = parse_bool(name, value)?,
-            "nonmember_action" => self.nonmember_action = parse_action(name, value, true)?,
-            "unverified_action" => self.unverified_action = parse_action(name, value, false)?,
-            "max_message_size" => self.max_message_size = parse_size(name, value)?,
-            "max_signature_age" => self.max_signature_age = parse_duration(name, value)?,
-            "challenge_expiry" => self.challenge_expiry = parse_duration(name, value)?,
-            "queue_expiry" => self.queue_expiry = parse_duration(name, value)?,
-            "bounce_threshold" => {
-                self.bounce_threshold = value
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| bad_value(name, value, "a whole number above 0"))?
-            }
-            "key_expiry_warning_days" => {
-                self.key_expiry_warning_days =
-                    value.parse().ok().ok_or_else(|| bad_value(name, value, "a whole number of days"))?
-            }
-            "transport" => self.transport = Transport::parse(value)?,
-            "encryption" => {
-                self.encryption = match value {
-                    "split" => Encryption::Split,
-                    "per-recipient" => Encryption::PerRecipient,
-                    _ => return Err(bad_value(name, value, "split or per-recipient")),
-                }
-            }
-            _ => {
-                return Err(Error::data(format!("unknown setting '{}'", printable(name)))
-                    .hint(format!("settings are: {}", NAMES.join(", "))))
-            }
-        }
-        Ok(())
+        (setting.set)(self, value).map_err(|()| {
+            Error::data(format!("'{}' is not a valid value for {name}", printable(value)))
+                .hint(format!("{name} takes {}", setting.takes))
+        })?;
+        Ok(setting.value(self))
     }
 
-    /// Every setting as (name, text form), in [`NAMES`] order.
+    /// Sets one setting as a list admin may by mail: operator settings are refused.
+    pub fn set_as_list_admin(&mut self, name: &str, value: &str) -> Result<String> {
+        let setting = setting(name)?;
+        if setting.scope == Scope::Operator {
+            return Err(Error::new(crate::error::ErrorKind::Permission, format!("{name} is set on the server"))
+                .hint("ask the list's operator; it cannot be changed by mail"));
+        }
+        self.set(name, value)
+    }
+
+    /// Every setting as (name, text form), in table order.
     pub fn entries(&self) -> Vec<(&'static str, String)> {
-        NAMES.iter().map(|n| (*n, self.get(n))).collect()
-    }
-
-    fn get(&self, name: &str) -> String {
-        match name {
-            "require_encryption" => self.require_encryption.to_string(),
-            "require_signature" => self.require_signature.to_string(),
-            "anonymous" => self.anonymous.to_string(),
-            "protect_subject" => self.protect_subject.to_string(),
-            "receive_own_posts" => self.receive_own_posts.to_string(),
-            "nonmember_action" => action_name(self.nonmember_action).into(),
-            "unverified_action" => action_name(self.unverified_action).into(),
-            "max_message_size" => format_size(self.max_message_size),
-            "max_signature_age" => format_duration(self.max_signature_age),
-            "challenge_expiry" => format_duration(self.challenge_expiry),
-            "queue_expiry" => format_duration(self.queue_expiry),
-            "bounce_threshold" => self.bounce_threshold.to_string(),
-            "key_expiry_warning_days" => self.key_expiry_warning_days.to_string(),
-            "transport" => self.transport.to_string(),
-            "encryption" => match self.encryption {
-                Encryption::Split => "split".into(),
-                Encryption::PerRecipient => "per-recipient".into(),
-            },
-            _ => String::new(),
-        }
+        SETTINGS.iter().map(|s| (s.name, s.value(self))).collect()
     }
 }
 
-fn bad_value(name: &str, value: &str, expected: &str) -> Error {
-    Error::data(format!("'{}' is not a valid value for {name}", printable(value)))
-        .hint(format!("{name} takes {expected}"))
-}
-
-fn parse_bool(name: &str, value: &str) -> Result<bool> {
+fn parse_bool(value: &str) -> std::result::Result<bool, ()> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
         "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err(bad_value(name, value, "true or false")),
+        _ => Err(()),
     }
 }
 
-fn parse_action(name: &str, value: &str, discard_allowed: bool) -> Result<Action> {
-    match value {
+fn parse_action(value: &str, discard_allowed: bool) -> std::result::Result<Action, ()> {
+    match value.to_ascii_lowercase().as_str() {
         "reject" => Ok(Action::Reject),
         "hold" => Ok(Action::Hold),
         "discard" if discard_allowed => Ok(Action::Discard),
-        _ if discard_allowed => Err(bad_value(name, value, "reject, hold or discard")),
-        _ => Err(bad_value(name, value, "reject or hold")),
+        _ => Err(()),
     }
 }
 
@@ -275,7 +393,7 @@ fn action_name(action: Action) -> &'static str {
 }
 
 /// `1048576`, `512K`, `10M`, `1G`.
-fn parse_size(name: &str, value: &str) -> Result<u64> {
+fn parse_size(value: &str) -> std::result::Result<u64, ()> {
     let (digits, unit) = split_unit(value);
     let mult = match unit.to_ascii_uppercase().as_str() {
         "" | "B" => 1,
@@ -284,12 +402,7 @@ fn parse_size(name: &str, value: &str) -> Result<u64> {
         "G" | "GB" | "GIB" => 1024 * 1024 * 1024,
         _ => 0,
     };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .filter(|n| *n >= 1024)
-        .ok_or_else(|| bad_value(name, value, "a size of at least 1K such as 512K, 10M or 1G"))
+    digits.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)).filter(|n| *n >= 1024).ok_or(())
 }
 
 fn format_size(bytes: u64) -> String {
@@ -302,7 +415,7 @@ fn format_size(bytes: u64) -> String {
 }
 
 /// `90s`, `30m`, `12h`, `7d`, `2w`; a bare number is seconds.
-fn parse_duration(name: &str, value: &str) -> Result<u64> {
+fn parse_duration(value: &str) -> std::result::Result<u64, ()> {
     let (digits, unit) = split_unit(value);
     let mult = match unit {
         "" | "s" => 1,
@@ -312,12 +425,7 @@ fn parse_duration(name: &str, value: &str) -> Result<u64> {
         "w" => 7 * DAY,
         _ => 0,
     };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| bad_value(name, value, "a duration such as 90s, 30m, 12h, 7d or 2w"))
+    digits.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)).filter(|n| *n > 0).ok_or(())
 }
 
 fn format_duration(secs: u64) -> String {
@@ -346,7 +454,7 @@ mod tests {
             copy.set(name, &value).unwrap();
         }
         assert_eq!(copy, defaults);
-        assert_eq!(defaults.entries().len(), NAMES.len());
+        assert_eq!(defaults.entries().len(), SETTINGS.len());
     }
 
     #[test]

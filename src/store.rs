@@ -44,6 +44,21 @@ pub fn new_bounce_key() -> String {
     crate::model::hex(&bytes)
 }
 
+/// Refused mail from non-members since the last digest to the admins.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StrangerTally {
+    /// When the first of them came.
+    pub since: u64,
+    /// How many, by the reason they were refused.
+    pub refused: std::collections::BTreeMap<String, u64>,
+}
+
+impl StrangerTally {
+    pub fn total(&self) -> u64 {
+        self.refused.values().sum()
+    }
+}
+
 const DEFAULT_LOCK_TIMEOUT: f64 = 30.0;
 
 pub struct Store {
@@ -209,6 +224,29 @@ impl Store {
         }
         tree.insert(key.as_bytes(), at.to_be_bytes().to_vec()).map_err(corrupt)?;
         Ok(true)
+    }
+
+    /// Counts one refused mail from a non-member, by reason.
+    pub fn tally_stranger(&self, reason: &str) -> Result<()> {
+        let tree = self.tree("strangers")?;
+        let mut tally: StrangerTally = self.get(&tree, b"tally")?.unwrap_or_default();
+        if tally.refused.is_empty() {
+            tally.since = now();
+        }
+        *tally.refused.entry(reason.to_string()).or_default() += 1;
+        self.put(&tree, b"tally", &tally)
+    }
+
+    /// The counts of refused stranger mail, if there are any and no digest
+    /// went out in the last `interval` seconds; the counts start again.
+    pub fn take_stranger_digest(&self, interval: u64) -> Result<Option<StrangerTally>> {
+        let tree = self.tree("strangers")?;
+        let Some(tally) = self.get::<StrangerTally>(&tree, b"tally")? else { return Ok(None) };
+        if tally.refused.is_empty() || !self.notice_allowed("digest:strangers", interval)? {
+            return Ok(None);
+        }
+        tree.remove(b"tally").map_err(corrupt)?;
+        Ok(Some(tally))
     }
 
     fn tree(&self, name: &str) -> Result<sled::Tree> {

@@ -88,7 +88,8 @@ fn settings_are_shown_typed_and_validated() {
     }
     let shown: serde_json::Value = serde_json::from_str(&w.ok(&["list", "show", LIST, "--json"])).unwrap();
     let settings = shown["settings"].as_array().unwrap();
-    assert!(settings.iter().any(|s| s[0] == "anonymous" && s[1] == "true"));
+    assert!(settings.iter().any(|s| s["name"] == "anonymous" && s["value"] == "true" && s["scope"] == "list-admin"));
+    assert!(settings.iter().any(|s| s["name"] == "transport" && s["scope"] == "operator"));
 }
 
 #[test]

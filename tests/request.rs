@@ -93,7 +93,7 @@ fn a_new_member_confirms_their_key_by_replying_to_the_challenge() {
 }
 
 #[test]
-fn requests_not_signed_and_encrypted_by_a_member_get_the_fixed_notice() {
+fn unsigned_requests_from_members_get_the_fixed_notice_and_strangers_nothing() {
     let s = Scene::new();
     let stranger = s.w.person("eve@example.org");
     stranger.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
@@ -103,12 +103,13 @@ fn requests_not_signed_and_encrypted_by_a_member_get_the_fixed_notice() {
         client::encrypted(&client::headers("bob@example.org", "crypto-request@example.org", "c"), &armored)
     };
     assert!(to_request(&s, &unsigned).status.success());
-    for who in ["eve@example.org", "bob@example.org"] {
-        let mails = s.w.mails_to(who);
-        assert_eq!(mails.len(), 1, "{who}: one notice");
-        assert_eq!(mails[0].envelope_sender(), "<>");
-    }
-    assert!(s.w.mails_to("alice@example.org").is_empty(), "no post, no report");
+    assert!(s.w.mails_to("eve@example.org").is_empty(), "a stranger gets nothing (no backscatter)");
+    let to_bob = s.w.mails_to("bob@example.org");
+    assert_eq!(to_bob.len(), 1, "the member gets one notice");
+    assert_eq!(to_bob[0].envelope_sender(), "<>");
+    let reports = s.admin_reports();
+    assert!(reports.iter().any(|r| r.contains("1 mail(s) from non-members were refused")), "{reports:?}");
+    assert!(reports.iter().any(|r| r.contains("from bob@example.org was rejected: not signed")), "{reports:?}");
     let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
     assert_eq!(queue.as_array().unwrap().len(), 0);
 }

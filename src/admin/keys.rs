@@ -71,6 +71,12 @@ fn check_member_key(info: &KeyInfo, member: &Address) -> Result<()> {
             "extend its expiry with `gpg --quick-set-expire`, then export it again".into(),
         );
     }
+    if let Some(weak) = &info.weak {
+        return refuse(
+            format!("uses {weak}, too weak to protect the list's mail"),
+            "the member needs a key of RSA 2048 bits or more, or Ed25519/Curve25519".into(),
+        );
+    }
     if !info.can_encrypt {
         return refuse(
             "has no usable encryption subkey".into(),
@@ -305,10 +311,17 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
     for member in members.iter().filter(|m| m.delivery) {
         let mut usable = 0;
         for key in member.keys.iter().filter(|k| k.is_verified()) {
-            let problem = match list.keyring.key_of(key.fingerprint.as_str()) {
+            let problem = match list.keyring.key_of(key.fingerprint.as_str())? {
                 None => Some("is missing from the list's keyring".to_string()),
                 Some(info) if info.revoked => Some("is revoked".to_string()),
                 Some(info) if info.expired || !info.can_encrypt => Some("has expired or cannot encrypt".to_string()),
+                Some(info) if info.weak.is_some() => {
+                    usable += 1;
+                    Some(format!(
+                        "uses {}, too weak: the member should move to a stronger key",
+                        info.weak.unwrap_or_default()
+                    ))
+                }
                 Some(info) => {
                     usable += 1;
                     info.encrypt_until.filter(|until| *until <= horizon).map(|until| {

@@ -6,7 +6,7 @@ use crate::home::Home;
 use crate::list::List;
 use crate::member::{Member, Role};
 use crate::model::{now, Address, Fingerprint};
-use crate::settings::Settings;
+use crate::settings::{Scope, Settings, SETTINGS};
 use crate::store::{ListRecord, Store};
 use serde::Serialize;
 
@@ -34,7 +34,18 @@ pub struct ListDetails {
     pub created: u64,
     pub members: usize,
     pub admins: Vec<Address>,
-    pub settings: Vec<(String, String)>,
+    pub settings: Vec<SettingValue>,
+}
+
+/// One setting as `list show` prints it.
+#[derive(Debug, Serialize)]
+pub struct SettingValue {
+    pub name: &'static str,
+    pub value: String,
+    pub default: String,
+    /// Who may change it: `operator` (the CLI only) or `list-admin` (also by mail).
+    pub scope: Scope,
+    pub help: &'static str,
 }
 
 /// Creates a list with its key and first admin; on any failure nothing is left behind.
@@ -156,7 +167,19 @@ pub fn show(home: &Home, address: &Address) -> Result<ListDetails> {
         created: record.created,
         members: members.len(),
         admins: members.iter().filter(|m| m.is_admin()).map(|m| m.address.clone()).collect(),
-        settings: store.settings()?.entries().into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+        settings: {
+            let settings = store.settings()?;
+            SETTINGS
+                .iter()
+                .map(|s| SettingValue {
+                    name: s.name,
+                    value: s.value(&settings),
+                    default: s.default_value(),
+                    scope: s.scope,
+                    help: s.help,
+                })
+                .collect()
+        },
     })
 }
 
@@ -165,10 +188,10 @@ pub fn set(home: &Home, address: &Address, name: &str, value: &str) -> Result<St
     let list = List::open(home, address)?;
     let store = list.store()?;
     let mut settings = store.settings()?;
-    settings.set(name, value)?;
+    let shown = settings.set(name, value)?;
     store.put_settings(&settings)?;
     store.flush()?;
-    Ok(settings.entries().into_iter().find(|(n, _)| *n == name).map(|(_, v)| v).unwrap_or_default())
+    Ok(shown)
 }
 
 /// Deletes the list home, its keys and its queue, after waiting for other processes.

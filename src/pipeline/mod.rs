@@ -6,6 +6,7 @@ pub mod bounce;
 pub mod distribute;
 pub mod flush;
 pub mod inject;
+pub mod notify;
 pub mod queue;
 mod request;
 pub mod verify;

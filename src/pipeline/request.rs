@@ -10,12 +10,14 @@
 //! that is not encrypted, not signed by a key of the `From:` member, stale or
 //! replayed gets the same fixed notice as a refused post.
 
-use super::verify::{judge_signature, send_rejection, Examined, Outcome, Snapshot};
+use super::notify;
+use super::verify::{judge, Examined, Outcome, Snapshot};
 use crate::error::Result;
 use crate::list::List;
-use crate::model::{now, Address, Fingerprint};
+use crate::model::{Address, Fingerprint};
 use crate::notice::{self, Notice};
-use crate::policy::{Decision, Reason, Signature};
+use crate::policy::{Decision, Kind, Reason};
+use crate::settings::Scope;
 use crate::transport;
 
 /// Commands read from a request mail.
@@ -63,10 +65,10 @@ fn commands(text: &str) -> Vec<Command> {
             in_block = false;
             continue;
         }
-        let lower = line.to_ascii_lowercase();
+        // Only the command word is case-blind; arguments (a setting's value) keep their case.
         let (word, argument) =
-            lower.split_once(' ').map(|(w, a)| (w, a.trim().to_string())).unwrap_or((&lower, String::new()));
-        found.push(match word {
+            line.split_once(' ').map(|(w, a)| (w, a.trim().to_string())).unwrap_or((line, String::new()));
+        found.push(match word.to_ascii_lowercase().as_str() {
             "help" => Command::Help,
             "get-list-key" => Command::GetListKey,
             "status" => Command::Status,
@@ -112,59 +114,40 @@ fn help(list: &Address) -> String {
          subscribe ADDR       add a member, their public key attached\r\n\
          unsubscribe ADDR     remove a member\r\n\
          members              who is on the list\r\n\
-         set NAME VALUE       change a setting\r\n\
+         set NAME VALUE       change a list-admin setting (others are set on the\r\n\
+                              server: {operator})\r\n\
          \r\n\
          For anything else, write to {owner}.\r\n",
         request = list.request(),
-        owner = list.owner()
+        owner = list.owner(),
+        operator = crate::settings::SETTINGS
+            .iter()
+            .filter(|s| s.scope == Scope::Operator)
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
-pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> Result<Outcome> {
-    let facts = &exam.facts;
-    let from = facts.from.first().filter(|_| facts.from.len() == 1 && !facts.from_invalid);
-    let silent = facts.null_sender || facts.report || facts.auto_submitted || facts.bulk || facts.mailing_list;
-    let member = from.and_then(|f| snap.members.iter().find(|m| &m.address == f));
-    let (signature, digest) = judge_signature(list, &exam, &snap.members, from);
-    // The signer: a key of the From member, valid, with a user ID for that address, fresh.
-    let signer: Option<(Fingerprint, bool)> = match (&signature, member) {
-        (Signature::Good(good), Some(m))
-            if good.owner.as_ref() == Some(&m.address)
-                && good.user_id_matches
-                && !good.key_revoked
-                && !good.key_expired
-                && good.created.saturating_add(snap.settings.max_signature_age) >= now()
-                && exam.encrypted
-                && !exam.wrapped =>
-        {
-            m.key(&good.key).map(|k| (good.key.clone(), k.is_verified()))
-        }
-        _ => None,
-    };
+pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Examined) -> Result<Outcome> {
+    // The same rules as a post, none relaxed: signed by a key of the From
+    // member, valid when it signed and now, fresh, never seen before,
+    // encrypted, and (when it names recipients) addressed to -request.
+    let mut judged = judge(list, snap, &exam, size, Kind::Commands)?;
     let store = list.store()?;
-    let fresh = match (&signer, &digest) {
-        (Some(_), Some(digest)) => store.remember_signature(digest)?,
-        _ => false,
-    };
-    let Some((key, verified)) = signer.filter(|_| fresh) else {
-        let notify = !silent && from.is_some_and(|f| store.notice_allowed(f.as_str(), 3600).unwrap_or(false));
+    judged.check_replay(&store)?;
+    let signer = judged.signer().cloned();
+    let (Decision::Approve, Some(key), Some(from)) = (judged.decision, signer, exam.facts.from.first()) else {
+        let plan = notify::plan(&store, &judged.facts, judged.decision, exam.facts.mailing_list)?;
         store.remove_entry(id)?;
         store.flush()?;
         drop(store);
-        crate::log::event(
-            &list.home,
-            &format!("entry {id}: a request that is not signed and encrypted by a member was refused"),
-        );
-        if notify {
-            send_rejection(list, snap, id, from, member);
-        }
-        return Ok(Outcome::Decided(if silent {
-            Decision::Discard(Reason::AutoReply)
-        } else {
-            Decision::Reject(Reason::Unsigned)
-        }));
+        crate::log::event(&list.home, &judged.log_line(id));
+        notify::carry_out(list, &judged.notice_snapshot(snap), id, judged.decision, plan);
+        return Ok(Outcome::Decided(judged.decision));
     };
-    let address = from.expect("a signer implies a sender");
+    let verified = judged.facts.member.and_then(|m| m.key(&key)).is_some_and(|k| k.is_verified());
+    let address = from;
     let text = exam
         .content
         .as_deref()
@@ -294,13 +277,16 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
             }
             (Command::Set(name, value), true) => {
                 let mut settings = store.settings()?;
-                match settings.set(name, value) {
-                    Ok(()) => {
+                match settings.set_as_list_admin(name, value) {
+                    Ok(shown) => {
                         store.put_settings(&settings)?;
-                        admin_changes.push(format!("{name} set to {value} by {address}"));
-                        format!("set: {name} = {value}")
+                        admin_changes.push(format!("{name} set to {shown} by {address}"));
+                        format!("set: {name} = {shown}")
                     }
-                    Err(e) => format!("set: {}", e.message()),
+                    Err(e) => match e.hint_text() {
+                        Some(hint) => format!("set: {}; {hint}", e.message()),
+                        None => format!("set: {}", e.message()),
+                    },
                 }
             }
             (Command::Unknown(word), true) => format!("unknown command '{word}'\r\n\r\n{}", help(list.address())),
@@ -390,7 +376,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, exam: Examined) -> 
     for fpr in removed {
         let _ = list.keyring.delete(&fpr);
     }
-    Ok(Outcome::Decided(Decision::Approve))
+    Ok(Outcome::Commands)
 }
 
 /// A public key attached to the signed content (application/pgp-keys, or
@@ -448,8 +434,8 @@ mod tests {
             commands("Pause\r\nremove-key ABCD\r\nset-default-key  EF01 \r\nadd-key\r\n"),
             vec![
                 Command::Pause,
-                Command::RemoveKey("abcd".into()),
-                Command::SetDefaultKey("ef01".into()),
+                Command::RemoveKey("ABCD".into()),
+                Command::SetDefaultKey("EF01".into()),
                 Command::AddKey
             ]
         );

@@ -10,15 +10,14 @@ use crate::home::Home;
 use crate::list::List;
 use crate::member::Member;
 use crate::mime::build::crlf;
-use crate::mime::parse::{self, Crypto, MailFacts};
-use crate::model::{now, sha256_hex, Address, Secret};
-use crate::notice;
-use crate::pipeline::{defer, quarantine, release, select, tell_admins};
-use crate::policy::{self, Decision, Facts, GoodSignature, Reason, Signature};
+use crate::mime::parse::{self, Crypto, MailFacts, Protected};
+use crate::model::{now, sha256_hex, Address, Fingerprint, Secret};
+use crate::openpgp;
+use crate::pipeline::{defer, notify, quarantine, release, select};
+use crate::policy::{self, Decision, Facts, GoodSignature, Kind, Reason, Signature};
 use crate::post::Post;
 use crate::settings::Settings;
-use crate::store::ListRecord;
-use crate::transport::{self, Outgoing};
+use crate::store::{ListRecord, Store};
 
 /// What a `verify` run did.
 #[derive(Debug, Default)]
@@ -27,6 +26,8 @@ pub struct VerifyReport {
     pub held: Vec<String>,
     pub rejected: Vec<String>,
     pub discarded: Vec<String>,
+    /// Command mail (to `-request`) answered: never printed as approved posts.
+    pub commands: Vec<String>,
     /// The list key is locked: the remaining entries stay queued.
     pub locked: bool,
     /// Entries that could not be handled now (retried with back-off), and why.
@@ -35,6 +36,8 @@ pub struct VerifyReport {
 
 pub(super) enum Outcome {
     Decided(Decision),
+    /// A command mail was answered.
+    Commands,
     Skipped,
     Locked,
 }
@@ -59,6 +62,7 @@ pub fn verify(home: &Home, address: &Address, ids: &[String]) -> Result<VerifyRe
             Outcome::Decided(Decision::Hold(_)) => report.held.push(id),
             Outcome::Decided(Decision::Reject(_)) => report.rejected.push(id),
             Outcome::Decided(Decision::Discard(_)) => report.discarded.push(id),
+            Outcome::Commands => report.commands.push(id),
             Outcome::Skipped => {}
             Outcome::Locked => {
                 report.locked = true;
@@ -114,9 +118,35 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
     };
     let examined = examine(list, &raw, limit)?;
     if snapshot.request {
-        return super::request::handle(list, &snapshot, id, examined);
+        return super::request::handle(list, &snapshot, id, raw.len() as u64, examined);
     }
     decide_and_apply(list, &snapshot, id, raw.len() as u64, examined)
+}
+
+/// Most session key packets a post may carry: the list's, the sender's own,
+/// a few for other recipients of the same mail.
+const MAX_SESSION_KEYS: usize = 32;
+/// Most hidden-recipient (wildcard key ID) session key packets: gpg spends a
+/// private-key operation on each, 200 ms and more with a protected list key.
+const MAX_WILDCARD_SESSION_KEYS: usize = 2;
+/// Most signature packets in a detached or cleartext signature (a post needs
+/// one; gpg checks each against a key).
+const MAX_SIGNATURE_PACKETS: usize = 4;
+
+/// An encrypted message whose session key packets would make gpg work long.
+fn too_many_session_keys(ciphertext: &[u8]) -> bool {
+    let Some(binary) = openpgp::binary(ciphertext) else { return false };
+    match openpgp::session_keys(&binary) {
+        Ok(keys) => keys.total > MAX_SESSION_KEYS || keys.wildcard > MAX_WILDCARD_SESSION_KEYS,
+        // Framing gpg could not read either: not worth a gpg run.
+        Err(_) => true,
+    }
+}
+
+/// A signature block with more signature packets than any post needs.
+fn too_many_signatures(signature: &[u8]) -> bool {
+    let Some(binary) = openpgp::binary(signature) else { return false };
+    openpgp::count_packets(&binary, 2).is_ok_and(|n| n > MAX_SIGNATURE_PACKETS)
 }
 
 /// What the mail is: header facts, its content and its signatures.
@@ -128,6 +158,8 @@ pub(super) struct Examined {
     undecryptable: bool,
     /// The decrypted entity's header section is over the limit (not parsed).
     oversized: bool,
+    /// Would make gpg work far longer than any post needs: not handed to it.
+    gpg_overload: bool,
     signatures: Vec<SignatureCheck>,
     /// What the signature covers, for the replay digest.
     signed: Secret,
@@ -143,6 +175,7 @@ fn examine(list: &List, raw: &[u8], limit: usize) -> Result<Examined> {
         wrapped: false,
         undecryptable: false,
         oversized: false,
+        gpg_overload: false,
         signatures: vec![],
         signed: Secret::default(),
     };
@@ -153,11 +186,7 @@ fn examine(list: &List, raw: &[u8], limit: usize) -> Result<Examined> {
         Crypto::InlineEncrypted(ciphertext) => {
             open_encrypted(list, &ciphertext, true, limit, &mut exam)?;
         }
-        Crypto::PgpMimeSigned { entity, signature } => {
-            exam.signatures = list.keyring.verify_detached(&signature, &entity)?;
-            exam.content = Some(Secret::new(entity.clone()));
-            exam.signed = Secret::new(entity);
-        }
+        Crypto::PgpMimeSigned { entity, signature } => verify_detached(list, entity, &signature, &mut exam)?,
         Crypto::InlineSigned(armored) => open_inline_signed(list, &armored, &mut exam)?,
         Crypto::Wrapped => exam.wrapped = true,
         Crypto::Plain(entity) => exam.content = Some(Secret::new(entity)),
@@ -165,11 +194,27 @@ fn examine(list: &List, raw: &[u8], limit: usize) -> Result<Examined> {
     Ok(exam)
 }
 
+/// A `multipart/signed` entity and its detached signature.
+fn verify_detached(list: &List, entity: Vec<u8>, signature: &[u8], exam: &mut Examined) -> Result<()> {
+    if too_many_signatures(signature) {
+        exam.gpg_overload = true;
+        return Ok(());
+    }
+    exam.signatures = list.keyring.verify_detached(signature, &entity)?;
+    exam.content = Some(Secret::new(entity.clone()));
+    exam.signed = Secret::new(entity);
+    Ok(())
+}
+
 /// Decrypts the mail's own encryption. The stored copy was just opened with
 /// the list key, so a "locked" answer here means the mail asks for something
 /// else (a passphrase-only message): it is undecryptable, not a reason to wait.
 fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, limit: usize, exam: &mut Examined) -> Result<()> {
     exam.encrypted = true;
+    if too_many_session_keys(ciphertext) {
+        exam.gpg_overload = true;
+        return Ok(());
+    }
     let opened = match list.keyring.decrypt(ciphertext, limit) {
         Ok(opened) => opened,
         Err(DecryptFailure::Unavailable(e)) => return Err(e),
@@ -199,11 +244,7 @@ fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, limit: usize, ex
 /// it must be a `multipart/signed` entity (signed, then encrypted).
 fn open_inner(list: &List, plaintext: &[u8], exam: &mut Examined) -> Result<()> {
     match parse::read_entity(plaintext) {
-        Crypto::PgpMimeSigned { entity, signature } => {
-            exam.signatures = list.keyring.verify_detached(&signature, &entity)?;
-            exam.content = Some(Secret::new(entity.clone()));
-            exam.signed = Secret::new(entity);
-        }
+        Crypto::PgpMimeSigned { entity, signature } => verify_detached(list, entity, &signature, exam)?,
         Crypto::Plain(entity) => exam.content = Some(Secret::new(entity)),
         _ => exam.wrapped = true,
     }
@@ -225,6 +266,10 @@ fn open_inline_signed(list: &List, armored: &[u8], exam: &mut Examined) -> Resul
         exam.wrapped = true;
         return Ok(());
     }
+    if text.find("-----BEGIN PGP SIGNATURE-----").is_some_and(|at| too_many_signatures(&text.as_bytes()[at..])) {
+        exam.gpg_overload = true;
+        return Ok(());
+    }
     let (signed_text, signatures) = list.keyring.verify_cleartext(armored)?;
     exam.signatures = signatures;
     exam.content = Some(text_entity(&Secret::new(crlf(&signed_text))));
@@ -241,21 +286,22 @@ fn text_entity(text: &[u8]) -> Secret {
 }
 
 /// Turns gpg's signature report into the policy's view, and the replay digest.
-pub(super) fn judge_signature(
+/// A keyring that cannot be read is a temporary failure, never "unknown signer".
+fn judge_signature(
     list: &List,
     exam: &Examined,
     members: &[Member],
     from: Option<&Address>,
-) -> (Signature, Option<String>) {
+) -> Result<(Signature, Option<String>)> {
     let [check] = exam.signatures.as_slice() else {
-        return (if exam.signatures.is_empty() { Signature::None } else { Signature::Bad }, None);
+        return Ok((if exam.signatures.is_empty() { Signature::None } else { Signature::Bad }, None));
     };
     match check.status {
         SigStatus::Good | SigStatus::KeyExpired | SigStatus::KeyRevoked => {}
-        SigStatus::UnknownKey => return (Signature::UnknownKey, None),
-        _ => return (Signature::Bad, None),
+        SigStatus::UnknownKey => return Ok((Signature::UnknownKey, None)),
+        _ => return Ok((Signature::Bad, None)),
     }
-    let Some(key) = list.keyring.key_of(&check.fingerprint) else { return (Signature::UnknownKey, None) };
+    let Some(key) = list.keyring.key_of(&check.fingerprint)? else { return Ok((Signature::UnknownKey, None)) };
     let owner = members.iter().find(|m| m.key(&key.fingerprint).is_some()).map(|m| m.address.clone());
     let digest = sha256_hex(format!("{}|{}|{}", key.fingerprint, check.created, sha256_hex(&exam.signed)).as_bytes());
     let good = GoodSignature {
@@ -267,108 +313,141 @@ pub(super) fn judge_signature(
         key_expires: key.expires,
         key_revoked: key.revoked || check.status == SigStatus::KeyRevoked,
         key_expired: key.expired || check.status == SigStatus::KeyExpired,
+        weak_hash: check.weak_hash,
         replay: false,
     };
-    (Signature::Good(good), Some(digest))
+    Ok((Signature::Good(good), Some(digest)))
 }
 
-fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Examined) -> Result<Outcome> {
-    let facts = &exam.facts;
-    let from = facts.from.first();
+/// The acceptance rules applied to one examined mail: the facts are gathered
+/// once and [`policy::decide`] decides. Posts and command mail take this one path.
+pub(super) struct Judgement<'a> {
+    pub(super) facts: Facts<'a>,
+    pub(super) decision: Decision,
+    /// The replay digest of a good signature.
+    digest: Option<String>,
+    pub(super) protected: Protected,
+}
+
+pub(super) fn judge<'a>(
+    list: &'a List,
+    snap: &'a Snapshot,
+    exam: &'a Examined,
+    size: u64,
+    kind: Kind,
+) -> Result<Judgement<'a>> {
+    let mail = &exam.facts;
+    let from = mail.from.first();
     let member = from.and_then(|f| snap.members.iter().find(|m| &m.address == f));
-    let (signature, digest) = judge_signature(list, &exam, &snap.members, from);
-    let too_complex = facts.oversized_headers
+    let (signature, digest) = judge_signature(list, exam, &snap.members, from)?;
+    let too_complex = mail.oversized_headers
         || exam.oversized
         || exam.content.as_deref().map(Vec::as_slice).is_some_and(parse::too_complex);
     // Headers past the limit are never parsed, protected ones included.
     let protected = match too_complex {
-        true => Default::default(),
+        true => Protected::default(),
         false => exam.content.as_deref().map(Vec::as_slice).map(parse::protected_headers).unwrap_or_default(),
     };
+    // Signed mail that names its recipients must name where it was sent: a
+    // member's private signed mail re-sent to the list is not a post of
+    // theirs, nor their commands.
+    let addressed_here = match kind {
+        Kind::Post => vec![list.address().clone()],
+        Kind::Commands => vec![list.address().request(), list.address().clone()],
+    };
     let list_id = format!("<{}>", list_id(list.address()));
-    let mut policy_facts = Facts {
+    let facts = Facts {
+        kind,
         now: now(),
         list: list.address(),
         settings: &snap.settings,
-        from: &facts.from,
-        from_invalid: facts.from_invalid,
+        from: &mail.from,
+        from_invalid: mail.from_invalid,
         member,
-        looped: facts.x_loop.iter().any(|l| l == list.address().as_str())
-            || facts.list_id.as_deref().is_some_and(|l| l.contains(&list_id)),
-        bounce: facts.null_sender || facts.report,
-        auto_reply: facts.auto_submitted || facts.bulk,
+        looped: mail.x_loop.iter().any(|l| l == list.address().as_str())
+            || mail.list_id.as_deref().is_some_and(|l| l.contains(&list_id)),
+        bounce: mail.null_sender || mail.report,
+        auto_reply: mail.auto_submitted || mail.bulk,
         size,
         encrypted: exam.encrypted,
         wrapped: exam.wrapped,
         undecryptable: exam.undecryptable,
-        inner_from_differs: !protected.from.is_empty() && protected.from != facts.from,
-        // Signed mail that names its recipients must name this list: a member's
-        // private signed mail re-sent to the list is not a post of theirs.
-        not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !r.contains(list.address())),
+        gpg_overload: exam.gpg_overload,
+        inner_from_differs: !protected.from.is_empty() && protected.from != mail.from,
+        not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !addressed_here.iter().any(|a| r.contains(a))),
         too_complex,
         signature,
         released: snap.released,
     };
-    let mut decision = policy::decide(&policy_facts);
+    let decision = policy::decide(&facts);
+    Ok(Judgement { facts, decision, digest, protected })
+}
 
-    let sealed_post = match (decision, &exam.content, from) {
-        (Decision::Approve, Some(content), Some(author)) => {
-            let subject = match (&protected.subject, &facts.subject) {
-                (Some(inner), _) => inner.clone(),
-                (None, Some(outer)) => outer.clone(),
-                (None, None) => String::new(),
-            };
-            let post = Post {
-                author: author.clone(),
-                author_name: facts.from_name.clone(),
-                subject,
-                date: facts.date,
-                message_id: facts.message_id.clone(),
-                in_reply_to: facts.in_reply_to.clone(),
-                references: facts.references.clone(),
-                content: parse::without_key_parts(content),
-            };
-            Some(list.keyring.encrypt(std::slice::from_ref(&snap.record.fingerprint), &post.encode(), None)?)
-        }
-        (Decision::Approve, None, _) => {
-            decision = Decision::Reject(Reason::Undecryptable);
-            None
-        }
-        (Decision::Approve, Some(_), None) => {
-            decision = Decision::Reject(Reason::NotSingleFrom);
-            None
-        }
-        _ => None,
-    };
-
-    let store = list.store()?;
-    if let (Decision::Approve, Some(digest)) = (decision, &digest) {
-        // A released post is recorded too, so that a copy of it cannot come back later.
-        if !store.remember_signature(digest)? && !snap.released {
-            if let Signature::Good(good) = &mut policy_facts.signature {
+impl Judgement<'_> {
+    /// Records an approved mail's signature as seen, in the open store; a
+    /// signature seen before makes it a replay. A released post is recorded
+    /// too, so that a copy of it cannot come back later.
+    pub(super) fn check_replay(&mut self, store: &Store) -> Result<()> {
+        let (Decision::Approve, Some(digest)) = (self.decision, &self.digest) else { return Ok(()) };
+        if !store.remember_signature(digest)? && !self.facts.released {
+            if let Signature::Good(good) = &mut self.facts.signature {
                 good.replay = true;
             }
-            decision = policy::decide(&policy_facts);
+            self.decision = policy::decide(&self.facts);
+        }
+        Ok(())
+    }
+
+    /// The fingerprint of the good signature's key.
+    pub(super) fn signer(&self) -> Option<&Fingerprint> {
+        match &self.facts.signature {
+            Signature::Good(good) => Some(&good.key),
+            _ => None,
         }
     }
-    let sender = from.filter(|_| !facts.null_sender && !policy_facts.bounce);
-    // The sender hears at most once an hour, and never when the mail came from
-    // a list; admins hear of every hold, and of rejections once an hour per sender.
-    let notify_sender = match (decision, sender) {
-        (Decision::Reject(reason), Some(s)) if !reason.is_silent() && !facts.mailing_list => {
-            store.notice_allowed(s.as_str(), 3600)?
+
+    /// The line the list log gets (no author on anonymous lists).
+    pub(super) fn log_line(&self, id: &str) -> String {
+        let who = match (self.facts.settings.anonymous, self.facts.from.first()) {
+            (false, Some(f)) => format!(" from {f}"),
+            _ => String::new(),
+        };
+        let what = match self.facts.kind {
+            Kind::Post => "",
+            Kind::Commands => " (commands)",
+        };
+        match self.decision {
+            Decision::Approve => format!("entry {id}{who}{what} approved"),
+            Decision::Hold(r) => format!("entry {id}{who}{what} held: {}", r.describe()),
+            Decision::Reject(r) => format!("entry {id}{who}{what} rejected: {}", r.describe()),
+            Decision::Discard(r) => format!("entry {id}{who}{what} discarded: {}", r.describe()),
         }
-        _ => false,
-    };
-    let notify_admins = match (decision, sender) {
-        (Decision::Hold(_), _) => true,
-        (Decision::Reject(reason), Some(s)) if !reason.is_silent() => {
-            store.notice_allowed(&format!("admins:{s}"), 3600)?
+    }
+
+    /// The notices' view of the list and the mail.
+    pub(super) fn notice_snapshot<'s>(&'s self, snap: &'s Snapshot) -> notify::Snapshot<'s> {
+        notify::Snapshot {
+            members: &snap.members,
+            settings: &snap.settings,
+            list_key: &snap.record.fingerprint,
+            member: self.facts.member,
         }
-        (Decision::Reject(reason), None) => !reason.is_silent(),
-        _ => false,
+    }
+}
+
+fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Examined) -> Result<Outcome> {
+    let mut judged = judge(list, snap, &exam, size, Kind::Post)?;
+    let sealed_post = match seal_post(list, snap, &exam, &judged)? {
+        Ok(sealed) => sealed,
+        Err(reason) => {
+            judged.decision = Decision::Reject(reason);
+            None
+        }
     };
-    match (decision, sealed_post) {
+    let store = list.store()?;
+    judged.check_replay(&store)?;
+    let plan = notify::plan(&store, &judged.facts, judged.decision, exam.facts.mailing_list)?;
+    match (judged.decision, sealed_post) {
         (Decision::Approve, Some(sealed)) => {
             let mut entry = store.entry(id)?.ok_or_else(|| Error::software("entry vanished"))?;
             store.put_payload(id, &sealed)?;
@@ -389,69 +468,43 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
     }
     store.flush()?;
     drop(store);
-
-    let who = match (snap.settings.anonymous, from) {
-        (false, Some(f)) => format!(" from {f}"),
-        _ => String::new(),
-    };
-    let line = match decision {
-        Decision::Approve => format!("entry {id}{who} approved"),
-        Decision::Hold(r) => format!("entry {id}{who} held: {}", r.describe()),
-        Decision::Reject(r) => format!("entry {id}{who} rejected: {}", r.describe()),
-        Decision::Discard(r) => format!("entry {id}{who} discarded: {}", r.describe()),
-    };
-    crate::log::event(&list.home, &line);
-    if notify_sender {
-        send_rejection(list, snap, id, sender, member);
-    }
-    if notify_admins {
-        report_to_admins(list, snap, id, decision, from);
-    }
-    Ok(Outcome::Decided(decision))
+    crate::log::event(&list.home, &judged.log_line(id));
+    notify::carry_out(list, &judged.notice_snapshot(snap), id, judged.decision, plan);
+    Ok(Outcome::Decided(judged.decision))
 }
 
-/// The one fixed notice to the sender of a rejected mail.
-pub(super) fn send_rejection(
+/// An approved post, built and sealed to the list key for `distribute`;
+/// `Err(reason)` when there turns out to be nothing to distribute.
+fn seal_post(
     list: &List,
     snap: &Snapshot,
-    id: &str,
-    sender: Option<&Address>,
-    member: Option<&Member>,
-) {
-    let Some(to) = sender else { return };
-    let sent = list.keyring.export(&snap.record.fingerprint).and_then(|key| {
-        let notice = notice::rejection(list.address(), to, &snap.record.fingerprint, &key);
-        // Encrypted to a member's verified key; in clear if that key cannot be used (revoked, expired).
-        let mail: Outgoing = list
-            .seal(&notice, member.and_then(Member::delivery_key), &snap.record.fingerprint)
-            .unwrap_or_else(|_| notice.in_clear(list.address()));
-        transport::send(&snap.settings.transport, &mail)
-    });
-    if let Err(e) = sent {
-        crate::log::event(&list.home, &format!("entry {id}: rejection notice not sent: {}", e.message()));
+    exam: &Examined,
+    judged: &Judgement<'_>,
+) -> Result<std::result::Result<Option<Vec<u8>>, Reason>> {
+    if judged.decision != Decision::Approve {
+        return Ok(Ok(None));
     }
-}
-
-/// What happened and why, for the admins (never any content).
-fn report_to_admins(list: &List, snap: &Snapshot, id: &str, decision: Decision, sender: Option<&Address>) {
-    let (what, reason) = match decision {
-        Decision::Reject(r) => ("rejected", r),
-        Decision::Hold(r) => ("held", r),
-        _ => return,
+    let mail = &exam.facts;
+    let (Some(content), Some(author)) = (&exam.content, mail.from.first()) else {
+        return Ok(Err(if exam.content.is_none() { Reason::Undecryptable } else { Reason::NotSingleFrom }));
     };
-    let from = match (snap.settings.anonymous, sender) {
-        (false, Some(s)) => s.to_string(),
-        (true, Some(_)) => "a sender (anonymous list)".into(),
-        (_, None) => "an unknown sender".into(),
+    let subject = match (&judged.protected.subject, &mail.subject) {
+        (Some(inner), _) => inner.clone(),
+        (None, Some(outer)) => outer.clone(),
+        (None, None) => String::new(),
     };
-    let mut text = format!("Entry {id} from {from} was {what}: {}.", reason.describe());
-    if what == "held" {
-        text.push_str(&format!(
-            "\r\nRelease it with `listcrypt queue release {list} {id}` or drop it with `listcrypt queue discard {list} {id}`.",
-            list = list.address()
-        ));
-    }
-    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, &format!("post {what}"), &text);
+    let post = Post {
+        author: author.clone(),
+        author_name: mail.from_name.clone(),
+        subject,
+        date: mail.date,
+        message_id: mail.message_id.clone(),
+        in_reply_to: mail.in_reply_to.clone(),
+        references: mail.references.clone(),
+        content: parse::without_key_parts(content),
+    };
+    let sealed = list.keyring.encrypt(std::slice::from_ref(&snap.record.fingerprint), &post.encode(), None)?;
+    Ok(Ok(Some(sealed)))
 }
 
 /// `crypto.example.org` for `crypto@example.org` (RFC 2919 list identifier).

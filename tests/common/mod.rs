@@ -708,7 +708,7 @@ impl Scene {
                     m.text()
                 }
             })
-            .filter(|text| text.contains("Entry "))
+            .filter(|text| text.contains("Entry ") || text.contains("from non-members"))
             .collect()
     }
 }

@@ -33,8 +33,9 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
                     d.members,
                     d.admins.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
                 );
-                for (name, value) in &d.settings {
-                    text.push_str(&format!("  {name} = {value}\n"));
+                for s in &d.settings {
+                    let changed = if s.value == s.default { "" } else { " (changed)" };
+                    text.push_str(&format!("  {} = {}{changed}\t[{}] {}\n", s.name, s.value, s.scope, s.help));
                 }
                 text
             })?;

@@ -1,0 +1,147 @@
+//! Who hears of a refused mail, and what they hear.
+//!
+//! A *member* whose mail was refused gets the one fixed, content-free notice
+//! (at most one an hour); their admins get the reason (one report an hour per
+//! sender). A *stranger* gets nothing at all: spam forges its senders, and a
+//! list that answers them mails innocent people (backscatter). Refused
+//! stranger mail is only counted, and the admins get the counts at most once
+//! an hour per list ([`send_stranger_digest`], also called by `flush`).
+//! Holds are always reported one by one: an admin must act on each.
+
+use super::tell_admins;
+use crate::error::Result;
+use crate::list::List;
+use crate::member::Member;
+use crate::model::{utc, Address};
+use crate::notice;
+use crate::policy::{Decision, Facts};
+use crate::store::{Store, StrangerTally};
+use crate::transport::{self, Outgoing};
+
+/// Seconds between two notices to one sender, two reports about one sender,
+/// or two digests of stranger mail.
+const INTERVAL: u64 = 3600;
+
+/// Who is told about one decided mail, worked out while the store is open
+/// (the rate limits live there) and carried out after it is closed.
+#[derive(Debug, Default)]
+pub(super) struct Plan {
+    /// The member who sent it gets the fixed notice.
+    sender: Option<Address>,
+    /// The admins get a report of this decision.
+    report: bool,
+    /// The admins get the stranger digest, which is due.
+    digest: Option<StrangerTally>,
+}
+
+/// Decides who hears of `decision`. `from_a_list`: the mail came from a
+/// mailing list, which never gets a notice.
+pub(super) fn plan(store: &Store, facts: &Facts<'_>, decision: Decision, from_a_list: bool) -> Result<Plan> {
+    let (refused, reason) = match decision {
+        Decision::Approve => return Ok(Plan::default()),
+        Decision::Hold(_) => return Ok(Plan { report: true, ..Plan::default() }),
+        Decision::Reject(r) => (true, r),
+        Decision::Discard(r) => (false, r),
+    };
+    if reason.is_silent() {
+        return Ok(Plan::default());
+    }
+    let sender = facts.from.first().filter(|_| facts.from.len() == 1 && !facts.bounce);
+    let Some(member) = facts.member else {
+        store.tally_stranger(reason.describe())?;
+        return Ok(Plan { digest: store.take_stranger_digest(INTERVAL)?, ..Plan::default() });
+    };
+    let mut plan = Plan::default();
+    if refused && !from_a_list && store.notice_allowed(member.address.as_str(), INTERVAL)? {
+        plan.sender = sender.cloned();
+    }
+    plan.report = refused && store.notice_allowed(&format!("admins:{}", member.address), INTERVAL)?;
+    Ok(plan)
+}
+
+/// Carries out a [`Plan`]: best effort, failures are logged.
+pub(super) fn carry_out(list: &List, snap: &Snapshot<'_>, id: &str, decision: Decision, plan: Plan) {
+    if let Some(sender) = &plan.sender {
+        send_rejection(list, snap, id, sender);
+    }
+    if plan.report {
+        report_to_admins(list, snap, id, decision);
+    }
+    if let Some(tally) = plan.digest {
+        tell_stranger_digest(list, snap, &tally);
+    }
+}
+
+/// What the notices need to know about the list and the mail.
+pub(super) struct Snapshot<'a> {
+    pub(super) members: &'a [Member],
+    pub(super) settings: &'a crate::settings::Settings,
+    pub(super) list_key: &'a crate::model::Fingerprint,
+    /// The `From:` member, if any.
+    pub(super) member: Option<&'a Member>,
+}
+
+/// The one fixed notice to the member whose mail was refused.
+fn send_rejection(list: &List, snap: &Snapshot<'_>, id: &str, to: &Address) {
+    let sent = list.keyring.export(snap.list_key).and_then(|key| {
+        let notice = notice::rejection(list.address(), to, snap.list_key, &key);
+        // Encrypted to a member's verified key; in clear if that key cannot be used (revoked, expired).
+        let mail: Outgoing = list
+            .seal(&notice, snap.member.and_then(Member::delivery_key), snap.list_key)
+            .unwrap_or_else(|_| notice.in_clear(list.address()));
+        transport::send(&snap.settings.transport, &mail)
+    });
+    if let Err(e) = sent {
+        crate::log::event(&list.home, &format!("entry {id}: rejection notice not sent: {}", e.message()));
+    }
+}
+
+/// What happened to a member's mail and why, for the admins (never any content).
+fn report_to_admins(list: &List, snap: &Snapshot<'_>, id: &str, decision: Decision) {
+    let (what, reason) = match decision {
+        Decision::Reject(r) => ("rejected", r),
+        Decision::Hold(r) => ("held", r),
+        _ => return,
+    };
+    let from = match (snap.settings.anonymous, snap.member) {
+        (false, Some(m)) => m.address.to_string(),
+        (true, Some(_)) => "a member (anonymous list)".into(),
+        (_, None) => "a non-member".into(),
+    };
+    let mut text = format!("Entry {id} from {from} was {what}: {}.", reason.describe());
+    if what == "held" {
+        text.push_str(&format!(
+            "\r\nRelease it with `listcrypt queue release {list} {id}` or drop it with `listcrypt queue discard {list} {id}`.",
+            list = list.address()
+        ));
+    }
+    tell_admins(list, snap.members, snap.settings, snap.list_key, &format!("post {what}"), &text);
+}
+
+fn tell_stranger_digest(list: &List, snap: &Snapshot<'_>, tally: &StrangerTally) {
+    let mut text = format!(
+        "Since {}, {} mail(s) from non-members were refused. Nobody was notified (senders of such\r\n\
+         mail are usually forged). By reason:\r\n",
+        utc(tally.since),
+        tally.total()
+    );
+    for (reason, count) in &tally.refused {
+        text.push_str(&format!("  {count:>6}  {reason}\r\n"));
+    }
+    crate::log::event(&list.home, &format!("stranger digest sent: {} refused mail(s)", tally.total()));
+    tell_admins(list, snap.members, snap.settings, snap.list_key, "mail from non-members", &text);
+}
+
+/// Sends the stranger digest if one is due (at most one an hour); `flush`
+/// calls this so that counts do not wait for the next stranger's mail.
+pub fn send_stranger_digest(list: &List) -> Result<()> {
+    let (tally, members, settings, record) = {
+        let store = list.store()?;
+        let Some(tally) = store.take_stranger_digest(INTERVAL)? else { return Ok(()) };
+        store.flush()?;
+        (tally, store.members()?, store.settings()?, store.list_record()?)
+    };
+    let snap = Snapshot { members: &members, settings: &settings, list_key: &record.fingerprint, member: None };
+    tell_stranger_digest(list, &snap, &tally);
+    Ok(())
+}
