@@ -27,8 +27,13 @@ impl fmt::Display for Stage {
     }
 }
 
-/// How long a run may work on an entry before another run may take it over.
+/// How long a run whose process is unknown may work on an entry before
+/// another run may take it over.
 pub const LEASE_SECONDS: u64 = 600;
+/// The longest a live process keeps a lease: gpg and the transport have
+/// their own time limits, so a run still holding an entry after this long
+/// is hung, and the entry must not wait for it for ever.
+pub const MAX_LEASE_SECONDS: u64 = 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -96,11 +101,13 @@ impl Entry {
     }
 
     /// True while a live run works on it: a known holder keeps it as long as
-    /// it lives (a long distribution is not taken over half-way); a lease
-    /// without a known holder lasts until its deadline.
+    /// it lives, up to [`MAX_LEASE_SECONDS`] (a long distribution is not
+    /// taken over half-way, a hung one is); a lease without a known holder
+    /// lasts until its deadline.
     pub fn is_leased(&self, at: u64) -> bool {
+        let taken = self.lease_until.saturating_sub(LEASE_SECONDS);
         match &self.lease_holder {
-            Some(holder) => holder.is_alive(),
+            Some(holder) => holder.is_alive() && taken.saturating_add(MAX_LEASE_SECONDS) > at,
             None => self.lease_until > at,
         }
     }
@@ -124,8 +131,8 @@ impl Entry {
 
     /// Records a temporary failure: exponential back-off from one minute to six hours.
     pub fn defer(&mut self, error: &str) {
-        self.attempts = self.attempts.saturating_add(1);
         let delay = (60u64 << self.attempts.min(9)).min(6 * 3600);
+        self.attempts = self.attempts.saturating_add(1);
         self.next_attempt = now() + delay;
         self.last_error = Some(error.to_string());
         self.end_lease();
@@ -150,7 +157,7 @@ mod tests {
             e.defer("down");
         }
         let last = e.next_attempt - now();
-        assert!((119..=121).contains(&first), "{first}");
+        assert!((59..=61).contains(&first), "the first retry comes after a minute, not {first} s");
         assert!(last <= 6 * 3600 && last > first);
         assert!(!e.is_ready(now()));
     }
@@ -160,8 +167,11 @@ mod tests {
         let mut e = Entry::new(false);
         e.take_lease(now());
         assert!(e.is_leased(now()), "held by this live process");
-        e.lease_until = 0;
+        e.lease_until = now();
         assert!(e.is_leased(now()), "a live holder keeps it past the deadline");
+        e.lease_until = now() + LEASE_SECONDS - MAX_LEASE_SECONDS - 1;
+        assert!(!e.is_leased(now()), "but not for ever: a hung holder loses it");
+        e.take_lease(now());
         e.lease_until = now() + 100;
         e.lease_holder = Some(LeaseHolder { pid: u32::MAX - 1, started: 1 });
         assert!(!e.is_leased(now()), "held by a process that is gone");

@@ -52,6 +52,12 @@ impl Error {
         self
     }
 
+    /// The same error, as a temporary one: for faults of the host (not of
+    /// the input) where the MTA must keep the mail and retry.
+    pub fn into_temporary(self) -> Self {
+        Error { kind: ErrorKind::Temporary, ..self }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }

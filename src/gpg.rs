@@ -527,10 +527,18 @@ impl Keyring {
         if keygrips.is_empty() {
             return Err(Error::software(format!("gpg listed no keygrip for key {fpr}")));
         }
-        let hex: String = passphrase.bytes().map(|b| format!("{b:02X}")).collect();
-        let mut script = String::new();
+        // The passphrase and its hex form live in buffers sized once and wiped on drop.
+        let mut hex = zeroize::Zeroizing::new(String::with_capacity(passphrase.len() * 2));
+        for b in passphrase.bytes() {
+            for nibble in [b >> 4, b & 15] {
+                hex.push(char::from(b"0123456789ABCDEF"[usize::from(nibble)]));
+            }
+        }
+        let mut script = zeroize::Zeroizing::new(String::with_capacity(keygrips.len() * (hex.len() + 80)));
         for grip in keygrips {
-            script.push_str(&format!("PRESET_PASSPHRASE {grip} -1 {hex}\n"));
+            for part in ["PRESET_PASSPHRASE ", grip, " -1 ", &hex, "\n"] {
+                script.push_str(part);
+            }
         }
         self.agent(&script)?;
         if let Err(e) = self.sign_detached(fpr, b"listcrypt unlock check") {
@@ -570,7 +578,8 @@ impl Keyring {
             })?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin
-                .write_all(format!("{script}/bye\n").as_bytes())
+                .write_all(script.as_bytes())
+                .and_then(|()| stdin.write_all(b"/bye\n"))
                 .map_err(|e| Error::temporary(format!("gpg-connect-agent: {e}")))?;
         }
         let out = child.wait_with_output().map_err(|e| Error::temporary(format!("gpg-connect-agent: {e}")))?;

@@ -59,12 +59,16 @@ impl Home {
     }
 
     /// The list's paths, whether or not it exists.
+    /// The folder of a list (see [`check_list_address`] before creating one).
     pub fn list(&self, address: &Address) -> ListHome {
         ListHome { address: address.clone(), dir: self.lists_dir().join(address.as_str()) }
     }
 
     /// An existing list, checked for the parts every command needs.
     pub fn open_list(&self, address: &Address) -> Result<ListHome> {
+        if check_list_address(address).is_err() {
+            return Err(Error::no_user(format!("no list {address}")));
+        }
         let list = self.list(address);
         if !list.dir.is_dir() {
             return Err(Error::no_user(format!("no list {address} in {}", self.root.display()))
@@ -223,4 +227,15 @@ mod tests {
         assert_eq!(list.engine_home().unwrap(), engine, "the link is stable");
         fs::remove_file(engine).unwrap();
     }
+}
+
+/// A list address becomes a folder name (`lists/ADDRESS`): a local part with
+/// `/` would nest or escape it, and a leading `.` would hide it.
+pub fn check_list_address(address: &Address) -> Result<()> {
+    let local = address.local_part();
+    if local.contains('/') || local.starts_with('.') {
+        return Err(Error::data(format!("{address} cannot be a list address"))
+            .hint("a list's local part may not contain '/' or start with '.'"));
+    }
+    Ok(())
 }

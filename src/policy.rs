@@ -9,7 +9,7 @@ use crate::model::{Address, Fingerprint};
 use crate::settings::{Action, Settings};
 
 /// Signatures may be this far in the future (clock skew).
-const FUTURE_SLACK: u64 = 15 * 60;
+pub const FUTURE_SLACK: u64 = 15 * 60;
 
 /// What the signature check found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,6 +44,17 @@ pub fn new_bounce_key() -> String {
     crate::model::hex(&bytes)
 }
 
+/// The longest window any notice is rate-limited over (a day).
+pub const MAX_NOTICE_INTERVAL: u64 = 86_400;
+
+/// What the store holds, by kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreStats {
+    pub queued: usize,
+    pub seen_signatures: usize,
+    pub notice_records: usize,
+}
+
 /// Refused mail from non-members since the last digest to the admins.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StrangerTally {
@@ -210,8 +221,10 @@ impl Store {
     }
 
     /// True (and the time recorded) if a notice keyed `key` (an address) may
-    /// go now: at most one per `interval` seconds per key.
+    /// go now: at most one per `interval` seconds per key (at most
+    /// [`MAX_NOTICE_INTERVAL`], so that [`Store::prune`] may forget older records).
     pub fn notice_allowed(&self, key: &str, interval: u64) -> Result<bool> {
+        debug_assert!(interval <= MAX_NOTICE_INTERVAL);
         let tree = self.tree("notices")?;
         let at = now();
         let last = tree
@@ -224,6 +237,38 @@ impl Store {
         }
         tree.insert(key.as_bytes(), at.to_be_bytes().to_vec()).map_err(corrupt)?;
         Ok(true)
+    }
+
+    /// Forgets what can no longer matter (`flush` calls this): signatures
+    /// seen longer ago than `max_signature_age` plus the allowance for clocks
+    /// ahead (a replay of them is refused as too old anyway), and notice
+    /// records older than the longest notice window. Returns how many went.
+    pub fn prune(&self, max_signature_age: u64) -> Result<usize> {
+        let at = now();
+        let mut removed = 0;
+        for (tree, keep) in
+            [("seen", max_signature_age.saturating_add(crate::policy::FUTURE_SLACK)), ("notices", MAX_NOTICE_INTERVAL)]
+        {
+            let tree = self.tree(tree)?;
+            for item in tree.iter() {
+                let (key, value) = item.map_err(corrupt)?;
+                let recorded = value.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+                if recorded.saturating_add(keep) < at {
+                    tree.remove(key).map_err(corrupt)?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// How many records each bounded tree holds (for `list show`).
+    pub fn stats(&self) -> Result<StoreStats> {
+        Ok(StoreStats {
+            queued: self.tree("queue")?.len(),
+            seen_signatures: self.tree("seen")?.len(),
+            notice_records: self.tree("notices")?.len(),
+        })
     }
 
     /// Counts one refused mail from a non-member, by reason.

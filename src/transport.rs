@@ -25,9 +25,22 @@ use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::Error as SmtpError;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// How long one message may take to hand over (`LISTCRYPT_TRANSPORT_TIMEOUT`
+/// seconds, 120 by default): a sendmail that never exits is killed, an SMTP
+/// relay that stops answering is dropped, and the copy waits for a retry.
+pub fn timeout() -> Duration {
+    let secs = std::env::var("LISTCRYPT_TRANSPORT_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(120.0);
+    Duration::from_secs_f64(secs)
+}
 
 /// One message ready to go: envelope and bytes (CRLF line ends).
 #[derive(Debug, Clone)]
@@ -143,8 +156,7 @@ impl Failure {
 fn connect(host: &str, port: u16) -> Result<SmtpConnection, Failure> {
     let failed = |e| Failure::at(Step::Connect, e);
     let hello = ClientId::default();
-    let mut conn =
-        SmtpConnection::connect((host, port), Some(Duration::from_secs(60)), &hello, None, None).map_err(failed)?;
+    let mut conn = SmtpConnection::connect((host, port), Some(timeout()), &hello, None, None).map_err(failed)?;
     let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if conn.can_starttls() && !loopback {
         let tls = TlsParameters::new(host.to_string()).map_err(failed)?;
@@ -196,7 +208,8 @@ impl std::fmt::Display for DotStuffed<'_> {
 /// for bad addresses are permanent, anything else is temporary.
 fn sendmail(path: &str, mail: &Outgoing) -> Result<()> {
     let sender = mail.envelope_from.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "<>".into());
-    let mut child = Command::new(path)
+    let child = Command::new(path)
+        .process_group(0)
         .args(["-i", "-f", &sender, "--"])
         .args(mail.recipients.iter().map(Address::as_str))
         .stdin(Stdio::piped())
@@ -204,15 +217,14 @@ fn sendmail(path: &str, mail: &Outgoing) -> Result<()> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Error::temporary(format!("cannot run {path}: {e}")).hint("check the list's transport setting"))?;
-    let written = child.stdin.take().map(|mut stdin| stdin.write_all(&mail.bytes));
-    let out = child.wait_with_output().map_err(|e| Error::temporary(format!("{path}: {e}")))?;
-    match out.status.code() {
+    let (status, stderr, written) = wait_for(path, child, &mail.bytes)?;
+    match status.code() {
         Some(0) => match written {
-            Some(Err(e)) => Err(Error::temporary(format!("{path} did not take the whole message: {e}"))),
-            _ => Ok(()),
+            Err(e) => Err(Error::temporary(format!("{path} did not take the whole message: {e}"))),
+            Ok(()) => Ok(()),
         },
         code => {
-            let why = first_line(&String::from_utf8_lossy(&out.stderr));
+            let why = first_line(&String::from_utf8_lossy(&stderr));
             let text = format!("{path} exited with {}: {why}", code.map_or("a signal".into(), |c| c.to_string()));
             // Unknown user or host is about this recipient; anything else
             // (usage, the message, the MTA itself) waits and is retried.
@@ -223,6 +235,51 @@ fn sendmail(path: &str, mail: &Outgoing) -> Result<()> {
             Err(Error::new(kind, text).hint("check the transport setting and the MTA's log; the mail stays queued"))
         }
     }
+}
+
+/// Feeds `input` to the child and waits for it, at most [`timeout`]; a child
+/// still running then is killed and the send is a temporary failure.
+fn wait_for(
+    path: &str,
+    mut child: std::process::Child,
+    input: &[u8],
+) -> Result<(std::process::ExitStatus, Vec<u8>, std::io::Result<()>)> {
+    let deadline = std::time::Instant::now() + timeout();
+    std::thread::scope(|scope| {
+        // Written and read from threads: a child that reads nothing must not block us.
+        let writer = child.stdin.take().map(|mut stdin| scope.spawn(move || stdin.write_all(input)));
+        let reader = child.stderr.take().map(|mut stderr| {
+            scope.spawn(move || {
+                let mut text = vec![];
+                let _ = std::io::Read::take(&mut stderr, 64 * 1024).read_to_end(&mut text);
+                text
+            })
+        });
+        let mut pause = Duration::from_millis(1);
+        let status = loop {
+            match child.try_wait().map_err(|e| Error::temporary(format!("{path}: {e}")))? {
+                Some(status) => break status,
+                None if std::time::Instant::now() >= deadline => {
+                    // Its own process group: whatever it started goes too, and the pipes close.
+                    if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
+                        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+                    }
+                    let _ = child.wait();
+                    return Err(Error::temporary(format!(
+                        "{path} did not finish within {:.0} s and was stopped",
+                        timeout().as_secs_f64()
+                    )));
+                }
+                None => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+            }
+        };
+        let written = writer.map(|w| w.join().unwrap_or(Ok(()))).unwrap_or(Ok(()));
+        let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+        Ok((status, stderr, written))
+    })
 }
 
 fn envelope(mail: &Outgoing) -> Result<Envelope> {

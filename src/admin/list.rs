@@ -7,7 +7,7 @@ use crate::list::List;
 use crate::member::{Member, Role};
 use crate::model::{now, Address, Fingerprint};
 use crate::settings::{Scope, Settings, SETTINGS};
-use crate::store::{ListRecord, Store};
+use crate::store::{ListRecord, Store, StoreStats};
 use serde::Serialize;
 
 /// Where the list's key pair comes from.
@@ -35,6 +35,7 @@ pub struct ListDetails {
     pub members: usize,
     pub admins: Vec<Address>,
     pub settings: Vec<SettingValue>,
+    pub store: StoreStats,
 }
 
 /// One setting as `list show` prints it.
@@ -50,6 +51,7 @@ pub struct SettingValue {
 
 /// Creates a list with its key and first admin; on any failure nothing is left behind.
 pub fn create(home: &Home, address: &Address, admin: &Address, key: ListKey) -> Result<ListSummary> {
+    crate::home::check_list_address(address)?;
     let list_home = home.list(address);
     list_home.create()?;
     let keyring = match list_home.engine_home() {
@@ -180,6 +182,7 @@ pub fn show(home: &Home, address: &Address) -> Result<ListDetails> {
                 })
                 .collect()
         },
+        store: store.stats()?,
     })
 }
 

@@ -245,7 +245,7 @@ impl Copies<'_> {
         let keys = batch.keys?;
         for (fpr, why) in &keys.unusable {
             if let Some(address) = self.by_fpr.get(fpr).cloned() {
-                self.skip(&address, why)?;
+                self.skip(&address, Skipped::Key(why))?;
             }
         }
         let ciphertext = match batch.ciphertext {
@@ -272,7 +272,7 @@ impl Copies<'_> {
             let armored = match armored {
                 Ok(armored) => armored,
                 Err(e) => {
-                    self.skip(&address, e.message())?;
+                    self.skip(&address, Skipped::Key(e.message()))?;
                     continue;
                 }
             };
@@ -296,13 +296,13 @@ impl Copies<'_> {
                     self.report.deferred.push((self.id.to_string(), e.message().to_string()));
                     return Ok(false);
                 }
-                Err(e) => self.skip(&address, e.message())?,
+                Err(e) => self.skip(&address, Skipped::Refused(e.message()))?,
             }
         }
         Ok(true)
     }
 
-    fn skip(&mut self, address: &Address, why: &str) -> Result<()> {
+    fn skip(&mut self, address: &Address, why: Skipped<'_>) -> Result<()> {
         skip(self.list, self.snap, &mut self.journal, self.id, address, why)
     }
 
@@ -355,14 +355,37 @@ fn open_and_sign(list: &List, id: &str, snap: &Snapshot) -> Result<Prepared> {
     }
 }
 
+/// Why a recipient cannot be served.
+#[derive(Debug, Clone, Copy)]
+enum Skipped<'a> {
+    /// Their key cannot be used: they are told (a key problem is theirs to mend).
+    Key(&'a str),
+    /// The relay refused their address for good: telling them would go to
+    /// the same refused address, so only the admins hear of it.
+    Refused(&'a str),
+}
+
 /// A recipient who cannot be served for good (key unusable, address refused):
 /// journaled so nobody retries, and the admins are told. Never a cleartext copy.
-fn skip(list: &List, snap: &Snapshot, journal: &mut Journal, id: &str, address: &Address, why: &str) -> Result<()> {
+fn skip(
+    list: &List,
+    snap: &Snapshot,
+    journal: &mut Journal,
+    id: &str,
+    address: &Address,
+    why: Skipped<'_>,
+) -> Result<()> {
     journal.record(address)?;
+    let why = match why {
+        Skipped::Key(why) => {
+            tell_missed(list, snap, address);
+            format!("no usable key ({why})")
+        }
+        Skipped::Refused(why) => format!("the relay refused the address for good ({why}); the key is fine"),
+    };
     crate::log::event(&list.home, &format!("entry {id}: {address} skipped: {why}"));
     let text = format!("Entry {id} was not sent to {address}: {why}.\r\nNo cleartext copy was sent.");
     tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "a member was skipped", &text);
-    tell_missed(list, snap, address);
     Ok(())
 }
 

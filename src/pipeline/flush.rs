@@ -33,6 +33,7 @@ fn flush_list(home: &Home, address: &Address) -> Result<ListFlush> {
     let expired = expire(home, address)?;
     let verified = verify(home, address, &[])?;
     let distributed = distribute(home, address, &[])?;
+    crate::pipeline::notify::send_stranger_digest(&List::open(home, address)?)?;
     Ok(ListFlush { list: address.clone(), expired, verified, distributed })
 }
 
@@ -55,6 +56,7 @@ fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
         for orphan in store.orphan_payloads()? {
             store.remove_entry(&orphan)?;
         }
+        store.prune(settings.max_signature_age)?;
         store.flush()?;
         (old, store.members()?, settings, store.list_record()?)
     };

@@ -3,7 +3,7 @@
 //! and flushes before exiting 0: from then on the mail is safe.
 
 use crate::entry::Entry;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::home::Home;
 use crate::list::List;
 use crate::mime::parse::check_is_mail;
@@ -11,7 +11,20 @@ use crate::model::Address;
 use std::io::Read;
 
 /// Reads one message from `input`, checks it and queues it; returns the entry id.
+///
+/// Only a fault of the mail itself is permanent (`Data`: empty, too large,
+/// not a mail; `NoUser`: no such list): the MTA bounces it. Every fault of
+/// the host (a broken or unreadable list home, a settings record from a
+/// newer version, gpg, the disk) is temporary, so the MTA keeps the mail
+/// while the operator mends the host.
 pub fn inject(home: &Home, address: &Address, input: impl Read, request: bool) -> Result<String> {
+    queue_mail(home, address, input, request).map_err(|e| match e.kind() {
+        ErrorKind::Data | ErrorKind::NoUser => e,
+        _ => e.into_temporary(),
+    })
+}
+
+fn queue_mail(home: &Home, address: &Address, input: impl Read, request: bool) -> Result<String> {
     let list = List::open(home, address)?;
     // gpgme's start-up (two gpg runs) goes on while the store is read.
     let (record, settings) = std::thread::scope(|scope| {
@@ -34,7 +47,9 @@ pub fn inject(home: &Home, address: &Address, input: impl Read, request: bool) -
         )));
     }
     check_is_mail(&raw)?;
-    let sealed = list.keyring.encrypt(std::slice::from_ref(&record.fingerprint), &raw, None)?;
+    // From here on nothing is the mail's fault: gpg refusing the list key is the host's.
+    let sealed =
+        list.keyring.encrypt(std::slice::from_ref(&record.fingerprint), &raw, None).map_err(Error::into_temporary)?;
     let entry = Entry::new(request);
     let store = list.store()?;
     store.put_payload(&entry.id, &sealed)?;

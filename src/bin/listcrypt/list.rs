@@ -5,7 +5,8 @@ use crate::output::{note, print, print_bytes, show};
 use crate::{address, read_key_file, Global};
 use listcrypt::admin::list::{self, ListKey};
 use listcrypt::{Error, ErrorKind};
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
+use zeroize::Zeroizing;
 
 pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
     match cmd {
@@ -37,6 +38,10 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
                     let changed = if s.value == s.default { "" } else { " (changed)" };
                     text.push_str(&format!("  {} = {}{changed}\t[{}] {}\n", s.name, s.value, s.scope, s.help));
                 }
+                text.push_str(&format!(
+                    "\nstore: {} queued, {} seen signatures, {} notice records\n",
+                    d.store.queued, d.store.seen_signatures, d.store.notice_records
+                ));
                 text
             })?;
         }
@@ -66,27 +71,20 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One line from stdin; at a terminal, prompted and without echo.
-fn read_passphrase(prompt: &str) -> anyhow::Result<String> {
+/// One line from stdin; at a terminal, prompted and read without echo
+/// (rpassword). The passphrase is wiped from memory when dropped.
+fn read_passphrase(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
     let stdin = std::io::stdin();
-    let tty = stdin.is_terminal();
-    let stty = |arg: &str| {
-        let _ = std::process::Command::new("stty").arg(arg).stdin(std::process::Stdio::inherit()).status();
-    };
-    if tty {
-        eprint!("{prompt}");
-        stty("-echo");
+    let mut line = Zeroizing::new(String::with_capacity(1024));
+    if stdin.is_terminal() {
+        line = Zeroizing::new(rpassword::prompt_password(prompt)?);
+    } else {
+        stdin.lock().take(1024).read_line(&mut line)?;
     }
-    let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
-    if tty {
-        stty("echo");
-        eprintln!();
-    }
-    read?;
-    let passphrase = line.trim_end_matches(['\n', '\r']).to_string();
-    if passphrase.is_empty() {
+    let end = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(end);
+    if line.is_empty() {
         return Err(Error::new(ErrorKind::Data, "no passphrase given").hint("give it on standard input").into());
     }
-    Ok(passphrase)
+    Ok(line)
 }
