@@ -210,6 +210,17 @@ fn ensure_private_dir(dir: &Path, owner: u32) -> Result<()> {
     Ok(())
 }
 
+/// A list address becomes a folder name (`lists/ADDRESS`): a local part with
+/// `/` would nest or escape it, and a leading `.` would hide it.
+pub fn check_list_address(address: &Address) -> Result<()> {
+    let local = address.local_part();
+    if local.contains('/') || local.starts_with('.') {
+        return Err(Error::data(format!("{address} cannot be a list address"))
+            .hint("a list's local part may not contain '/' or start with '.'"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,15 +238,4 @@ mod tests {
         assert_eq!(list.engine_home().unwrap(), engine, "the link is stable");
         fs::remove_file(engine).unwrap();
     }
-}
-
-/// A list address becomes a folder name (`lists/ADDRESS`): a local part with
-/// `/` would nest or escape it, and a leading `.` would hide it.
-pub fn check_list_address(address: &Address) -> Result<()> {
-    let local = address.local_part();
-    if local.contains('/') || local.starts_with('.') {
-        return Err(Error::data(format!("{address} cannot be a list address"))
-            .hint("a list's local part may not contain '/' or start with '.'"));
-    }
-    Ok(())
 }

@@ -3,45 +3,6 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
-
-/// The MTA's -request alias: `inject --request && verify && distribute`.
-fn to_request(s: &Scene, mail: &[u8]) -> std::process::Output {
-    let bin = env!("CARGO_BIN_EXE_listcrypt");
-    let home = s.w.home.display();
-    let script = format!(
-        "{bin} --home {home} inject --request {LIST} && {bin} --home {home} verify {LIST} && {bin} --home {home} distribute {LIST}"
-    );
-    let mut child = Command::new("/bin/sh")
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    let _ = child.stdin.take().unwrap().write_all(mail);
-    child.wait_with_output().unwrap()
-}
-
-fn command_mail(s: &Scene, sender: &Person, body: &str) -> Vec<u8> {
-    let armored = sender.sign_encrypt(client::text_entity(body).as_bytes(), &s.list_key);
-    client::encrypted(&client::headers(&sender.address, "crypto-request@example.org", "commands"), &armored)
-}
-
-/// The answers `person` got from the list, decrypted.
-fn answers(s: &Scene, person: &Person) -> Vec<String> {
-    s.w.mails_to(&person.address)
-        .iter()
-        .filter(|m| m.envelope_sender() != "<>")
-        .map(|m| person.decrypt(&m.armored()))
-        .filter(|d| d.ok)
-        .map(|d| d.plaintext)
-        .collect()
-}
 
 fn key_state(s: &Scene, member: &str) -> String {
     let keys: serde_json::Value = serde_json::from_str(&s.w.ok(&["keys", "ls", LIST, member, "--json"])).unwrap();

@@ -7,7 +7,8 @@ use libfuzzer_sys::fuzz_target;
 use listcrypt::member::{KeyState, Member, MemberKey, Role};
 use listcrypt::mime::build::{crlf, protected_entity, Head};
 use listcrypt::mime::parse::{self, Crypto};
-use listcrypt::policy::{decide, Facts, GoodSignature, Signature};
+use listcrypt::pipeline::acceptance::{facts_of, Arrival, Findings};
+use listcrypt::policy::{decide, GoodSignature, Kind, Signature};
 use listcrypt::settings::Settings;
 use listcrypt::{Address, Fingerprint};
 
@@ -30,7 +31,6 @@ fuzz_target!(|data: &[u8]| {
         Crypto::Wrapped => None,
     };
     let protected = content.as_deref().map(parse::protected_headers).unwrap_or_default();
-    let too_complex = content.as_deref().is_some_and(parse::too_complex);
     if let Some(entity) = &content {
         let head = Head::new(&list, &list, protected.subject.as_deref().unwrap_or(""));
         let _ = protected_entity(&head, entity);
@@ -52,28 +52,27 @@ fuzz_target!(|data: &[u8]| {
             key_expires: None,
             key_revoked: recorded & 0x20 != 0,
             key_expired: false,
+            weak_hash: recorded & 0x08 != 0,
             replay: recorded & 0x40 != 0,
         }),
     };
     let settings = Settings::default();
-    let _ = decide(&Facts {
-        now: 1_800_000_100,
-        list: &list,
-        settings: &settings,
-        from: &facts.from,
-        from_invalid: facts.from_invalid,
-        member: Some(&member),
-        looped: facts.x_loop.iter().any(|l| l == list.as_str()),
-        bounce: facts.null_sender || facts.report,
-        auto_reply: facts.auto_submitted || facts.bulk,
-        size: raw.len() as u64,
+    let members = [member];
+    let kind = if recorded & 0x80 != 0 { Kind::Commands } else { Kind::Post };
+    let arrival =
+        Arrival { kind, list: &list, settings: &settings, members: &members, released: false, now: 1_800_000_100 };
+    let findings = Findings {
+        mail: &facts,
+        content: content.as_deref(),
         encrypted: matches!(crypto, Crypto::PgpMimeEncrypted(_) | Crypto::InlineEncrypted(_)),
         wrapped: matches!(crypto, Crypto::Wrapped),
         undecryptable: false,
-        inner_from_differs: !protected.from.is_empty() && protected.from != facts.from,
-        not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !r.contains(&list)),
-        too_complex,
-        signature,
-        released: false,
-    });
+        oversized: parse::headers_too_big(&raw),
+        gpg_overload: matches!(&crypto, Crypto::PgpMimeEncrypted(c) | Crypto::InlineEncrypted(c)
+            if listcrypt::openpgp::binary(c).is_some_and(|b| listcrypt::openpgp::session_keys(&b).is_err())),
+        size: raw.len() as u64,
+    };
+    // The same facts and the same decision as `verify`.
+    let (facts, _) = facts_of(&arrival, &findings, signature);
+    let _ = decide(&facts);
 });

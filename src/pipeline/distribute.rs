@@ -20,7 +20,7 @@ use crate::member::Member;
 use crate::mime::build::{self, Head};
 use crate::model::{Address, Fingerprint, Secret};
 use crate::openpgp::{self, Packet};
-use crate::pipeline::verify::list_id;
+use crate::pipeline::acceptance::list_id;
 use crate::pipeline::{defer, quarantine, release, select, tell_admins};
 use crate::post::Post;
 use crate::settings::{Encryption, Settings};

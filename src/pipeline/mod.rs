@@ -2,6 +2,7 @@
 //! `flush` retries and expires; `queue` lets admins see and steer held mail;
 //! `bounce` counts delivery failures.
 
+pub mod acceptance;
 pub mod bounce;
 pub mod distribute;
 pub mod flush;

@@ -13,6 +13,7 @@ use crate::mime::build::crlf;
 use crate::mime::parse::{self, Crypto, MailFacts, Protected};
 use crate::model::{now, sha256_hex, Address, Fingerprint, Secret};
 use crate::openpgp;
+use crate::pipeline::acceptance::{facts_of, Arrival, Findings};
 use crate::pipeline::{defer, notify, quarantine, release, select};
 use crate::policy::{self, Decision, Facts, GoodSignature, Kind, Reason, Signature};
 use crate::post::Post;
@@ -336,49 +337,26 @@ pub(super) fn judge<'a>(
     size: u64,
     kind: Kind,
 ) -> Result<Judgement<'a>> {
-    let mail = &exam.facts;
-    let from = mail.from.first();
-    let member = from.and_then(|f| snap.members.iter().find(|m| &m.address == f));
-    let (signature, digest) = judge_signature(list, exam, &snap.members, from)?;
-    let too_complex = mail.oversized_headers
-        || exam.oversized
-        || exam.content.as_deref().map(Vec::as_slice).is_some_and(parse::too_complex);
-    // Headers past the limit are never parsed, protected ones included.
-    let protected = match too_complex {
-        true => Protected::default(),
-        false => exam.content.as_deref().map(Vec::as_slice).map(parse::protected_headers).unwrap_or_default(),
-    };
-    // Signed mail that names its recipients must name where it was sent: a
-    // member's private signed mail re-sent to the list is not a post of
-    // theirs, nor their commands.
-    let addressed_here = match kind {
-        Kind::Post => vec![list.address().clone()],
-        Kind::Commands => vec![list.address().request(), list.address().clone()],
-    };
-    let list_id = format!("<{}>", list_id(list.address()));
-    let facts = Facts {
+    let (signature, digest) = judge_signature(list, exam, &snap.members, exam.facts.from.first())?;
+    let arrival = Arrival {
         kind,
-        now: now(),
         list: list.address(),
         settings: &snap.settings,
-        from: &mail.from,
-        from_invalid: mail.from_invalid,
-        member,
-        looped: mail.x_loop.iter().any(|l| l == list.address().as_str())
-            || mail.list_id.as_deref().is_some_and(|l| l.contains(&list_id)),
-        bounce: mail.null_sender || mail.report,
-        auto_reply: mail.auto_submitted || mail.bulk,
-        size,
+        members: &snap.members,
+        released: snap.released,
+        now: now(),
+    };
+    let findings = Findings {
+        mail: &exam.facts,
+        content: exam.content.as_deref().map(Vec::as_slice),
         encrypted: exam.encrypted,
         wrapped: exam.wrapped,
         undecryptable: exam.undecryptable,
+        oversized: exam.oversized,
         gpg_overload: exam.gpg_overload,
-        inner_from_differs: !protected.from.is_empty() && protected.from != mail.from,
-        not_for_this_list: protected.recipients.as_ref().is_some_and(|r| !addressed_here.iter().any(|a| r.contains(a))),
-        too_complex,
-        signature,
-        released: snap.released,
+        size,
     };
+    let (facts, protected) = facts_of(&arrival, &findings, signature);
     let decision = policy::decide(&facts);
     Ok(Judgement { facts, decision, digest, protected })
 }
@@ -505,9 +483,4 @@ fn seal_post(
     };
     let sealed = list.keyring.encrypt(std::slice::from_ref(&snap.record.fingerprint), &post.encode(), None)?;
     Ok(Ok(Some(sealed)))
-}
-
-/// `crypto.example.org` for `crypto@example.org` (RFC 2919 list identifier).
-pub fn list_id(list: &Address) -> String {
-    format!("{}.{}", list.local_part(), list.domain())
 }

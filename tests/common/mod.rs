@@ -436,6 +436,27 @@ impl Person {
         out.stdout
     }
 
+    /// gpg with `input` on stdin, whether or not it succeeds.
+    pub fn gpg_try(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--batch", "--no-tty"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let out = child.wait_with_output().unwrap();
+        let _ = writer.join();
+        out
+    }
+
     /// `gpg --list-packets` of `message`, whether or not gpg can decrypt it.
     pub fn list_packets(&self, message: &[u8]) -> String {
         use std::io::Write;
@@ -711,4 +732,43 @@ impl Scene {
             .filter(|text| text.contains("Entry ") || text.contains("from non-members"))
             .collect()
     }
+}
+
+/// The MTA's -request alias: `inject --request && verify && distribute`.
+pub fn to_request(s: &Scene, mail: &[u8]) -> Output {
+    let bin = env!("CARGO_BIN_EXE_listcrypt");
+    let home = s.w.home.display();
+    let script = format!(
+        "{bin} --home {home} inject --request {LIST} && {bin} --home {home} verify {LIST} && {bin} --home {home} distribute {LIST}"
+    );
+    let mut child = Command::new("/bin/sh")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let _ = child.stdin.take().unwrap().write_all(mail);
+    child.wait_with_output().unwrap()
+}
+
+/// Commands in `body`, signed by `sender` and encrypted to the list, to -request.
+pub fn command_mail(s: &Scene, sender: &Person, body: &str) -> Vec<u8> {
+    let armored = sender.sign_encrypt(client::text_entity(body).as_bytes(), &s.list_key);
+    client::encrypted(&client::headers(&sender.address, "crypto-request@example.org", "commands"), &armored)
+}
+
+/// The answers `person` got from the list, decrypted.
+pub fn answers(s: &Scene, person: &Person) -> Vec<String> {
+    s.w.mails_to(&person.address)
+        .iter()
+        .filter(|m| m.envelope_sender() != "<>")
+        .map(|m| person.decrypt(&m.armored()))
+        .filter(|d| d.ok)
+        .map(|d| d.plaintext)
+        .collect()
 }
