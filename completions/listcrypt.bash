@@ -844,7 +844,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__keys__subcmd__add)
-            opts="-v -q -h -V --key-file --home --verbose --quiet --help --version"
+            opts="-v -q -h -V --key-file --no-challenge --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1332,7 +1332,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__members__subcmd__add)
-            opts="-v -q -h -V --key-file --admin --allow-look-alike --home --verbose --quiet --help --version"
+            opts="-v -q -h -V --key-file --admin --allow-look-alike --no-challenge --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

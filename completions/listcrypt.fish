@@ -115,6 +115,7 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l home -d 'The folder that holds every list' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l admin -d 'Make the member an admin (receives notices)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l allow-look-alike -d 'Accept an address whose domain mixes Latin with Greek or Cyrillic letters'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -l no-challenge -d 'Mark the key verified at once, without a challenge: only after checking its fingerprint with its holder (a migration, a key-signing party). The log and `keys ls` say it was vouched for'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more on stderr'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
@@ -147,6 +148,7 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and not __fish_seen_subcommand_from add verify remove check ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -l key-file -d 'The public key, armored or binary' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -l no-challenge -d 'Mark the key verified at once, without a challenge: only after checking its fingerprint with its holder (a migration, a key-signing party). The log and `keys ls` say it was vouched for'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more on stderr'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand keys; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'

@@ -315,8 +315,10 @@ impl Keyring {
         Ok(out)
     }
 
-    /// The public key, binary and minimal (self-signatures only), as an
-    /// Autocrypt header carries it.
+    /// The public key, binary and minimal, as gpg's `export-minimal` makes
+    /// it: the newest self-signature per user ID and subkey, revocations, no
+    /// third-party certifications, no expired subkeys. Autocrypt headers
+    /// carry keys in this form, and member keys are stored in it.
     pub fn export_minimal(&self, fpr: &Fingerprint) -> Result<Vec<u8>> {
         let key = self.find(fpr)?;
         let mut out = Vec::new();
@@ -510,14 +512,32 @@ impl Keyring {
 
     /// The key holding this (sub)key fingerprint: `None` if the keyring has
     /// no such key; an error if the keyring could not be asked (temporary).
+    /// Should several keys hold it, the one whose primary key it is.
     pub fn key_of(&self, fingerprint: &str) -> Result<Option<KeyInfo>> {
-        match lookup(&mut *self.context()?, fingerprint, false) {
-            Ok(key) => KeyInfo::from_key(&key).map(Some),
-            Err(e) if e.code() == gpgme::Error::EOF.code() || e.code() == gpgme::Error::AMBIGUOUS_NAME.code() => {
-                Ok(None)
+        let mut keys = self.keys_with(fingerprint)?;
+        let own = keys.iter().position(|k| k.fingerprint.as_str().eq_ignore_ascii_case(fingerprint));
+        Ok(match (own, keys.len()) {
+            (Some(at), _) => Some(keys.swap_remove(at)),
+            (None, 1) => keys.pop(),
+            _ => None,
+        })
+    }
+
+    /// Every key that holds this fingerprint as its primary key or a
+    /// subkey (more than one only if a key was grafted from another).
+    pub fn keys_with(&self, fingerprint: &str) -> Result<Vec<KeyInfo>> {
+        let mut ctx = self.context()?;
+        let listed =
+            ctx.find_keys([fingerprint]).map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
+        let mut found = vec![];
+        for key in listed {
+            match key {
+                Ok(key) => found.push(KeyInfo::from_key(&key)?),
+                Err(e) if e.code() == gpgme::Error::EOF.code() => break,
+                Err(e) => return Err(Error::temporary(format!("GnuPG could not list keys: {e}"))),
             }
-            Err(e) => Err(Error::temporary(format!("GnuPG could not list keys: {e}"))),
         }
+        Ok(found)
     }
 
     /// Hands a passphrase to gpg-agent for the given keygrips (preset, no
@@ -589,6 +609,29 @@ impl Keyring {
                 .hint("check that gpg-agent.conf in the list's GnuPG home allows preset passphrases"));
         }
         Ok(())
+    }
+}
+
+/// A throwaway keyring where a key is read, merged with the list's copy and
+/// reduced to its minimal form before it enters the list's keyring;
+/// removed, with any agent gpg started in it, when dropped.
+pub struct Scratch {
+    pub keyring: Keyring,
+    dir: crate::home::ScratchDir,
+}
+
+impl Scratch {
+    pub fn new() -> Result<Scratch> {
+        let dir = crate::home::ScratchDir::new()?;
+        Ok(Scratch { keyring: Keyring::new(dir.path()), dir })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.dir.path().join("S.gpg-agent").exists() {
+            self.keyring.stop_agent();
+        }
     }
 }
 

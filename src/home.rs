@@ -210,6 +210,32 @@ fn ensure_private_dir(dir: &Path, owner: u32) -> Result<()> {
     Ok(())
 }
 
+/// A private folder for a throwaway GnuPG home (public keys only, never
+/// mail), under `/tmp/listcrypt-UID/` so that its path stays short enough
+/// for gpg's sockets; removed when dropped.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new() -> Result<ScratchDir> {
+        let owner = rustix::process::geteuid().as_raw();
+        let base = PathBuf::from(format!("/tmp/listcrypt-{owner}"));
+        ensure_private_dir(&base, owner)?;
+        let dir = base.join(format!("scratch-{}", crate::model::random_token(12)));
+        fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| Error::io(dir.display(), e))?;
+        Ok(ScratchDir(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A list address becomes a folder name (`lists/ADDRESS`): a local part with
 /// `/` would nest or escape it, and a leading `.` would hide it.
 pub fn check_list_address(address: &Address) -> Result<()> {

@@ -23,6 +23,11 @@ pub enum KeyState {
     Verified {
         since: u64,
     },
+    /// Verified without a challenge: an operator on the host checked the
+    /// fingerprint (`--no-challenge`). Never reachable by mail.
+    Vouched {
+        since: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +50,22 @@ impl MemberKey {
         }
     }
 
+    /// An operator's word for a key: verified at once, and said so.
+    pub fn vouched(fingerprint: Fingerprint) -> Self {
+        MemberKey { fingerprint, state: KeyState::Vouched { since: now() }, added: now() }
+    }
+
     pub fn is_verified(&self) -> bool {
-        matches!(self.state, KeyState::Verified { .. })
+        matches!(self.state, KeyState::Verified { .. } | KeyState::Vouched { .. })
+    }
+
+    /// `pending`, `verified` or `vouched`, as `keys ls` says it.
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            KeyState::Pending { .. } => "pending",
+            KeyState::Verified { .. } => "verified",
+            KeyState::Vouched { .. } => "vouched",
+        }
     }
 }
 

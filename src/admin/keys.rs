@@ -1,9 +1,8 @@
 //! `keys add | verify | remove | ls`, and the challenge that turns a pending
 //! key into a verified one.
 
-use crate::admin::list::single_key;
+use crate::admin::intake;
 use crate::error::{Error, Result};
-use crate::gpg::KeyInfo;
 use crate::home::Home;
 use crate::list::List;
 use crate::member::{KeyState, Member, MemberKey, Role};
@@ -15,12 +14,6 @@ use serde::Serialize;
 /// Characters in a challenge token: 20 × 5 bits = 100 bits.
 const TOKEN_LEN: usize = 20;
 
-/// A member's key larger or busier than this is a flooded key, refused
-/// before gpg reads it (real keys have a few user IDs and subkeys).
-const MAX_KEY_FILE: usize = 256 * 1024;
-const MAX_USER_IDS: usize = 32;
-const MAX_SUBKEYS: usize = 16;
-
 /// What `members add` / `keys add` did.
 #[derive(Debug, Serialize)]
 pub struct AddedKey {
@@ -29,6 +22,8 @@ pub struct AddedKey {
     /// An already verified key came again (say with a later expiry): the
     /// keyring has the new copy; no challenge is needed.
     pub refreshed: bool,
+    /// Verified on the operator's word (`--no-challenge`): no challenge sent.
+    pub vouched: bool,
 }
 
 /// One line of `keys ls`.
@@ -41,86 +36,34 @@ pub struct KeyView {
     pub added: u64,
 }
 
-/// A member key must be a public key, valid, able to encrypt, with a user ID
-/// for the member's address.
-fn check_member_key(info: &KeyInfo, member: &Address) -> Result<()> {
-    let fpr = &info.fingerprint;
-    let refuse = |why: String, hint: String| Err(Error::data(format!("key {fpr} {why}")).hint(hint));
-    if info.has_secret {
-        return refuse(
-            "is a secret key".into(),
-            "never send a secret key; export the public key with `gpg --export --armor ADDRESS`".into(),
-        );
-    }
-    if info.user_ids.len() > MAX_USER_IDS || info.subkeys.len() > MAX_SUBKEYS {
-        return refuse(
-            format!(
-                "has {} user IDs and {} subkeys, more than a list accepts",
-                info.user_ids.len(),
-                info.subkeys.len()
-            ),
-            "export the key minimal, without unused user IDs and subkeys".into(),
-        );
-    }
-    if info.revoked {
-        return refuse("is revoked".into(), "the member needs a new key".into());
-    }
-    if info.expired {
-        return refuse(
-            "has expired".into(),
-            "extend its expiry with `gpg --quick-set-expire`, then export it again".into(),
-        );
-    }
-    if let Some(weak) = &info.weak {
-        return refuse(
-            format!("uses {weak}, too weak to protect the list's mail"),
-            "the member needs a key of RSA 2048 bits or more, or Ed25519/Curve25519".into(),
-        );
-    }
-    if !info.can_encrypt {
-        return refuse(
-            "has no usable encryption subkey".into(),
-            "add one with `gpg --quick-add-key FINGERPRINT cv25519 encr`".into(),
-        );
-    }
-    if !info.has_address(member) {
-        return refuse(
-            format!("has no user ID with {member}"),
-            format!(
-                "export the key that carries that address, or add it with `gpg --quick-add-uid FINGERPRINT {member}`"
-            ),
-        );
-    }
-    Ok(())
-}
-
-/// Registers `key_file` as a pending key of `member` and sends the challenge
-/// (and, with `new_member`, creates the member and sends the welcome).
-pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_member: Option<Role>) -> Result<AddedKey> {
+/// Registers `key_file` (its minimal form, see [`intake`]) as a pending key
+/// of `member` and sends the challenge (and, with `new_member`, creates the
+/// member and sends the welcome). With `vouch`, an operator on the host has
+/// checked the fingerprint: the key is verified at once and no challenge goes out.
+pub(crate) fn register(
+    list: &List,
+    member: &Address,
+    key_file: &[u8],
+    new_member: Option<Role>,
+    vouch: bool,
+) -> Result<AddedKey> {
     let address = list.address();
     let (record, settings) = {
         let store = list.store()?;
         check_membership(&store.member(member)?, member, new_member.is_some())?;
         (store.list_record()?, store.settings()?)
     };
-    // Checks the key before anything is imported, so a refused key leaves no trace.
-    if key_file.len() > MAX_KEY_FILE {
-        return Err(Error::data(format!("the key file is larger than {} KiB", MAX_KEY_FILE / 1024))
-            .hint("export the key minimal: `gpg --export --export-options export-minimal --armor ADDRESS`"));
-    }
-    let info = single_key(list.keyring.inspect(key_file)?)?;
-    check_member_key(&info, member)?;
-    let fpr = info.fingerprint.clone();
+    // Checked and minimised before anything is imported, so a refused key leaves no trace.
+    let key = intake::admit(list, member, key_file)?;
+    let fpr = key.info.fingerprint.clone();
     let already_verified =
         list.store()?.member(member)?.is_some_and(|m| m.key(&fpr).is_some_and(MemberKey::is_verified));
     if already_verified && new_member.is_none() {
-        list.keyring.import(key_file)?;
-        return Ok(AddedKey { member: member.clone(), fingerprint: fpr, refreshed: true });
+        list.keyring.import(&key.minimal)?;
+        return Ok(AddedKey { member: member.clone(), fingerprint: fpr, refreshed: true, vouched: false });
     }
-    let was_known = list.keyring.key(&fpr).is_ok();
-    if !was_known {
-        list.keyring.import(key_file)?;
-    }
+    let was_known = list.keyring.key_of(fpr.as_str())?.is_some();
+    list.keyring.import(&key.minimal)?;
     let undo = |e: Error| {
         if !was_known {
             let _ = list.keyring.delete(&fpr);
@@ -135,8 +78,10 @@ pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_membe
         let welcome = notice::welcome(address, member, &record.fingerprint, &list_key);
         mails.push(list.seal(&welcome, None, &record.fingerprint).map_err(undo)?);
     }
-    let challenge = notice::challenge(address, member, &fpr, &token);
-    mails.push(list.seal(&challenge, Some(&fpr), &record.fingerprint).map_err(undo)?);
+    if !vouch {
+        let challenge = notice::challenge(address, member, &fpr, &token);
+        mails.push(list.seal(&challenge, Some(&fpr), &record.fingerprint).map_err(undo)?);
+    }
 
     {
         let store = list.store().map_err(undo)?;
@@ -153,8 +98,13 @@ pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_membe
             return Err(Error::data(format!("key {fpr} of {member} is already verified")));
         }
         entry.keys.retain(|k| k.fingerprint != fpr);
-        entry.keys.push(MemberKey::pending(fpr.clone(), &token, settings.challenge_expiry));
-        if entry.default_key.is_none() {
+        entry.keys.push(match vouch {
+            true => MemberKey::vouched(fpr.clone()),
+            false => MemberKey::pending(fpr.clone(), &token, settings.challenge_expiry),
+        });
+        let default_verified =
+            entry.default_key.as_ref().and_then(|d| entry.key(d)).is_some_and(MemberKey::is_verified);
+        if entry.default_key.is_none() || (vouch && !default_verified) {
             entry.default_key = Some(fpr.clone());
         }
         store.put_member(&entry).map_err(undo)?;
@@ -165,7 +115,13 @@ pub(crate) fn register(list: &List, member: &Address, key_file: &[u8], new_membe
         Error::new(e.kind(), format!("the key is registered, but the challenge could not be sent: {}", e.message()))
             .hint(format!("fix the transport, then run `listcrypt keys add {address} {member} --key-file FILE` again for a new challenge"))
     })?;
-    Ok(AddedKey { member: member.clone(), fingerprint: fpr, refreshed: false })
+    if vouch {
+        crate::log::event(
+            &list.home,
+            &format!("key {fpr} of {member} vouched for by the operator: verified without a challenge"),
+        );
+    }
+    Ok(AddedKey { member: member.clone(), fingerprint: fpr, refreshed: false, vouched: vouch })
 }
 
 fn send_all(transport_setting: &crate::settings::Transport, mails: &[Outgoing]) -> Result<()> {
@@ -187,8 +143,9 @@ pub(crate) fn owner_of(members: &[Member], fpr: &Fingerprint) -> Option<Address>
     members.iter().find(|m| m.key(fpr).is_some()).map(|m| m.address.clone())
 }
 
-pub fn add(home: &Home, address: &Address, member: &Address, key_file: &[u8]) -> Result<AddedKey> {
-    register(&List::open(home, address)?, member, key_file, None)
+/// `keys add`; `vouch`: `--no-challenge`.
+pub fn add(home: &Home, address: &Address, member: &Address, key_file: &[u8], vouch: bool) -> Result<AddedKey> {
+    register(&List::open(home, address)?, member, key_file, None, vouch)
 }
 
 /// Marks the member's pending key whose token this is as verified.
@@ -237,7 +194,7 @@ pub(crate) fn key_views(member: &Member) -> Vec<KeyView> {
         .map(|k| KeyView {
             member: member.address.clone(),
             fingerprint: k.fingerprint.clone(),
-            state: if k.is_verified() { "verified" } else { "pending" },
+            state: k.state_name(),
             default: member.default_key.as_ref() == Some(&k.fingerprint),
             added: k.added,
         })

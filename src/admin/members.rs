@@ -30,12 +30,13 @@ pub fn add(
     key_file: &[u8],
     admin: bool,
     allow_look_alike: bool,
+    vouch: bool,
 ) -> Result<AddedKey> {
     if !allow_look_alike {
         refuse_look_alike(member)?;
     }
     let role = if admin { Role::Admin } else { Role::Member };
-    keys::register(&List::open(home, address)?, member, key_file, Some(role))
+    keys::register(&List::open(home, address)?, member, key_file, Some(role), vouch)
 }
 
 pub fn refuse_look_alike(member: &Address) -> Result<()> {

@@ -2,6 +2,7 @@
 //! Each function opens the store only for its reads and writes and never
 //! holds it while gpg or the transport works.
 
+pub mod intake;
 pub mod keys;
 pub mod list;
 pub mod members;

@@ -312,7 +312,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
         let answer = match exam.content.as_deref().map(Vec::as_slice).and_then(attached_key) {
             Some(key_file) => {
                 let registered = crate::admin::members::refuse_look_alike(&who).and_then(|()| {
-                    crate::admin::keys::register(list, &who, &key_file, Some(crate::member::Role::Member))
+                    crate::admin::keys::register(list, &who, &key_file, Some(crate::member::Role::Member), false)
                 });
                 match registered {
                     Ok(added) => {
@@ -332,7 +332,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
     if add_key {
         // A new key, signed for by a verified one: it gets its own challenge.
         let answer = match exam.content.as_deref().map(Vec::as_slice).and_then(attached_key) {
-            Some(key_file) => match crate::admin::keys::register(list, address, &key_file, None) {
+            Some(key_file) => match crate::admin::keys::register(list, address, &key_file, None, false) {
                 Ok(added) if added.refreshed => {
                     changes.push("add-key (refresh)");
                     format!("add-key: key {} updated (its new expiry counts from now)", added.fingerprint)

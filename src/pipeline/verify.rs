@@ -302,8 +302,19 @@ fn judge_signature(
         SigStatus::UnknownKey => return Ok((Signature::UnknownKey, None)),
         _ => return Ok((Signature::Bad, None)),
     }
-    let Some(key) = list.keyring.key_of(&check.fingerprint)? else { return Ok((Signature::UnknownKey, None)) };
-    let owner = members.iter().find(|m| m.key(&key.fingerprint).is_some()).map(|m| m.address.clone());
+    // Should a key grafted from another hold the same subkey, the member's
+    // own key is the one that counts: a duplicate never makes a signer "unknown".
+    let candidates = list.keyring.keys_with(&check.fingerprint)?;
+    let owner_of = |k: &crate::gpg::KeyInfo| members.iter().find(|m| m.key(&k.fingerprint).is_some());
+    let Some(key) = candidates
+        .iter()
+        .find(|k| owner_of(k).is_some_and(|m| Some(&m.address) == from))
+        .or_else(|| candidates.iter().find(|k| owner_of(k).is_some()))
+        .or_else(|| candidates.first())
+    else {
+        return Ok((Signature::UnknownKey, None));
+    };
+    let owner = owner_of(key).map(|m| m.address.clone());
     let digest = sha256_hex(format!("{}|{}|{}", key.fingerprint, check.created, sha256_hex(&exam.signed)).as_bytes());
     let good = GoodSignature {
         key: key.fingerprint.clone(),

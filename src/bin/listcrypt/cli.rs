@@ -158,6 +158,16 @@ pub enum ListCommand {
     ExportKey { list: String },
 }
 
+/// An operator's word for a key, given on the host only.
+#[derive(Debug, clap::Args)]
+pub struct Vouch {
+    /// Mark the key verified at once, without a challenge: only after checking
+    /// its fingerprint with its holder (a migration, a key-signing party).
+    /// The log and `keys ls` say it was vouched for
+    #[arg(long)]
+    pub no_challenge: bool,
+}
+
 /// Add, remove and list members
 #[derive(Debug, Subcommand)]
 pub enum MembersCommand {
@@ -176,6 +186,8 @@ pub enum MembersCommand {
         /// Accept an address whose domain mixes Latin with Greek or Cyrillic letters
         #[arg(long)]
         allow_look_alike: bool,
+        #[command(flatten)]
+        vouch: Vouch,
     },
     /// Remove a member and their keys
     #[command(after_help = "Example:\n  listcrypt members remove crypto@example.org bob@example.org")]
@@ -200,6 +212,8 @@ pub enum KeysCommand {
         /// The public key, armored or binary
         #[arg(long, value_name = "FILE")]
         key_file: PathBuf,
+        #[command(flatten)]
+        vouch: Vouch,
     },
     /// Mark a pending key verified with the token from its challenge
     #[command(

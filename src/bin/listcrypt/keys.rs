@@ -8,10 +8,15 @@ use listcrypt::Fingerprint;
 
 pub fn run(g: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
-        KeysCommand::Add { list, address: member, key_file } => {
+        KeysCommand::Add { list, address: member, key_file, vouch } => {
             let key = read_key_file(&key_file)?;
-            let added = keys::add(&g.home, &address(&list)?, &address(&member)?, &key)?;
-            if added.refreshed {
+            let added = keys::add(&g.home, &address(&list)?, &address(&member)?, &key, vouch.no_challenge)?;
+            if added.vouched {
+                note(
+                    g.quiet,
+                    &format!("added key {} for {} (vouched for, no challenge)", added.fingerprint, added.member),
+                );
+            } else if added.refreshed {
                 note(g.quiet, &format!("updated key {} of {} (already verified)", added.fingerprint, added.member));
             } else {
                 note(

@@ -82,7 +82,16 @@ fn address(text: &str) -> listcrypt::Result<Address> {
 }
 
 /// Reads a key file named on the command line.
+/// Reads a key file, at most one byte past the bound the list checks
+/// ([`listcrypt::admin::intake::MAX_KEY_FILE`]), so a huge file is refused
+/// without being read whole.
 fn read_key_file(path: &std::path::Path) -> listcrypt::Result<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|e| listcrypt::Error::new(ErrorKind::NoInput, format!("cannot read {}: {e}", path.display())))
+    use std::io::Read;
+    let cant =
+        |e: std::io::Error| listcrypt::Error::new(ErrorKind::NoInput, format!("cannot read {}: {e}", path.display()));
+    let mut bytes = vec![];
+    std::fs::File::open(path)
+        .and_then(|f| f.take(listcrypt::admin::intake::MAX_KEY_FILE as u64 + 1).read_to_end(&mut bytes))
+        .map_err(cant)?;
+    Ok(bytes)
 }

@@ -7,13 +7,15 @@ use listcrypt::admin::members;
 
 pub fn run(g: &Global, cmd: MembersCommand) -> anyhow::Result<()> {
     match cmd {
-        MembersCommand::Add { list, address: member, key_file, admin, allow_look_alike } => {
+        MembersCommand::Add { list, address: member, key_file, admin, allow_look_alike, vouch } => {
             let key = read_key_file(&key_file)?;
-            let added = members::add(&g.home, &address(&list)?, &address(&member)?, &key, admin, allow_look_alike)?;
-            note(
-                g.quiet,
-                &format!("added {} with key {} (pending); welcome and challenge sent", added.member, added.fingerprint),
-            );
+            let (list, member) = (address(&list)?, address(&member)?);
+            let added = members::add(&g.home, &list, &member, &key, admin, allow_look_alike, vouch.no_challenge)?;
+            let state = match added.vouched {
+                true => "vouched for, no challenge); welcome sent",
+                false => "pending); welcome and challenge sent",
+            };
+            note(g.quiet, &format!("added {} with key {} ({state}", added.member, added.fingerprint));
         }
         MembersCommand::Remove { list, address: member } => {
             members::remove(&g.home, &address(&list)?, &address(&member)?)?;
