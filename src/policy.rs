@@ -141,7 +141,9 @@ impl Reason {
             Reason::Replay => "a replay of a post the list has already accepted",
             Reason::InnerFromDiffers => "the protected From: differs from the outer From:",
             Reason::TooComplex => "larger headers, more MIME parts or deeper nesting than a post may have",
-            Reason::GpgOverload => "more session key packets or signatures than a post may have (not given to gpg)",
+            Reason::GpgOverload => {
+                "more session key packets or signatures than a post may have, or OpenPGP framing that cannot be read for certain (not given to gpg)"
+            }
             Reason::WeakHash => "signed with a weak hash (MD5, SHA-1 or another outside SHA-2)",
             Reason::NotForThisList => {
                 "the signed part is addressed to others, not to this list (a forwarded private mail)"

@@ -173,6 +173,19 @@ fn thousands_of_session_key_packets_never_reach_gpg() {
     let listcrypt_seconds = started.elapsed().as_secs_f64();
     eprintln!("2,000 wildcard session key packets: gpg alone {gpg_seconds:.2} s; listcrypt refuses in {listcrypt_seconds:.2} s");
     assert!(listcrypt_seconds < 3.0, "{listcrypt_seconds} s");
+    // Hidden behind a marker packet (gpg skips it), or behind armor gpg reads
+    // past and a strict reader does not: refused all the same.
+    let mut marked = b"\xCA\x03PGP".to_vec();
+    marked.extend_from_slice(&flood);
+    let mail =
+        client::encrypted(&client::headers("alice@example.org", LIST, "marked"), &s.alice.armor_message(&marked));
+    refused_for(&s, &mail, "more session key packets or signatures than a post may have");
+    let mut stray = armored.clone().into_bytes();
+    let body = stray.windows(2).position(|w| w == b"\n\n").unwrap() + 5;
+    stray.insert(body, 0xE9);
+    let mail =
+        client::encrypted(&client::headers("alice@example.org", LIST, "stray"), &String::from_utf8_lossy(&stray));
+    refused_for(&s, &mail, "OpenPGP framing that cannot be read for certain");
     // The control: the same message with its one packet goes through.
     let honest =
         client::encrypted(&client::headers("alice@example.org", LIST, "one"), &s.alice.armor_message(&message));

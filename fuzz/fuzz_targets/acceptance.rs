@@ -68,8 +68,11 @@ fuzz_target!(|data: &[u8]| {
         wrapped: matches!(crypto, Crypto::Wrapped),
         undecryptable: false,
         oversized: parse::headers_too_big(&raw),
-        gpg_overload: matches!(&crypto, Crypto::PgpMimeEncrypted(c) | Crypto::InlineEncrypted(c)
-            if listcrypt::openpgp::binary(c).is_some_and(|b| listcrypt::openpgp::session_keys(&b).is_err())),
+        gpg_overload: match &crypto {
+            Crypto::PgpMimeEncrypted(c) | Crypto::InlineEncrypted(c) => listcrypt::openpgp::too_costly_message(c),
+            Crypto::PgpMimeSigned { signature, .. } => listcrypt::openpgp::too_costly_signature(signature),
+            _ => false,
+        },
         size: raw.len() as u64,
     };
     // The same facts and the same decision as `verify`.

@@ -124,32 +124,6 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
     decide_and_apply(list, &snapshot, id, raw.len() as u64, examined)
 }
 
-/// Most session key packets a post may carry: the list's, the sender's own,
-/// a few for other recipients of the same mail.
-const MAX_SESSION_KEYS: usize = 32;
-/// Most hidden-recipient (wildcard key ID) session key packets: gpg spends a
-/// private-key operation on each, 200 ms and more with a protected list key.
-const MAX_WILDCARD_SESSION_KEYS: usize = 2;
-/// Most signature packets in a detached or cleartext signature (a post needs
-/// one; gpg checks each against a key).
-const MAX_SIGNATURE_PACKETS: usize = 4;
-
-/// An encrypted message whose session key packets would make gpg work long.
-fn too_many_session_keys(ciphertext: &[u8]) -> bool {
-    let Some(binary) = openpgp::binary(ciphertext) else { return false };
-    match openpgp::session_keys(&binary) {
-        Ok(keys) => keys.total > MAX_SESSION_KEYS || keys.wildcard > MAX_WILDCARD_SESSION_KEYS,
-        // Framing gpg could not read either: not worth a gpg run.
-        Err(_) => true,
-    }
-}
-
-/// A signature block with more signature packets than any post needs.
-fn too_many_signatures(signature: &[u8]) -> bool {
-    let Some(binary) = openpgp::binary(signature) else { return false };
-    openpgp::count_packets(&binary, 2).is_ok_and(|n| n > MAX_SIGNATURE_PACKETS)
-}
-
 /// What the mail is: header facts, its content and its signatures.
 pub(super) struct Examined {
     pub(super) facts: MailFacts,
@@ -197,7 +171,7 @@ fn examine(list: &List, raw: &[u8], limit: usize) -> Result<Examined> {
 
 /// A `multipart/signed` entity and its detached signature.
 fn verify_detached(list: &List, entity: Vec<u8>, signature: &[u8], exam: &mut Examined) -> Result<()> {
-    if too_many_signatures(signature) {
+    if openpgp::too_costly_signature(signature) {
         exam.gpg_overload = true;
         return Ok(());
     }
@@ -212,7 +186,7 @@ fn verify_detached(list: &List, entity: Vec<u8>, signature: &[u8], exam: &mut Ex
 /// else (a passphrase-only message): it is undecryptable, not a reason to wait.
 fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, limit: usize, exam: &mut Examined) -> Result<()> {
     exam.encrypted = true;
-    if too_many_session_keys(ciphertext) {
+    if openpgp::too_costly_message(ciphertext) {
         exam.gpg_overload = true;
         return Ok(());
     }
@@ -267,7 +241,10 @@ fn open_inline_signed(list: &List, armored: &[u8], exam: &mut Examined) -> Resul
         exam.wrapped = true;
         return Ok(());
     }
-    if text.find("-----BEGIN PGP SIGNATURE-----").is_some_and(|at| too_many_signatures(&text.as_bytes()[at..])) {
+    if text
+        .find("-----BEGIN PGP SIGNATURE-----")
+        .is_some_and(|at| openpgp::too_costly_signature(&text.as_bytes()[at..]))
+    {
         exam.gpg_overload = true;
         return Ok(());
     }

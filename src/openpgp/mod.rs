@@ -6,6 +6,15 @@
 //! for AEAD). A recipient's copy is their own tag-1 packet, with its key ID
 //! set to the wildcard 0 (no copy shows which keys the list holds), then the
 //! shared data packet. Anything else in the stream is refused, never guessed.
+//!
+//! [`armor`] reads and writes ASCII armor; [`bounds`] reads, before gpg
+//! does, how much work a message would ask of it.
+
+mod armor;
+pub mod bounds;
+
+pub use armor::{armor, base64, binary};
+pub use bounds::{too_costly_message, too_costly_signature};
 
 use std::fmt;
 
@@ -149,124 +158,10 @@ pub fn single_recipient(session: &Packet<'_>, data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// ASCII armor (RFC 4880 §6) of an OpenPGP message.
-pub fn armor(data: &[u8]) -> Vec<u8> {
-    let encoded = base64(data);
-    let mut out = Vec::with_capacity(encoded.len() + encoded.len() / 64 + 80);
-    out.extend_from_slice(b"-----BEGIN PGP MESSAGE-----\n\n");
-    for line in encoded.chunks(64) {
-        out.extend_from_slice(line);
-        out.push(b'\n');
-    }
-    let crc = crc24(data).to_be_bytes();
-    out.push(b'=');
-    out.extend_from_slice(&base64(&crc[1..]));
-    out.extend_from_slice(b"\n-----END PGP MESSAGE-----\n");
-    out
-}
-
-pub fn base64(data: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(data).into_bytes()
-}
-
-/// The binary form of an OpenPGP message: `data` itself when it is binary,
-/// the decoded body when it is ASCII armor (RFC 4880 §6.2). Read as gpg
-/// reads armor: armor headers up to the blank line are skipped, and so are
-/// characters outside the base64 alphabet; the checksum line ends the body.
-/// `None` when it is neither.
-pub fn binary(data: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
-    use base64::Engine;
-    if data.first().is_some_and(|b| b & 0x80 != 0) {
-        return Some(std::borrow::Cow::Borrowed(data));
-    }
-    let text = std::str::from_utf8(data).ok()?;
-    let mut lines = text.lines().map(str::trim).skip_while(|l| !l.starts_with("-----BEGIN PGP "));
-    lines.next()?;
-    let mut body = String::new();
-    let mut in_headers = true;
-    for line in lines {
-        if line.starts_with("-----END PGP ") || (line.starts_with('=') && !in_headers) {
-            break;
-        }
-        if in_headers && (line.contains(": ") || line.is_empty()) {
-            in_headers = !line.is_empty();
-            continue;
-        }
-        in_headers = false;
-        body.extend(line.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')));
-    }
-    let lenient = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_allow_trailing_bits(true)
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    lenient.decode(body.trim_end_matches('=')).ok().map(std::borrow::Cow::Owned)
-}
-
-/// The session key packets (tags 1 and 3) that open an encrypted message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SessionKeys {
-    pub total: usize,
-    /// Public-key packets naming no key (the wildcard key ID): gpg tries
-    /// every secret key it has on each, one private-key operation apiece.
-    pub wildcard: usize,
-}
-
-/// How many packets of `tag` a stream of packets holds (a detached
-/// signature: one signature packet per signer).
-pub fn count_packets(message: &[u8], tag: u8) -> Result<usize, PacketError> {
-    let mut count = 0;
-    let mut rest = message;
-    while !rest.is_empty() {
-        let packet = next_packet(rest)?;
-        count += usize::from(packet.tag == tag);
-        rest = &rest[packet.bytes.len()..];
-    }
-    Ok(count)
-}
-
-/// Counts the session key packets before the first other packet, without
-/// reading further (the data packet may use any length encoding).
-pub fn session_keys(message: &[u8]) -> Result<SessionKeys, PacketError> {
-    let mut found = SessionKeys::default();
-    let mut rest = message;
-    while let Some(&first) = rest.first() {
-        let tag = if first & 0x40 == 0 { (first >> 2) & 0x0f } else { first & 0x3f };
-        if first & 0x80 == 0 || !matches!(tag, 1 | 3) {
-            break;
-        }
-        let packet = next_packet(rest)?;
-        let body = &packet.bytes[packet.header_len..];
-        if tag == 1 && body.first() == Some(&3) && body.get(1..9).is_some_and(|id| id.iter().all(|b| *b == 0)) {
-            found.wildcard += 1;
-        }
-        found.total += 1;
-        rest = &rest[packet.bytes.len()..];
-    }
-    Ok(found)
-}
-
-fn crc24(data: &[u8]) -> u32 {
-    let mut crc: u32 = 0xB704CE;
-    for &b in data {
-        crc ^= u32::from(b) << 16;
-        for _ in 0..8 {
-            crc <<= 1;
-            if crc & 0x1000000 != 0 {
-                crc ^= 0x1864CFB;
-            }
-        }
-    }
-    crc & 0xFFFFFF
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_packets {
 
-    fn new_format(tag: u8, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn new_format(tag: u8, body: &[u8]) -> Vec<u8> {
         let mut out = vec![0xC0 | tag];
         match body.len() {
             n @ 0..=191 => out.push(n as u8),
@@ -283,12 +178,18 @@ mod tests {
         out
     }
 
-    fn pkesk(key_id: u8) -> Vec<u8> {
+    pub(crate) fn pkesk(key_id: u8) -> Vec<u8> {
         let mut body = vec![3];
         body.extend([key_id; 8]);
         body.extend([18, 1, 2, 3]);
         body
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_packets::*;
+    use super::*;
 
     #[test]
     fn every_length_encoding_is_read() {
@@ -371,33 +272,5 @@ mod tests {
         let mut cut = new_format(1, &pkesk(1));
         cut.extend(&data[..data.len() - 2]);
         assert_eq!(split(&cut).unwrap_err(), PacketError::Truncated);
-    }
-
-    #[test]
-    fn session_key_packets_are_counted_up_to_the_data() {
-        let mut message = vec![];
-        for id in [0, 7, 0] {
-            message.extend(new_format(1, &pkesk(id)));
-        }
-        message.extend(new_format(3, &[4, 9, 2, 3]));
-        // An old-format data packet of indeterminate length is not read.
-        message.extend([0x80 | (9 << 2) | 3, 1, 2, 3]);
-        assert_eq!(session_keys(&message), Ok(SessionKeys { total: 4, wildcard: 2 }));
-        let armored = armor(&message);
-        assert_eq!(binary(&armored).unwrap().as_ref(), &message[..]);
-        let with_headers = String::from_utf8(armored).unwrap().replace("-----\n\n", "-----\nComment: x: y\n\n");
-        assert_eq!(binary(with_headers.as_bytes()).unwrap().as_ref(), &message[..]);
-        assert!(binary(b"no armor here").is_none());
-    }
-
-    #[test]
-    fn armor_matches_the_standard() {
-        assert_eq!(base64(b"foobar"), b"Zm9vYmFy");
-        assert_eq!(base64(b"fooba"), b"Zm9vYmE=");
-        assert_eq!(base64(b"f"), b"Zg==");
-        assert_eq!(crc24(b""), 0xB704CE);
-        let armored = String::from_utf8(armor(&[0xC0 | 18, 1, 0])).unwrap();
-        assert!(armored.starts_with("-----BEGIN PGP MESSAGE-----\n\n"));
-        assert!(armored.ends_with("\n-----END PGP MESSAGE-----\n"));
     }
 }
