@@ -27,13 +27,11 @@ impl fmt::Display for Stage {
     }
 }
 
-/// How long a run whose process is unknown may work on an entry before
-/// another run may take it over.
-pub const LEASE_SECONDS: u64 = 600;
-/// The longest a live process keeps a lease: gpg and the transport have
-/// their own time limits, so a run still holding an entry after this long
-/// is hung, and the entry must not wait for it for ever.
-pub const MAX_LEASE_SECONDS: u64 = 3600;
+/// How long a lease lasts unless renewed: longer than any single step of a
+/// run (each gpg operation and each copy sent have their own time limits),
+/// so a run that has not renewed it by then is hung, and its entry must not
+/// wait for it for ever. A long distribution renews it as it goes.
+pub const LEASE_SECONDS: u64 = 1800;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -100,16 +98,15 @@ impl Entry {
         }
     }
 
-    /// True while a live run works on it: a known holder keeps it as long as
-    /// it lives, up to [`MAX_LEASE_SECONDS`] (a long distribution is not
-    /// taken over half-way, a hung one is); a lease without a known holder
-    /// lasts until its deadline.
+    /// True while a run works on it: until the lease's deadline, which a
+    /// working run renews, or at once when the holder's process is gone.
     pub fn is_leased(&self, at: u64) -> bool {
-        let taken = self.lease_until.saturating_sub(LEASE_SECONDS);
-        match &self.lease_holder {
-            Some(holder) => holder.is_alive() && taken.saturating_add(MAX_LEASE_SECONDS) > at,
-            None => self.lease_until > at,
-        }
+        self.lease_until > at && self.lease_holder.as_ref().is_none_or(LeaseHolder::is_alive)
+    }
+
+    /// True if this process holds the lease.
+    pub fn is_leased_by_me(&self) -> bool {
+        self.lease_holder.is_some() && self.lease_holder == LeaseHolder::me()
     }
 
     /// Takes the lease for this process.
@@ -167,10 +164,9 @@ mod tests {
         let mut e = Entry::new(false);
         e.take_lease(now());
         assert!(e.is_leased(now()), "held by this live process");
+        assert!(e.is_leased_by_me());
         e.lease_until = now();
-        assert!(e.is_leased(now()), "a live holder keeps it past the deadline");
-        e.lease_until = now() + LEASE_SECONDS - MAX_LEASE_SECONDS - 1;
-        assert!(!e.is_leased(now()), "but not for ever: a hung holder loses it");
+        assert!(!e.is_leased(now()), "a live holder that stopped renewing (hung) loses it");
         e.take_lease(now());
         e.lease_until = now() + 100;
         e.lease_holder = Some(LeaseHolder { pid: u32::MAX - 1, started: 1 });

@@ -404,8 +404,14 @@ impl Keyring {
                 })
                 .filter_map(|s| s.id().ok().and_then(key_id_bytes))
                 .collect();
+            let weak = key
+                .subkeys()
+                .enumerate()
+                .any(|(i, s)| (i == 0 || (s.can_encrypt() && !s.is_expired() && !s.is_revoked())) && is_weak(&s));
             if key.is_revoked() || key.is_expired() || key.is_disabled() || key_ids.is_empty() {
                 unusable.push((fpr.clone(), "the key is revoked, expired or has no usable encryption subkey".into()));
+            } else if weak {
+                unusable.push((fpr.clone(), "the key is too weak (RSA, DSA or ElGamal under 2048 bits)".into()));
             } else {
                 usable.push(RecipientKey { fingerprint: fpr.clone(), key, key_ids });
             }

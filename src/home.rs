@@ -70,9 +70,25 @@ impl Home {
             return Err(Error::no_user(format!("no list {address}")));
         }
         let list = self.list(address);
-        if !list.dir.is_dir() {
-            return Err(Error::no_user(format!("no list {address} in {}", self.root.display()))
-                .hint("see `listcrypt list ls`, or give the right --home"));
+        match fs::metadata(&list.dir) {
+            Ok(meta) if meta.is_dir() => {}
+            // "No such list" only when the home could be read and says so:
+            // an unreadable or unmounted home is the host's fault, not the mail's.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                for dir in [self.root.clone(), self.lists_dir()] {
+                    match fs::read_dir(&dir) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(Error::io(dir.display(), e)
+                                .hint("check that the listcrypt home is mounted and readable by this user"))
+                        }
+                        _ => {}
+                    }
+                }
+                return Err(Error::no_user(format!("no list {address} in {}", self.root.display()))
+                    .hint("see `listcrypt list ls`, or give the right --home"));
+            }
+            Ok(_) => return Err(Error::config(format!("{} is not a folder", list.dir.display()))),
+            Err(e) => return Err(Error::io(list.dir.display(), e)),
         }
         for part in [list.gnupg_dir(), list.store_dir()] {
             if !part.is_dir() {

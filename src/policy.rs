@@ -37,6 +37,9 @@ pub struct GoodSignature {
     pub key_expired: bool,
     /// Made with MD5, SHA-1 or another hash outside SHA-2.
     pub weak_hash: bool,
+    /// The key is RSA, DSA or ElGamal under 2048 bits (registered before
+    /// such keys were refused).
+    pub weak_key: bool,
     /// Seen on this list before.
     pub replay: bool,
 }
@@ -113,6 +116,7 @@ pub enum Reason {
     TooComplex,
     GpgOverload,
     WeakHash,
+    WeakKey,
 }
 
 impl Reason {
@@ -145,6 +149,7 @@ impl Reason {
                 "more session key packets or signatures than a post may have, or OpenPGP framing that cannot be read for certain (not given to gpg)"
             }
             Reason::WeakHash => "signed with a weak hash (MD5, SHA-1 or another outside SHA-2)",
+            Reason::WeakKey => "signed with a weak key (RSA, DSA or ElGamal under 2048 bits)",
             Reason::NotForThisList => {
                 "the signed part is addressed to others, not to this list (a forwarded private mail)"
             }
@@ -253,6 +258,9 @@ fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
     if good.weak_hash {
         return Some(Reason::WeakHash);
     }
+    if good.weak_key {
+        return Some(Reason::WeakKey);
+    }
     if good.created.saturating_add(f.settings.max_signature_age) < f.now {
         return Some(Reason::SignatureTooOld);
     }
@@ -294,6 +302,7 @@ mod tests {
             key_revoked: false,
             key_expired: false,
             weak_hash: false,
+            weak_key: false,
             replay: false,
         }
     }
@@ -376,6 +385,7 @@ mod tests {
             (TooComplex, Box::new(|f| f.too_complex = true)),
             (GpgOverload, Box::new(|f| f.gpg_overload = true)),
             (WeakHash, Box::new(|f| f.signature = Signature::Good(GoodSignature { weak_hash: true, ..good('a') }))),
+            (WeakKey, Box::new(|f| f.signature = Signature::Good(GoodSignature { weak_key: true, ..good('a') }))),
         ];
         for (reason, edit) in cases {
             assert_eq!(check(edit), Decision::Reject(reason), "{reason:?}");

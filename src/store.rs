@@ -116,7 +116,16 @@ impl Store {
     }
 
     pub fn put_settings(&self, settings: &Settings) -> Result<()> {
+        // Replay digests are kept for the longest signature age ever set:
+        // raising it later must not let pruned signatures back in.
+        let window = self.replay_window()?.max(settings.max_signature_age);
+        self.put(&self.db, b"replay_window", &window)?;
         self.put(&self.db, b"settings", settings)
+    }
+
+    /// The longest `max_signature_age` this list has had.
+    fn replay_window(&self) -> Result<u64> {
+        Ok(self.get(&self.db, b"replay_window")?.unwrap_or(0))
     }
 
     /// The list's own record, written once at `list create`.
@@ -240,15 +249,16 @@ impl Store {
     }
 
     /// Forgets what can no longer matter (`flush` calls this): signatures
-    /// seen longer ago than `max_signature_age` plus the allowance for clocks
+    /// seen longer ago than `max_signature_age` (the longest ever set) plus the allowance for clocks
     /// ahead (a replay of them is refused as too old anyway), and notice
     /// records older than the longest notice window. Returns how many went.
     pub fn prune(&self, max_signature_age: u64) -> Result<usize> {
         let at = now();
         let mut removed = 0;
-        for (tree, keep) in
-            [("seen", max_signature_age.saturating_add(crate::policy::FUTURE_SLACK)), ("notices", MAX_NOTICE_INTERVAL)]
-        {
+        for (tree, keep) in [
+            ("seen", max_signature_age.max(self.replay_window()?).saturating_add(crate::policy::FUTURE_SLACK)),
+            ("notices", MAX_NOTICE_INTERVAL),
+        ] {
             let tree = self.tree(tree)?;
             for item in tree.iter() {
                 let (key, value) = item.map_err(corrupt)?;

@@ -238,48 +238,57 @@ fn sendmail(path: &str, mail: &Outgoing) -> Result<()> {
 }
 
 /// Feeds `input` to the child and waits for it, at most [`timeout`]; a child
-/// still running then is killed and the send is a temporary failure.
+/// still running then is killed and the send is a temporary failure. The
+/// pipes are served by detached threads that nothing waits on past the
+/// deadline, so a grandchild that keeps a pipe open cannot stall the run.
 fn wait_for(
     path: &str,
     mut child: std::process::Child,
     input: &[u8],
 ) -> Result<(std::process::ExitStatus, Vec<u8>, std::io::Result<()>)> {
+    use std::sync::mpsc::channel;
     let deadline = std::time::Instant::now() + timeout();
-    std::thread::scope(|scope| {
-        // Written and read from threads: a child that reads nothing must not block us.
-        let writer = child.stdin.take().map(|mut stdin| scope.spawn(move || stdin.write_all(input)));
-        let reader = child.stderr.take().map(|mut stderr| {
-            scope.spawn(move || {
-                let mut text = vec![];
-                let _ = std::io::Read::take(&mut stderr, 64 * 1024).read_to_end(&mut text);
-                text
-            })
+    let (wrote, written) = channel();
+    let (stdin, input) = (child.stdin.take(), input.to_vec());
+    std::thread::spawn(move || wrote.send(stdin.map_or(Ok(()), |mut pipe| pipe.write_all(&input))));
+    let (read, stderr) = channel();
+    if let Some(mut pipe) = child.stderr.take() {
+        std::thread::spawn(move || {
+            // The first lines say why; the rest is read and dropped so the child never blocks on it.
+            let mut text = vec![];
+            let _ = (&mut pipe).take(64 * 1024).read_to_end(&mut text);
+            let _ = read.send(text);
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
         });
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            match child.try_wait().map_err(|e| Error::temporary(format!("{path}: {e}")))? {
-                Some(status) => break status,
-                None if std::time::Instant::now() >= deadline => {
-                    // Its own process group: whatever it started goes too, and the pipes close.
-                    if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
-                        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-                    }
-                    let _ = child.wait();
-                    return Err(Error::temporary(format!(
-                        "{path} did not finish within {:.0} s and was stopped",
-                        timeout().as_secs_f64()
-                    )));
+    }
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        match child.try_wait().map_err(|e| Error::temporary(format!("{path}: {e}")))? {
+            Some(status) => break status,
+            None if std::time::Instant::now() >= deadline => {
+                // Its own process group: whatever it started goes too, and the pipes close.
+                if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
+                    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
                 }
-                None => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
+                let _ = child.wait();
+                return Err(Error::temporary(format!(
+                    "{path} did not finish within {:.0} s and was stopped",
+                    timeout().as_secs_f64()
+                )));
             }
-        };
-        let written = writer.map(|w| w.join().unwrap_or(Ok(()))).unwrap_or(Ok(()));
-        let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
-        Ok((status, stderr, written))
-    })
+            None => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+        }
+    };
+    // The child is gone; whatever still holds its pipes gets a moment, no more.
+    let grace = Duration::from_millis(500);
+    let written = match written.recv_timeout(grace) {
+        Ok(done) => done,
+        Err(_) => Err(std::io::Error::other("the message was not read to its end")),
+    };
+    Ok((status, stderr.recv_timeout(grace).unwrap_or_default(), written))
 }
 
 fn envelope(mail: &Outgoing) -> Result<Envelope> {

@@ -78,6 +78,10 @@ fn a_members_private_signed_mail_replayed_at_request_runs_no_commands() {
     assert!(delivery_of(&s, "alice@example.org"), "alice's delivery is untouched");
     assert!(!answers(&s, &s.alice).iter().any(|a| a.contains("pause:")), "no answer: nothing ran");
     assert!(s.log().contains("(commands) rejected: the signed part is addressed to others"), "{}", s.log());
+    // A post held back in transit and sent to -request instead runs nothing either.
+    let post = alices_signed_mail_resent_by_bob(&s, LIST, "pause");
+    assert!(to_request(&s, &post).status.success());
+    assert!(delivery_of(&s, "alice@example.org"));
     // The honest control: the same mail, addressed to -request, pauses her.
     let honest = alices_signed_mail_resent_by_bob(&s, "crypto-request@example.org", "pause");
     assert!(to_request(&s, &honest).status.success());
@@ -252,17 +256,22 @@ fn local_faults_never_bounce_mail() {
     let out = s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "x", "x"));
     std::fs::rename(&aside, &gnupg).unwrap();
     assert_eq!(code(&out), 75, "a broken list home is the host's fault: {}", stderr(&out));
+    let not_a_folder = s.w.dir.path().join("home-file");
+    std::fs::write(&not_a_folder, "").unwrap();
+    let out = s.w.cmd_in(&not_a_folder, &["inject", LIST]).stdin(std::process::Stdio::null()).output().unwrap();
+    assert_eq!(code(&out), 75, "an unreadable home is not 'no such list': {}", stderr(&out));
 }
 
 /// A sendmail in front of the world's stand-in: refuses `refused` for good
-/// (exit 67, as for an unknown user), and hangs while `hang` exists.
+/// (exit 67, as for an unknown user), and hangs while `hang` exists, with a
+/// helper in a session of its own still holding its output open.
 fn moody_sendmail(s: &Scene, refused: &str) -> std::path::PathBuf {
     let path = s.w.dir.path().join("moody-sendmail");
     let hang = s.w.dir.path().join("hang");
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\n[ -e {hang} ] && sleep 600\nfor a in \"$@\"; do [ \"$a\" = {refused} ] && {{ echo '550 5.1.1 unknown user' >&2; exit 67; }}; done\nexec {real} \"$@\"\n",
+            "#!/bin/sh\n[ -e {hang} ] && {{ setsid sleep 20 & sleep 600; }}\nfor a in \"$@\"; do [ \"$a\" = {refused} ] && {{ echo '550 5.1.1 unknown user' >&2; exit 67; }}; done\nexec {real} \"$@\"\n",
             hang = hang.display(),
             real = s.w.sendmail.display()
         ),
@@ -318,4 +327,23 @@ fn flush_forgets_replay_digests_once_they_cannot_matter() {
     flush_at(&s, now() + 8 * 86_400);
     assert_eq!(store_stats(&s)["seen_signatures"], 0, "older than max_signature_age and the allowance");
     assert_eq!(store_stats(&s)["notice_records"], 0);
+}
+
+#[test]
+fn forged_mail_held_in_a_members_name_reaches_the_admins_once_an_hour() {
+    let s = Scene::new();
+    s.w.ok(&["list", "set", LIST, "unverified_action", "hold"]);
+    for n in 0..3 {
+        let forged = client::lf(&format!(
+            "{}{}",
+            client::headers("bob@example.org", LIST, "x"),
+            client::text_entity(&format!("forged {n}"))
+        ));
+        assert!(s.deliver(&forged).status.success());
+    }
+    let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 3, "each is held");
+    let reports = s.admin_reports();
+    assert_eq!(reports.len(), 1, "one report, not one per forged mail: {reports:?}");
+    assert!(reports[0].contains("held"));
 }

@@ -53,6 +53,7 @@ fuzz_target!(|data: &[u8]| {
             key_revoked: recorded & 0x20 != 0,
             key_expired: false,
             weak_hash: recorded & 0x08 != 0,
+            weak_key: recorded & 0x04 != 0,
             replay: recorded & 0x40 != 0,
         }),
     };

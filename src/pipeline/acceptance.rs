@@ -49,7 +49,8 @@ pub fn facts_of<'a>(at: &Arrival<'a>, found: &Findings<'a>, signature: Signature
     // theirs, nor their commands.
     let addressed_here = match at.kind {
         Kind::Post => vec![at.list.clone()],
-        Kind::Commands => vec![at.list.request(), at.list.clone()],
+        // Not the list: a post held back in transit must not run as commands.
+        Kind::Commands => vec![at.list.request()],
     };
     let list_id = format!("<{}>", list_id(at.list));
     let facts = Facts {

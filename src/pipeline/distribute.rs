@@ -21,12 +21,15 @@ use crate::mime::build::{self, Head};
 use crate::model::{Address, Fingerprint, Secret};
 use crate::openpgp::{self, Packet};
 use crate::pipeline::acceptance::list_id;
-use crate::pipeline::{defer, quarantine, release, select, tell_admins};
+use crate::pipeline::{defer, quarantine, release, renew_lease, select, tell_admins};
 use crate::post::Post;
 use crate::settings::{Encryption, Settings};
 use crate::store::ListRecord;
 use crate::transport::{Outgoing, Session};
 use std::collections::HashMap;
+
+/// How often a distribution renews its lease on the entry.
+const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Below this many recipients one gpg run beats starting threads.
 const MIN_BATCH: usize = 32;
@@ -177,6 +180,7 @@ fn send_entry(
             journal: Journal::open(&list.home, id)?,
             session: Session::new(&snap.settings.transport),
             report: &mut *report,
+            renewed: std::time::Instant::now(),
         };
         for batch in results {
             if !copies.send_batch(batch)? {
@@ -237,6 +241,8 @@ struct Copies<'a> {
     journal: Journal,
     session: Session<'a>,
     report: &'a mut DistributeReport,
+    /// When the lease was last renewed.
+    renewed: std::time::Instant,
 }
 
 impl Copies<'_> {
@@ -289,6 +295,13 @@ impl Copies<'_> {
                 self.journal.record(&address)?;
             }
             drop(held);
+            if self.renewed.elapsed() > LEASE_RENEWAL {
+                if !renew_lease(self.list, self.id)? {
+                    self.log("another run took it over; this one stops");
+                    return Ok(false);
+                }
+                self.renewed = std::time::Instant::now();
+            }
             match sent {
                 Ok(()) => self.report.sent += 1,
                 Err(e) if e.kind() == ErrorKind::Temporary => {

@@ -67,6 +67,20 @@ pub(crate) fn release(list: &List, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Extends this run's lease on a long job; false if another run has taken
+/// the entry over (this one was too slow), and this run must stop.
+pub(crate) fn renew_lease(list: &List, id: &str) -> Result<bool> {
+    let store = list.store()?;
+    let Some(mut entry) = store.entry(id)? else { return Ok(false) };
+    if !entry.is_leased_by_me() {
+        return Ok(false);
+    }
+    entry.take_lease(crate::model::now());
+    store.put_entry(&entry)?;
+    store.flush()?;
+    Ok(true)
+}
+
 /// Leaves an entry for a later run, with back-off.
 pub(crate) fn defer(list: &List, id: &str, why: &str) -> Result<()> {
     let store = list.store()?;

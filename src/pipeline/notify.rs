@@ -5,8 +5,10 @@
 //! sender). A *stranger* gets nothing at all: spam forges its senders, and a
 //! list that answers them mails innocent people (backscatter). Refused
 //! stranger mail is only counted, and the admins get the counts at most once
-//! an hour per list ([`send_stranger_digest`], also called by `flush`).
-//! Holds are always reported one by one: an admin must act on each.
+//! an hour per list ([`send_stranger_digest`], also called by `flush`);
+//! held stranger mail is counted there too, to be found with `queue ls`.
+//! Reports of a member's held or rejected mail come at most once an hour
+//! per member, so that mail forged in their name cannot flood the admins.
 
 use super::tell_admins;
 use crate::error::Result;
@@ -21,6 +23,13 @@ use crate::transport::{self, Outgoing};
 /// Seconds between two notices to one sender, two reports about one sender,
 /// or two digests of stranger mail.
 const INTERVAL: u64 = 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Told {
+    Held,
+    Rejected,
+    Discarded,
+}
 
 /// Who is told about one decided mail, worked out while the store is open
 /// (the rate limits live there) and carried out after it is closed.
@@ -37,25 +46,30 @@ pub(super) struct Plan {
 /// Decides who hears of `decision`. `from_a_list`: the mail came from a
 /// mailing list, which never gets a notice.
 pub(super) fn plan(store: &Store, facts: &Facts<'_>, decision: Decision, from_a_list: bool) -> Result<Plan> {
-    let (refused, reason) = match decision {
+    let (what, reason) = match decision {
         Decision::Approve => return Ok(Plan::default()),
-        Decision::Hold(_) => return Ok(Plan { report: true, ..Plan::default() }),
-        Decision::Reject(r) => (true, r),
-        Decision::Discard(r) => (false, r),
+        Decision::Hold(r) => (Told::Held, r),
+        Decision::Reject(r) => (Told::Rejected, r),
+        Decision::Discard(r) => (Told::Discarded, r),
     };
     if reason.is_silent() {
         return Ok(Plan::default());
     }
     let sender = facts.from.first().filter(|_| facts.from.len() == 1 && !facts.bounce);
     let Some(member) = facts.member else {
-        store.tally_stranger(reason.describe())?;
+        let counted = match what {
+            Told::Held => format!("held: {}", reason.describe()),
+            _ => reason.describe().to_string(),
+        };
+        store.tally_stranger(&counted)?;
         return Ok(Plan { digest: store.take_stranger_digest(INTERVAL)?, ..Plan::default() });
     };
     let mut plan = Plan::default();
-    if refused && !from_a_list && store.notice_allowed(member.address.as_str(), INTERVAL)? {
+    if what == Told::Rejected && !from_a_list && store.notice_allowed(member.address.as_str(), INTERVAL)? {
         plan.sender = sender.cloned();
     }
-    plan.report = refused && store.notice_allowed(&format!("admins:{}", member.address), INTERVAL)?;
+    // Holds too: mail forged in a member's name must not flood the admins.
+    plan.report = what != Told::Discarded && store.notice_allowed(&format!("admins:{}", member.address), INTERVAL)?;
     Ok(plan)
 }
 
@@ -127,6 +141,9 @@ fn tell_stranger_digest(list: &List, snap: &Snapshot<'_>, tally: &StrangerTally)
     );
     for (reason, count) in &tally.refused {
         text.push_str(&format!("  {count:>6}  {reason}\r\n"));
+    }
+    if tally.refused.keys().any(|r| r.starts_with("held: ")) {
+        text.push_str(&format!("Held mail waits in `listcrypt queue ls {}`.\r\n", list.address()));
     }
     crate::log::event(&list.home, &format!("stranger digest sent: {} refused mail(s)", tally.total()));
     tell_admins(list, snap.members, snap.settings, snap.list_key, "mail from non-members", &text);

@@ -303,6 +303,7 @@ fn judge_signature(
         key_revoked: key.revoked || check.status == SigStatus::KeyRevoked,
         key_expired: key.expired || check.status == SigStatus::KeyExpired,
         weak_hash: check.weak_hash,
+        weak_key: key.weak.is_some(),
         replay: false,
     };
     Ok((Signature::Good(good), Some(digest)))
@@ -355,7 +356,8 @@ impl Judgement<'_> {
     /// too, so that a copy of it cannot come back later.
     pub(super) fn check_replay(&mut self, store: &Store) -> Result<()> {
         let (Decision::Approve, Some(digest)) = (self.decision, &self.digest) else { return Ok(()) };
-        if !store.remember_signature(digest)? && !self.facts.released {
+        let released_post = self.facts.released && self.facts.kind == Kind::Post;
+        if !store.remember_signature(digest)? && !released_post {
             if let Signature::Good(good) = &mut self.facts.signature {
                 good.replay = true;
             }

@@ -5,7 +5,7 @@ use crate::output::{note, print, print_bytes, show};
 use crate::{address, read_key_file, Global};
 use listcrypt::admin::list::{self, ListKey};
 use listcrypt::{Error, ErrorKind};
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::{IsTerminal, Read};
 use zeroize::Zeroizing;
 
 pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
@@ -72,15 +72,29 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
 }
 
 /// One line from stdin; at a terminal, prompted and read without echo
-/// (rpassword). The passphrase is wiped from memory when dropped.
+/// (rpassword). Piped in, it is read byte by byte from the descriptor
+/// itself, past std's buffered stdin, into one buffer sized once and wiped
+/// on drop (zeroize).
 fn read_passphrase(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+    const MAX: usize = 1024;
     let stdin = std::io::stdin();
-    let mut line = Zeroizing::new(String::with_capacity(1024));
-    if stdin.is_terminal() {
-        line = Zeroizing::new(rpassword::prompt_password(prompt)?);
+    let mut line = if stdin.is_terminal() {
+        Zeroizing::new(rpassword::prompt_password(prompt)?)
     } else {
-        stdin.lock().take(1024).read_line(&mut line)?;
-    }
+        let mut fd = std::fs::File::from(std::os::fd::AsFd::as_fd(&stdin).try_clone_to_owned()?);
+        let mut bytes = Zeroizing::new(Vec::with_capacity(MAX));
+        let mut byte = Zeroizing::new([0u8]);
+        while bytes.len() < MAX && fd.read(&mut *byte)? == 1 && byte[0] != b'\n' {
+            bytes.push(byte[0]);
+        }
+        match String::from_utf8(std::mem::take(&mut *bytes)) {
+            Ok(text) => Zeroizing::new(text),
+            Err(e) => {
+                let _ = Zeroizing::new(e.into_bytes());
+                return Err(Error::new(ErrorKind::Data, "the passphrase is not UTF-8").into());
+            }
+        }
+    };
     let end = line.trim_end_matches(['\n', '\r']).len();
     line.truncate(end);
     if line.is_empty() {
