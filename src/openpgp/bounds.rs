@@ -40,8 +40,10 @@ pub fn session_keys(message: &[u8]) -> Result<SessionKeys, PacketError> {
             return Err(PacketError::NotAPacket);
         }
         let tag = if first & 0x40 == 0 { (first >> 2) & 0x0f } else { first & 0x3f };
-        if matches!(tag, 9 | 18 | 20) {
-            return Ok(found);
+        match tag {
+            9 | 18 | 20 => return Ok(found),
+            1 | 3 | 10 => {}
+            other => return Err(PacketError::Unexpected(other)),
         }
         let packet = next_packet(rest)?;
         let body = &packet.bytes[packet.header_len..];
@@ -53,8 +55,7 @@ pub fn session_keys(message: &[u8]) -> Result<SessionKeys, PacketError> {
                 }
             }
             3 => found.total += 1,
-            10 => {}
-            other => return Err(PacketError::Unexpected(other)),
+            _ => {}
         }
         rest = &rest[packet.bytes.len()..];
     }
@@ -70,12 +71,35 @@ pub const MAX_WILDCARD_SESSION_KEYS: usize = 2;
 /// one; gpg checks each against a key).
 pub const MAX_SIGNATURE_PACKETS: usize = 4;
 
-/// An encrypted message that must not reach gpg: more session key packets
-/// than any post carries, or framing that cannot be read for certain (gpg
-/// is more lenient, and would do the work this count is there to bound).
+/// What the framing of a supposedly encrypted message says, before gpg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Session key packets within bounds, then encrypted data: for gpg.
+    Bounded,
+    /// More session key packets than any post carries, or framing that
+    /// cannot be read for certain (gpg is more lenient, and would do the
+    /// work this count is there to bound): never for gpg.
+    TooCostly,
+    /// Readable, but not an encrypted message (signed or literal data, say):
+    /// it is undecryptable, and gpg need not look at it.
+    NotEncrypted,
+}
+
+/// Reads the framing of `message` (armored or binary).
+pub fn message_framing(message: &[u8]) -> Framing {
+    let Some(binary) = binary(message) else { return Framing::TooCostly };
+    match session_keys(&binary) {
+        Ok(k) if k.total <= MAX_SESSION_KEYS && k.wildcard <= MAX_WILDCARD_SESSION_KEYS => Framing::Bounded,
+        Ok(_) => Framing::TooCostly,
+        Err(PacketError::Unexpected(_)) if binary.first().is_some_and(|b| b & 0x80 != 0) => Framing::NotEncrypted,
+        Err(_) => Framing::TooCostly,
+    }
+}
+
+/// An encrypted message that must not reach gpg ([`Framing::TooCostly`] or
+/// [`Framing::NotEncrypted`]).
 pub fn too_costly_message(message: &[u8]) -> bool {
-    let keys = binary(message).ok_or(PacketError::NotAPacket).and_then(|b| session_keys(&b));
-    !keys.is_ok_and(|k| k.total <= MAX_SESSION_KEYS && k.wildcard <= MAX_WILDCARD_SESSION_KEYS)
+    message_framing(message) != Framing::Bounded
 }
 
 /// A signature block that must not reach gpg: more signature packets than a

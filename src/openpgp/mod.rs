@@ -14,7 +14,7 @@ mod armor;
 pub mod bounds;
 
 pub use armor::{armor, base64, binary};
-pub use bounds::{too_costly_message, too_costly_signature};
+pub use bounds::{message_framing, too_costly_message, too_costly_signature, Framing};
 
 use std::fmt;
 

@@ -186,9 +186,16 @@ fn verify_detached(list: &List, entity: Vec<u8>, signature: &[u8], exam: &mut Ex
 /// else (a passphrase-only message): it is undecryptable, not a reason to wait.
 fn open_encrypted(list: &List, ciphertext: &[u8], inline: bool, limit: usize, exam: &mut Examined) -> Result<()> {
     exam.encrypted = true;
-    if openpgp::too_costly_message(ciphertext) {
-        exam.gpg_overload = true;
-        return Ok(());
+    match openpgp::message_framing(ciphertext) {
+        openpgp::Framing::Bounded => {}
+        openpgp::Framing::TooCostly => {
+            exam.gpg_overload = true;
+            return Ok(());
+        }
+        openpgp::Framing::NotEncrypted => {
+            exam.undecryptable = true;
+            return Ok(());
+        }
     }
     let opened = match list.keyring.decrypt(ciphertext, limit) {
         Ok(opened) => opened,
