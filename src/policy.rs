@@ -78,8 +78,13 @@ pub struct Facts<'a> {
     /// The signed part names its recipients, and this list (for command
     /// mail: its `-request` address or the list) is not among them.
     pub not_for_this_list: bool,
+    /// The signed part names no recipients at all (no protected To/Cc): it
+    /// vouches for its text, not for where it was meant to go.
+    pub names_no_recipients: bool,
     /// More MIME parts or nesting than any post needs.
     pub too_complex: bool,
+    /// A header section of the content holds a bare CR or LF.
+    pub malformed_headers: bool,
     /// More session key packets or signatures than any post carries: never
     /// handed to gpg, which would spend a private-key operation on each.
     pub gpg_overload: bool,
@@ -117,6 +122,8 @@ pub enum Reason {
     GpgOverload,
     WeakHash,
     WeakKey,
+    MalformedHeaders,
+    NamesNoList,
 }
 
 impl Reason {
@@ -150,6 +157,10 @@ impl Reason {
             }
             Reason::WeakHash => "signed with a weak hash (MD5, SHA-1 or another outside SHA-2)",
             Reason::WeakKey => "signed with a weak key (RSA, DSA or ElGamal under 2048 bits)",
+            Reason::NamesNoList => {
+                "the signed part does not name the list in protected To/Cc (require_protected_headers)"
+            }
+            Reason::MalformedHeaders => "a header field with a bare CR or LF (mail readers would disagree on what it says)",
             Reason::NotForThisList => {
                 "the signed part is addressed to others, not to this list (a forwarded private mail)"
             }
@@ -192,6 +203,9 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     if f.gpg_overload {
         return Decision::Reject(Reason::GpgOverload);
     }
+    if f.malformed_headers {
+        return Decision::Reject(Reason::MalformedHeaders);
+    }
     if f.from.len() != 1 || f.from_invalid {
         return nonmember(f, Reason::NotSingleFrom);
     }
@@ -230,6 +244,9 @@ fn check_member_post(f: &Facts<'_>, member: &Member) -> Option<Reason> {
     }
     if f.not_for_this_list {
         return Some(Reason::NotForThisList);
+    }
+    if f.names_no_recipients && f.settings.require_protected_headers {
+        return Some(Reason::NamesNoList);
     }
     let good = match &f.signature {
         Signature::None if f.settings.require_signature || commands => return Some(Reason::Unsigned),
@@ -332,8 +349,10 @@ mod tests {
             undecryptable: false,
             inner_from_differs: false,
             not_for_this_list: false,
+            names_no_recipients: false,
             too_complex: false,
             gpg_overload: false,
+            malformed_headers: false,
             signature: Signature::Good(good('a')),
             released: false,
         };
@@ -384,6 +403,7 @@ mod tests {
             (NotForThisList, Box::new(|f| f.not_for_this_list = true)),
             (TooComplex, Box::new(|f| f.too_complex = true)),
             (GpgOverload, Box::new(|f| f.gpg_overload = true)),
+            (MalformedHeaders, Box::new(|f| f.malformed_headers = true)),
             (WeakHash, Box::new(|f| f.signature = Signature::Good(GoodSignature { weak_hash: true, ..good('a') }))),
             (WeakKey, Box::new(|f| f.signature = Signature::Good(GoodSignature { weak_key: true, ..good('a') }))),
         ];
@@ -416,6 +436,9 @@ mod tests {
         assert_eq!(check_with(&relaxed, unsigned), Decision::Approve);
         assert_eq!(check_with(&relaxed, |f| f.signature = Signature::Bad), Decision::Hold(Reason::BadSignature));
         assert_eq!(check_with(&relaxed, |f| f.member = None), Decision::Discard(Reason::NonMember));
+        let strict = Settings { require_protected_headers: true, ..Settings::default() };
+        assert_eq!(check(|f| f.names_no_recipients = true), Decision::Approve);
+        assert_eq!(check_with(&strict, |f| f.names_no_recipients = true), Decision::Reject(Reason::NamesNoList));
     }
 
     #[test]

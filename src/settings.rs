@@ -104,6 +104,9 @@ pub struct Settings {
     pub nonmember_action: Action,
     pub unverified_action: Action,
     pub protect_subject: bool,
+    /// Posts (and command mail) must name this list (or `-request`) in
+    /// protected To/Cc inside the signature.
+    pub require_protected_headers: bool,
     pub receive_own_posts: bool,
     /// Bytes.
     pub max_message_size: u64,
@@ -130,6 +133,7 @@ impl Default for Settings {
             nonmember_action: Action::Reject,
             unverified_action: Action::Reject,
             protect_subject: true,
+            require_protected_headers: false,
             receive_own_posts: false,
             max_message_size: 10 * 1024 * 1024,
             max_signature_age: 7 * DAY,
@@ -238,6 +242,14 @@ pub const SETTINGS: &[Setting] = &[
         help: "the outer Subject of a post is `...`; the real one travels encrypted",
         get: |s| s.protect_subject.to_string(),
         set: |s, v| parse_bool(v).map(|x| s.protect_subject = x),
+    },
+    Setting {
+        name: "require_protected_headers",
+        scope: Scope::ListAdmin,
+        takes: "true or false",
+        help: "refuse posts whose signed part does not name the list in protected To/Cc (costs inline PGP and some clients)",
+        get: |s| s.require_protected_headers.to_string(),
+        set: |s, v| parse_bool(v).map(|x| s.require_protected_headers = x),
     },
     Setting {
         name: "receive_own_posts",

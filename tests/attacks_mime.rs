@@ -156,7 +156,7 @@ fn protected_headers_count_only_inside_the_signature() {
     for copy in &copies {
         let opened = s.carol.open_post(copy).unwrap();
         let head = opened.entity.split("\r\n\r\n").next().unwrap().to_string();
-        assert!(head.contains("Subject: attack"), "the outer subject stands: {head}");
+        assert!(head.contains("Subject: [unsigned subject] attack"), "the outer subject is marked unsigned: {head}");
         assert!(!head.contains("Phony") && !head.contains("Misplaced"), "{head}");
         assert!(head.contains("alice@example.org") && !head.contains("bob@example.org"), "{head}");
     }
@@ -181,4 +181,43 @@ fn a_sender_header_changes_nothing() {
     let armored = s.bob.sign_encrypt(client::text_entity(CANARY).as_bytes(), &s.list_key);
     let headers = format!("Sender: <bob@example.org>\r\n{}", client::headers("alice@example.org", LIST, "sender"));
     refused_for(&s, &client::encrypted(&headers, &armored), "another member");
+}
+
+/// Surreptitious forwarding: someone re-sends text Alice signed elsewhere
+/// (no protected headers), From: Alice, with a Subject of their choosing.
+#[test]
+fn a_subject_alice_never_signed_is_never_presented_as_hers() {
+    let s = Scene::new();
+    let signed = client::signed_entity(&s.alice, &client::text_entity("Alice's words, signed for someone else."));
+    let armored = s.bob.encrypt(signed.as_bytes(), &s.list_key);
+    let mail = client::encrypted(&client::headers("alice@example.org", LIST, "I resign"), &armored);
+    assert!(s.deliver(&mail).status.success());
+    let opened = s.carol.open_post(&s.posts_to(&s.carol)[0]).unwrap();
+    let head = opened.entity.split("\r\n\r\n").next().unwrap().to_string();
+    assert!(head.contains("Subject: [unsigned subject] I resign"), "{head}");
+    assert!(s.log().contains("named no list"), "the admins' log says so: {}", s.log());
+    // A list that requires protected headers refuses it.
+    s.w.ok(&["list", "set", LIST, "require_protected_headers", "true"]);
+    let signed = client::signed_entity(&s.alice, &client::text_entity(CANARY));
+    let armored = s.bob.encrypt(signed.as_bytes(), &s.list_key);
+    let mail = client::encrypted(&client::headers("alice@example.org", LIST, "I resign"), &armored);
+    s.w.clear_outbox();
+    refused_for(&s, &mail, "does not name the list in protected To/Cc");
+    // Alice's own post, with protected headers naming the list, goes out with its subject.
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "Agenda", "signed where it belongs")).status.success());
+    let opened = s.carol.open_post(&s.posts_to(&s.carol)[0]).unwrap();
+    assert!(opened.entity.contains("Subject: Agenda\r\n"), "{}", opened.entity);
+}
+
+#[test]
+fn a_bare_cr_in_a_header_field_is_refused() {
+    let s = Scene::new();
+    let entity = format!(
+        "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/plain\r\nContent-Description: x\rSubject: Bob is fired\r\n\r\n{CANARY}\r\n--m--\r\n"
+    );
+    refused_for(&s, &encrypted_from(&s, &s.alice, "alice@example.org", &entity), "bare CR or LF");
+    let clean =
+        "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nfine\r\n--m--\r\n";
+    assert!(s.deliver(&encrypted_from(&s, &s.alice, "alice@example.org", clean)).status.success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "the same post without the bare CR goes out");
 }

@@ -78,15 +78,33 @@ pub fn clean_message_id(id: &str) -> Option<String> {
 
 /// Text for a header: control characters (CR, LF, NUL, …) become spaces.
 pub fn clean_text(text: &str) -> String {
-    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let cleaned: String =
+        text.chars().filter(|c| !is_format_char(*c)).map(|c| if c.is_control() { ' ' } else { c }).collect();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(998).collect()
 }
 
-/// A display name, or none when it is empty or looks like an address
-/// (`"bob@bank.example" <mallory@…>` must not show as bob).
+/// Invisible characters that reorder or hide text (Unicode format
+/// characters: bidi overrides and isolates, zero-width joiners and spaces,
+/// soft hyphens): "alice\u{202E}gro.elpmaxe" would show as another name.
+fn is_format_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// A display name, or none when it is empty or reads like an address
+/// (`"bob@bank.example" <mallory@…>` must not show as bob): an `@` or one of
+/// its look-alikes (U+FF20, U+FE6B), or a word shaped like a domain name.
 pub fn clean_display_name(name: &str) -> Option<String> {
     let name = clean_text(name);
-    (!name.is_empty() && !name.contains('@')).then_some(name)
+    let domain_like = |word: &str| {
+        let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+        word.rsplit_once('.').is_some_and(|(host, tld)| {
+            !host.is_empty() && tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic)
+        })
+    };
+    let address_like = name.contains(['@', '\u{FF20}', '\u{FE6B}']) || name.split_whitespace().any(domain_like);
+    (!name.is_empty() && !address_like).then_some(name)
 }
 
 fn body_part(text: &str, attachments: &[Attachment]) -> MimePart<'static> {
@@ -293,6 +311,11 @@ mod tests {
         assert!(mail.contains("Version: 1"));
         assert!(!mail.contains("\r\nBcc:"), "a line break in a subject never makes a header");
         assert!(!mail.contains("bank.example"), "an address-like display name is dropped");
+        for tricky in ["bob\u{FF20}bank.example", "Bob bank.example", "bob \u{FE6B} bank"] {
+            assert_eq!(clean_display_name(tricky), None, "{tricky}");
+        }
+        assert_eq!(clean_display_name("Dr. J. R. R. Tolkien").as_deref(), Some("Dr. J. R. R. Tolkien"));
+        assert_eq!(clean_display_name("Ali\u{202E}ecila\u{200B}").as_deref(), Some("Aliecila"));
         assert!(mail.contains("<ok@example.org>") && !mail.contains("bad id"));
     }
 

@@ -159,6 +159,23 @@ pub fn too_complex(entity: &[u8]) -> bool {
     false
 }
 
+/// True when a header section in `entity` (its own or any part's) holds a
+/// bare CR or LF: readers disagree on whether it starts a new field, so a
+/// field copied into the list-signed post could show as two (a second From,
+/// a Subject of the sender's choosing). Such mail is refused, never repaired.
+pub fn bare_line_breaks_in_headers(entity: &[u8]) -> bool {
+    let bare = |section: &[u8]| {
+        section.iter().enumerate().any(|(i, b)| match b {
+            b'\r' => section.get(i + 1) != Some(&b'\n'),
+            b'\n' => i == 0 || section[i - 1] != b'\r',
+            _ => false,
+        })
+    };
+    let Some(message) = MessageParser::default().parse(entity) else { return bare(entity) };
+    let raw = message.raw_message();
+    message.parts.iter().any(|p| raw.get(p.offset_header as usize..p.offset_body as usize).is_some_and(bare))
+}
+
 /// `entity` without the parts below its root that carry public keys
 /// (application/pgp-keys): a member's own key attached to a post would tell
 /// every reader which key they use, and clients import such keys.
@@ -204,6 +221,11 @@ pub fn without_key_parts(entity: &[u8]) -> Vec<u8> {
 pub struct Protected {
     pub subject: Option<String>,
     pub from: Vec<Address>,
+    /// The display name of the signed From.
+    pub from_name: Option<String>,
+    /// The author's signed Date (seconds since the epoch) and Message-ID.
+    pub date: Option<i64>,
+    pub message_id: Option<String>,
     /// To and Cc; `None` when the entity names no recipients at all.
     pub recipients: Option<Vec<Address>>,
 }
@@ -220,6 +242,9 @@ pub fn protected_headers(entity: &[u8]) -> Protected {
     Protected {
         subject: message.subject().map(str::to_string),
         from: addresses(message.from()),
+        from_name: message.from().and_then(|a| a.first()).and_then(|a| a.name()).map(str::to_string),
+        date: message.date().map(|d| d.to_timestamp()),
+        message_id: message.message_id().map(str::to_string),
         recipients: named.then_some(recipients),
     }
 }
@@ -472,6 +497,15 @@ mod tests {
         assert!(matches!(inline(&format!("\n{block}\n")), Some(Crypto::InlineEncrypted(_))));
         assert_eq!(inline(&format!("unsigned text\n{block}")), Some(Crypto::Wrapped));
         assert_eq!(inline("just text"), None);
+    }
+
+    #[test]
+    fn bare_line_breaks_in_any_header_section_are_found() {
+        let clean = b"Subject: hi\r\nContent-Type: text/plain\r\n\r\nbody\rwith a bare CR in the body\r\n";
+        assert!(!bare_line_breaks_in_headers(clean));
+        assert!(bare_line_breaks_in_headers(b"Subject: hi\rFrom: boss@example.org\r\n\r\nbody\r\n"));
+        let in_a_part = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nX-A: 1\rSubject: x\r\n\r\nhi\r\n--b--\r\n";
+        assert!(bare_line_breaks_in_headers(in_a_part));
     }
 
     #[test]

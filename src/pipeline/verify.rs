@@ -444,9 +444,20 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
     store.flush()?;
     drop(store);
     crate::log::event(&list.home, &judged.log_line(id));
+    if judged.decision == Decision::Approve && judged.facts.names_no_recipients {
+        crate::log::event(
+            &list.home,
+            &format!(
+                "entry {id}: the signed part named no list (no protected To/Cc); its Subject is shown as unsigned"
+            ),
+        );
+    }
     notify::carry_out(list, &judged.notice_snapshot(snap), id, judged.decision, plan);
     Ok(Outcome::Decided(judged.decision))
 }
+
+/// What precedes a Subject the author did not sign.
+pub const UNSIGNED_SUBJECT: &str = "[unsigned subject]";
 
 /// An approved post, built and sealed to the list key for `distribute`;
 /// `Err(reason)` when there turns out to be nothing to distribute.
@@ -463,17 +474,21 @@ fn seal_post(
     let (Some(content), Some(author)) = (&exam.content, mail.from.first()) else {
         return Ok(Err(if exam.content.is_none() { Reason::Undecryptable } else { Reason::NotSingleFrom }));
     };
-    let subject = match (&judged.protected.subject, &mail.subject) {
+    // Only what the author signed is presented as the author's: a Subject
+    // outside the signature (a client without protected headers, or text
+    // signed elsewhere and forwarded by someone else) is marked as such.
+    let signed = &judged.protected;
+    let subject = match (&signed.subject, &mail.subject) {
         (Some(inner), _) => inner.clone(),
-        (None, Some(outer)) => outer.clone(),
+        (None, Some(outer)) => format!("{UNSIGNED_SUBJECT} {outer}"),
         (None, None) => String::new(),
     };
     let post = Post {
         author: author.clone(),
-        author_name: mail.from_name.clone(),
+        author_name: signed.from_name.clone().or_else(|| mail.from_name.clone()),
         subject,
-        date: mail.date,
-        message_id: mail.message_id.clone(),
+        date: signed.date.or(mail.date),
+        message_id: signed.message_id.clone().or_else(|| mail.message_id.clone()),
         in_reply_to: mail.in_reply_to.clone(),
         references: mail.references.clone(),
         content: parse::without_key_parts(content),

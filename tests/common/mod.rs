@@ -375,9 +375,16 @@ pub mod client {
         )
     }
 
-    /// Alice's usual post: text signed and encrypted in one OpenPGP message (Thunderbird, K-9).
+    /// Alice's usual post, as Thunderbird writes it: text with protected
+    /// headers (From, To, Subject inside the signature), signed and
+    /// encrypted in one OpenPGP message.
     pub fn post(sender: &Person, list_key: &str, subject: &str, body: &str) -> Vec<u8> {
-        let armored = sender.sign_encrypt(text_entity(body).as_bytes(), list_key);
+        let entity = format!(
+            "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nFrom: Sender <{}>\r\nTo: {}\r\nSubject: {subject}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+            sender.address,
+            super::LIST
+        );
+        let armored = sender.sign_encrypt(entity.as_bytes(), list_key);
         encrypted(&headers(&sender.address, super::LIST, subject), &armored)
     }
 
