@@ -16,6 +16,10 @@ pub struct Post {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// Signed by the author's verified key. A post an admin released from
+    /// the hold queue is not, and reaches members marked as such.
+    #[serde(default = "authenticated")]
+    pub authenticated: bool,
     /// The MIME entity the author signed (or sent), CRLF line ends.
     #[serde(skip)]
     pub content: Vec<u8>,
@@ -49,6 +53,10 @@ impl Post {
     }
 }
 
+fn authenticated() -> bool {
+    true
+}
+
 fn damaged() -> Error {
     Error::config("a queued post is damaged").hint("discard it with `listcrypt queue discard LIST ID`")
 }
@@ -67,6 +75,7 @@ mod tests {
             message_id: Some("x@y".into()),
             in_reply_to: vec![],
             references: vec!["a@b".into()],
+            authenticated: false,
             content: b"Content-Type: text/plain\r\n\r\n\x00\xff\n{".to_vec(),
         };
         assert_eq!(Post::decode(&post.encode()).unwrap(), post);

@@ -386,7 +386,14 @@ fn held_posts_wait_for_an_admin_who_releases_or_discards_them() {
     s.w.ok(&["flush", LIST]);
     let copies = s.posts_to(&s.carol);
     assert_eq!(copies.len(), 1, "the released post went out, the discarded one did not");
-    assert!(s.carol.open_post(&copies[0]).unwrap().text.contains(SECRET));
+    let opened = s.carol.open_post(&copies[0]).unwrap();
+    assert!(opened.text.contains(SECRET));
+    // Never presented as Bob's signed post: it comes from the list, marked.
+    assert!(!copies[0].header("From").unwrap().contains("bob@example.org"), "{:?}", copies[0].header("From"));
+    let head = opened.entity.split("\r\n\r\n").next().unwrap().to_string();
+    assert!(head.contains("[not authenticated]") && head.contains("Not authenticated"), "{head}");
+    assert!(!head.contains("bob@example.org"), "{head}");
+    assert!(s.admin_reports().iter().any(|r| r.contains("It is not authenticated")));
     assert_eq!(code(&s.w.run(&["queue", "discard", LIST, &held[1]])), 67);
 }
 

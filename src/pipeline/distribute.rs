@@ -483,6 +483,10 @@ fn post_head(list: &Address, settings: &Settings, post: &Post) -> Head {
     head.reply_to = Some(list.clone());
     if settings.anonymous {
         head.from_name = Some(format!("{} (anonymous)", list.local_part()));
+    } else if !post.authenticated {
+        // Released by an admin: nobody's signed post, so it comes from the list.
+        head.from_name = Some("Not authenticated (released by an admin)".into());
+        head.date = post.date;
     } else {
         head.from = post.author.clone();
         head.from_name = post.author_name.clone();

@@ -124,6 +124,9 @@ fn report_to_admins(list: &List, snap: &Snapshot<'_>, id: &str, decision: Decisi
     };
     let mut text = format!("Entry {id} from {from} was {what}: {}.", reason.describe());
     if what == "held" {
+        text.push_str(
+            "\r\nIt is not authenticated: released, it reaches members from the list address, marked \"not authenticated\".",
+        );
         text.push_str(&format!(
             "\r\nRelease it with `listcrypt queue release {list} {id}` or drop it with `listcrypt queue discard {list} {id}`.",
             list = list.address()

@@ -456,6 +456,9 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
     Ok(Outcome::Decided(judged.decision))
 }
 
+/// What precedes the Subject of a post an admin released from the hold queue.
+pub const NOT_AUTHENTICATED: &str = "[not authenticated]";
+
 /// What precedes a Subject the author did not sign.
 pub const UNSIGNED_SUBJECT: &str = "[unsigned subject]";
 
@@ -478,11 +481,16 @@ fn seal_post(
     // outside the signature (a client without protected headers, or text
     // signed elsewhere and forwarded by someone else) is marked as such.
     let signed = &judged.protected;
-    let subject = match (&signed.subject, &mail.subject) {
+    let mut subject = match (&signed.subject, &mail.subject) {
         (Some(inner), _) => inner.clone(),
         (None, Some(outer)) => format!("{UNSIGNED_SUBJECT} {outer}"),
         (None, None) => String::new(),
     };
+    // Held mail failed the rules: released, it is the admin's decision, not the sender's signature.
+    let authenticated = !judged.facts.released;
+    if !authenticated {
+        subject = format!("{NOT_AUTHENTICATED} {subject}");
+    }
     let post = Post {
         author: author.clone(),
         author_name: signed.from_name.clone().or_else(|| mail.from_name.clone()),
@@ -492,6 +500,7 @@ fn seal_post(
         in_reply_to: mail.in_reply_to.clone(),
         references: mail.references.clone(),
         content: parse::without_key_parts(content),
+        authenticated,
     };
     let sealed = list.keyring.encrypt(std::slice::from_ref(&snap.record.fingerprint), &post.encode(), None)?;
     Ok(Ok(Some(sealed)))
