@@ -52,7 +52,15 @@ pub struct Entry {
     pub lease_until: u64,
     #[serde(default)]
     pub lease_holder: Option<LeaseHolder>,
+    /// Runs in a row that began work on it and never finished (stopped by
+    /// gpg's time limit, or killed): past [`MAX_STOPPED_RUNS`] it is quarantined.
+    #[serde(default)]
+    pub stopped_runs: u32,
 }
+
+/// Runs that may stop on one entry before it is quarantined (admins told):
+/// a mail that makes gpg overrun its time limit must not stall the queue.
+pub const MAX_STOPPED_RUNS: u32 = 3;
 
 /// The process holding a lease, by PID and start time, so that a lease of a
 /// killed run is taken over at once (and a reused PID is not mistaken for it).
@@ -95,6 +103,7 @@ impl Entry {
             held_reason: None,
             lease_until: 0,
             lease_holder: None,
+            stopped_runs: 0,
         }
     }
 
@@ -126,14 +135,50 @@ impl Entry {
         !self.is_leased(at) && self.next_attempt <= at
     }
 
-    /// Records a temporary failure: exponential back-off from one minute to six hours.
-    pub fn defer(&mut self, error: &str) {
-        let delay = (60u64 << self.attempts.min(9)).min(6 * 3600);
+    /// Starts an attempt, counted with its back-off before any work is
+    /// done: a run that gpg's time limit stops (the process ends) or that is
+    /// killed still counts, and the next run takes the entries behind it
+    /// first instead of stalling on it.
+    pub fn begin_attempt(&mut self, at: u64) {
+        self.next_attempt = at + back_off(self.attempts);
         self.attempts = self.attempts.saturating_add(1);
-        self.next_attempt = now() + delay;
-        self.last_error = Some(error.to_string());
+        self.stopped_runs = self.stopped_runs.saturating_add(1);
+    }
+
+    /// More runs stopped on it than [`MAX_STOPPED_RUNS`]: it goes to quarantine.
+    pub fn is_stalling(&self) -> bool {
+        self.stopped_runs > MAX_STOPPED_RUNS
+    }
+
+    /// The attempt ended here (decided, deferred, quarantined): no stopped run.
+    pub fn end_attempt(&mut self) {
+        self.stopped_runs = 0;
         self.end_lease();
     }
+
+    /// Takes back an attempt that could not start (the list key is locked):
+    /// it counts for nothing, and the entry is ready again at once.
+    pub fn undo_attempt(&mut self) {
+        self.attempts = self.attempts.saturating_sub(1);
+        self.next_attempt = 0;
+        self.end_attempt();
+    }
+
+    /// Records a temporary failure: exponential back-off from one minute to
+    /// six hours (already set when the attempt began).
+    pub fn defer(&mut self, error: &str) {
+        if self.next_attempt <= now() {
+            self.next_attempt = now() + back_off(self.attempts);
+            self.attempts = self.attempts.saturating_add(1);
+        }
+        self.last_error = Some(error.to_string());
+        self.end_attempt();
+    }
+}
+
+/// The wait after `attempts` earlier attempts: a minute, doubling to six hours.
+fn back_off(attempts: u32) -> u64 {
+    (60u64 << attempts.min(9)).min(6 * 3600)
 }
 
 /// Entry ids are letters and digits; anything else on argv/stdin is refused.
@@ -148,15 +193,35 @@ mod tests {
     #[test]
     fn back_off_grows_and_is_capped() {
         let mut e = Entry::new(false);
+        e.begin_attempt(now());
         e.defer("down");
         let first = e.next_attempt - now();
         for _ in 0..20 {
+            e.next_attempt = 0; // the back-off has passed
+            e.begin_attempt(now());
             e.defer("down");
         }
         let last = e.next_attempt - now();
         assert!((59..=61).contains(&first), "the first retry comes after a minute, not {first} s");
         assert!(last <= 6 * 3600 && last > first);
         assert!(!e.is_ready(now()));
+        assert_eq!((e.attempts, e.stopped_runs), (21, 0));
+    }
+
+    #[test]
+    fn a_run_that_stops_mid_way_still_counts() {
+        let mut e = Entry::new(false);
+        for run in 1..=MAX_STOPPED_RUNS + 1 {
+            assert!(!e.is_stalling());
+            e.begin_attempt(now()); // and the process ends (gpg past its limit)
+            assert!(!e.is_ready(now()), "the next run takes what is behind it first");
+            assert_eq!(e.stopped_runs, run);
+            e.next_attempt = 0;
+        }
+        assert!(e.is_stalling(), "quarantined after {MAX_STOPPED_RUNS} stopped runs");
+        e.begin_attempt(now());
+        e.undo_attempt();
+        assert!(e.is_ready(now()) && e.stopped_runs == 0, "a locked list key counts for nothing");
     }
 
     #[test]

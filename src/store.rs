@@ -215,6 +215,7 @@ impl Store {
             return Ok(None);
         }
         entry.take_lease(at);
+        entry.begin_attempt(at);
         self.put_entry(&entry)?;
         Ok(Some(entry))
     }

@@ -342,7 +342,84 @@ fn a_hung_gpg_agent_stops_verify_at_the_time_limit_and_loses_nothing() {
     assert!(took < std::time::Duration::from_secs(20), "stopped at the limit: {took:?}");
     let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
     assert_eq!(queue.as_array().unwrap().len(), 2, "both posts still queued: {queue}");
-    // The agent answers again: the stopped run's lease is taken over and both go out.
+    let stalled = queue.as_array().unwrap().iter().find(|e| e["id"] == id.as_str()).unwrap().clone();
+    assert_eq!(stalled["attempts"], 1, "the stopped run counted as an attempt: {stalled}");
+    // The agent answers again: the post behind the one that stalled goes out
+    // first; the stalled one waits out its back-off, then goes too.
+    let started = std::time::Instant::now();
     s.w.ok(&["flush"]);
+    eprintln!(
+        "a good post behind a stalled one went out {:.2} s after the agent answered",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
+    let later =
+        (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 120).to_string();
+    let out = s.w.cmd(&["flush"]).env("LISTCRYPT_NOW", &later).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(s.posts_to(&s.bob).len(), 2, "{}", s.log());
+}
+
+#[test]
+fn a_mail_that_stops_gpg_run_after_run_is_quarantined_and_the_queue_moves_on() {
+    let s = Scene::new();
+    let pid = agent_pid(&s.w);
+    let injected = s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "stuck", "stuck words"));
+    let id = String::from_utf8(injected.stdout).unwrap().trim().to_string();
+    {
+        let _stopped = Stopped::new(&pid);
+        for _ in 0..3 {
+            use std::os::unix::process::CommandExt;
+            let out =
+                s.w.cmd(&["verify", LIST, &id]).env("LISTCRYPT_GPG_TIMEOUT", "1").process_group(0).output().unwrap();
+            assert!(stderr(&out).contains("did not finish within 1 s"), "{}", stderr(&out));
+        }
+    }
+    // The fourth run does not try again: the entry is held, the admins are told.
+    s.w.ok(&["verify", LIST, &id]);
+    let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
+    let entry = &queue.as_array().unwrap()[0];
+    assert_eq!(entry["stage"], "held");
+    assert!(entry["held_reason"].as_str().unwrap().contains("3 runs in a row stopped on it"), "{entry}");
+    assert!(s.admin_reports().iter().any(|r| r.contains("quarantined")));
+    // And the queue moves on.
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "next", "next words")).status.success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1);
+}
+
+#[test]
+fn one_lists_stalled_gpg_never_stops_flush_for_the_others() {
+    let s = Scene::new();
+    const OTHER: &str = "other@example.org";
+    s.w.ok(&["list", "create", OTHER, "--admin", "alice@example.org", "--generate"]);
+    s.w.use_outbox(OTHER);
+    // The operator vouches for both keys (--no-challenge): no challenge round trip needed here.
+    for (command, person) in [("keys", &s.alice), ("members", &s.carol)] {
+        let key = person.export(false);
+        s.w.ok(&[command, "add", OTHER, &person.address, "--key-file", key.to_str().unwrap(), "--no-challenge"]);
+    }
+    let other_key = s.w.ok(&["list", "export-key", OTHER]);
+    s.alice.import(other_key.as_bytes());
+    let other_fpr = serde_json::from_str::<serde_json::Value>(&s.w.ok(&["list", "show", OTHER, "--json"])).unwrap()
+        ["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let armored = s.alice.sign_encrypt(client::text_entity("for the other list").as_bytes(), &other_fpr);
+    let post = client::encrypted(&client::headers("alice@example.org", OTHER, "other"), &armored);
+    assert!(s.w.run_with_stdin(&["inject", OTHER], &post).status.success());
+    let stuck = client::post(&s.alice, &s.list_key, "stuck", "stuck words");
+    assert!(s.w.run_with_stdin(&["inject", LIST], &stuck).status.success());
+    s.w.clear_outbox();
+    let pid = agent_pid(&s.w);
+    let out = {
+        let _stopped = Stopped::new(&pid);
+        use std::os::unix::process::CommandExt;
+        s.w.cmd(&["flush"]).env("LISTCRYPT_GPG_TIMEOUT", "1").process_group(0).output().unwrap()
+    };
+    assert_eq!(code(&out), 75, "flush says a list did not finish: {}", stderr(&out));
+    let to_carol: Vec<_> =
+        s.w.mails_to("carol@example.org").into_iter().filter(|m| m.header("List-Id").is_some()).collect();
+    assert_eq!(to_carol.len(), 1, "the other list's post went out");
+    assert!(s.carol.open_post(&to_carol[0]).unwrap().text.contains("for the other list"));
 }

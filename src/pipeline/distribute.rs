@@ -21,7 +21,7 @@ use crate::mime::build::{self, Head};
 use crate::model::{Address, Fingerprint, Secret};
 use crate::openpgp::{self, Packet};
 use crate::pipeline::acceptance::list_id;
-use crate::pipeline::{defer, quarantine, release, renew_lease, select, tell_admins};
+use crate::pipeline::{defer, quarantine, quarantine_stalling, release, renew_lease, select, tell_admins};
 use crate::post::Post;
 use crate::settings::{Encryption, Settings};
 use crate::store::ListRecord;
@@ -111,11 +111,16 @@ fn send_entry(
         let store = list.store()?;
         let Some(entry) = store.lease(id, Stage::Outgoing, explicit)? else { return Ok(true) };
         store.flush()?;
+        if entry.is_stalling() {
+            drop(store);
+            quarantine_stalling(list, id)?;
+            return Ok(true);
+        }
         Snapshot {
             record: store.list_record()?,
             settings: store.settings()?,
             members: store.members()?,
-            first_attempt: entry.attempts == 0,
+            first_attempt: entry.attempts == 1,
             payload: store.payload(id)?.unwrap_or_default(),
         }
     };

@@ -60,11 +60,20 @@ pub fn tell_admins(
 pub(crate) fn release(list: &List, id: &str) -> Result<()> {
     let store = list.store()?;
     if let Some(mut entry) = store.entry(id)? {
-        entry.end_lease();
+        entry.undo_attempt();
         store.put_entry(&entry)?;
         store.flush()?;
     }
     Ok(())
+}
+
+/// Quarantines an entry on which too many runs stopped ([`Entry::is_stalling`]).
+pub(crate) fn quarantine_stalling(list: &List, id: &str) -> Result<()> {
+    let why = format!(
+        "{} runs in a row stopped on it (gpg past its time limit, or the run was killed)",
+        crate::entry::MAX_STOPPED_RUNS
+    );
+    quarantine(list, id, &why)
 }
 
 /// Extends this run's lease on a long job; false if another run has taken
@@ -100,7 +109,7 @@ pub(crate) fn quarantine(list: &List, id: &str, why: &str) -> Result<()> {
         let store = list.store()?;
         if let Some(mut entry) = store.entry(id)? {
             entry.stage = Stage::Held;
-            entry.end_lease();
+            entry.end_attempt();
             entry.held_reason = Some(format!("quarantined: {why}"));
             store.put_entry(&entry)?;
             store.flush()?;

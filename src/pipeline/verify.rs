@@ -14,7 +14,7 @@ use crate::mime::parse::{self, Crypto, MailFacts, Protected};
 use crate::model::{now, sha256_hex, Address, Fingerprint, Secret};
 use crate::openpgp;
 use crate::pipeline::acceptance::{facts_of, Arrival, Findings};
-use crate::pipeline::{defer, notify, quarantine, release, select};
+use crate::pipeline::{defer, notify, quarantine, quarantine_stalling, release, select};
 use crate::policy::{self, Decision, Facts, GoodSignature, Kind, Reason, Signature};
 use crate::post::Post;
 use crate::settings::Settings;
@@ -90,6 +90,11 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
         let store = list.store()?;
         let Some(entry) = store.lease(id, Stage::Incoming, explicit)? else { return Ok(Outcome::Skipped) };
         store.flush()?;
+        if entry.is_stalling() {
+            drop(store);
+            quarantine_stalling(list, id)?;
+            return Ok(Outcome::Decided(Decision::Hold(Reason::GpgOverload)));
+        }
         let Some(payload) = store.payload(id)? else {
             drop(store);
             quarantine(list, id, "its stored message is missing")?;
@@ -427,7 +432,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
             let mut entry = store.entry(id)?.ok_or_else(|| Error::software("entry vanished"))?;
             store.put_payload(id, &sealed)?;
             entry.stage = Stage::Outgoing;
-            entry.end_lease();
+            entry.end_attempt();
             entry.attempts = 0;
             entry.next_attempt = 0;
             store.put_entry(&entry)?;
@@ -435,7 +440,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         (Decision::Hold(reason), _) => {
             let mut entry = store.entry(id)?.ok_or_else(|| Error::software("entry vanished"))?;
             entry.stage = Stage::Held;
-            entry.end_lease();
+            entry.end_attempt();
             entry.held_reason = Some(reason.describe().to_string());
             store.put_entry(&entry)?;
         }

@@ -58,7 +58,13 @@ pub fn distribute(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()
     print(&report.done.iter().map(|id| format!("{id}\n")).collect::<String>())
 }
 
+/// `flush` of every list runs each list in a process of its own: a mail that
+/// makes gpg overrun its time limit stops that process (the watchdog), and
+/// must not keep the other lists waiting.
 pub fn flush(g: &Global, list: Option<&str>) -> anyhow::Result<()> {
+    if list.is_none() {
+        return flush_each_list(g);
+    }
     let only = list.map(address).transpose()?;
     let mut failed = None;
     for result in flush::flush(&g.home, only.as_ref())? {
@@ -73,6 +79,31 @@ pub fn flush(g: &Global, list: Option<&str>) -> anyhow::Result<()> {
     match failed {
         Some(e) => Err(e.into()),
         None => Ok(()),
+    }
+}
+
+fn flush_each_list(g: &Global) -> anyhow::Result<()> {
+    let me = std::env::current_exe()?;
+    let mut failed = vec![];
+    for list in g.home.list_addresses()? {
+        let mut child = std::process::Command::new(&me);
+        child.arg("--home").arg(g.home.root());
+        if g.quiet {
+            child.arg("--quiet");
+        }
+        if g.verbose {
+            child.arg("--verbose");
+        }
+        // Its own process group: the watchdog kills the gpg of its group only.
+        use std::os::unix::process::CommandExt;
+        let status = child.arg("flush").arg(list.as_str()).process_group(0).status()?;
+        if !status.success() {
+            failed.push(list.to_string());
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(Error::temporary(format!("flush did not finish for {}", failed.join(", "))).into()),
     }
 }
 
