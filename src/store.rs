@@ -55,18 +55,33 @@ pub struct StoreStats {
     pub notice_records: usize,
 }
 
-/// Refused mail from non-members since the last digest to the admins.
+/// What the admins hear of at most once an hour, in one mail: refused
+/// mail from non-members (counts only) and changes members made by mail.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct StrangerTally {
+pub struct Digest {
     /// When the first of them came.
     pub since: u64,
-    /// How many, by the reason they were refused.
+    /// Refused (or held) stranger mail, by reason.
     pub refused: std::collections::BTreeMap<String, u64>,
+    /// Changes made by mail, one line each, the newest [`MAX_DIGEST_CHANGES`].
+    #[serde(default)]
+    pub changes: Vec<String>,
+    /// Changes beyond that, only counted.
+    #[serde(default)]
+    pub more_changes: u64,
 }
 
-impl StrangerTally {
+/// The most change lines a digest keeps.
+pub const MAX_DIGEST_CHANGES: usize = 200;
+
+impl Digest {
+    /// Refused stranger mail, all reasons.
     pub fn total(&self) -> u64 {
         self.refused.values().sum()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.refused.is_empty() && self.changes.is_empty()
     }
 }
 
@@ -259,11 +274,13 @@ impl Store {
         for (tree, keep) in [
             ("seen", max_signature_age.max(self.replay_window()?).saturating_add(crate::policy::FUTURE_SLACK)),
             ("notices", MAX_NOTICE_INTERVAL),
+            ("quotas", MAX_NOTICE_INTERVAL),
         ] {
             let tree = self.tree(tree)?;
             for item in tree.iter() {
                 let (key, value) = item.map_err(corrupt)?;
-                let recorded = value.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+                // Each record starts with the time it was made (quotas: the window's start).
+                let recorded = value.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0);
                 if recorded.saturating_add(keep) < at {
                     tree.remove(key).map_err(corrupt)?;
                     removed += 1;
@@ -282,27 +299,70 @@ impl Store {
         })
     }
 
-    /// Counts one refused mail from a non-member, by reason.
+    /// Counts one refused mail from a non-member, by reason, for the digest.
     pub fn tally_stranger(&self, reason: &str) -> Result<()> {
-        let tree = self.tree("strangers")?;
-        let mut tally: StrangerTally = self.get(&tree, b"tally")?.unwrap_or_default();
-        if tally.refused.is_empty() {
-            tally.since = now();
-        }
-        *tally.refused.entry(reason.to_string()).or_default() += 1;
-        self.put(&tree, b"tally", &tally)
+        self.update_digest(|d| *d.refused.entry(reason.to_string()).or_default() += 1)
     }
 
-    /// The counts of refused stranger mail, if there are any and no digest
-    /// went out in the last `interval` seconds; the counts start again.
-    pub fn take_stranger_digest(&self, interval: u64) -> Result<Option<StrangerTally>> {
-        let tree = self.tree("strangers")?;
-        let Some(tally) = self.get::<StrangerTally>(&tree, b"tally")? else { return Ok(None) };
-        if tally.refused.is_empty() || !self.notice_allowed("digest:strangers", interval)? {
+    /// Notes one change made by mail, for the digest.
+    pub fn note_change(&self, line: &str) -> Result<()> {
+        self.update_digest(|d| {
+            d.changes.push(line.to_string());
+            if d.changes.len() > MAX_DIGEST_CHANGES {
+                d.changes.remove(0);
+                d.more_changes += 1;
+            }
+        })
+    }
+
+    fn update_digest(&self, change: impl FnOnce(&mut Digest)) -> Result<()> {
+        let tree = self.tree("digest")?;
+        let mut digest: Digest = self.get(&tree, b"digest")?.unwrap_or_default();
+        if digest.is_empty() {
+            digest.since = now();
+        }
+        change(&mut digest);
+        self.put(&tree, b"digest", &digest)
+    }
+
+    /// The digest, if it holds anything and none went out in the last
+    /// `interval` seconds; a new one starts.
+    pub fn take_digest(&self, interval: u64) -> Result<Option<Digest>> {
+        let tree = self.tree("digest")?;
+        let Some(digest) = self.get::<Digest>(&tree, b"digest")? else { return Ok(None) };
+        if digest.is_empty() || !self.notice_allowed("digest:admins", interval)? {
             return Ok(None);
         }
-        tree.remove(b"tally").map_err(corrupt)?;
-        Ok(Some(tally))
+        tree.remove(b"digest").map_err(corrupt)?;
+        Ok(Some(digest))
+    }
+
+    /// True (and counted) if `key` has done something fewer than `most`
+    /// times in the last `window` seconds (at most a day): key changes by mail.
+    pub fn quota_allows(&self, key: &str, most: u64, window: u64) -> Result<bool> {
+        debug_assert!(window <= MAX_NOTICE_INTERVAL);
+        let tree = self.tree("quotas")?;
+        let at = now();
+        let (mut start, mut count) = tree
+            .get(key.as_bytes())
+            .map_err(corrupt)?
+            .filter(|v| v.len() == 16)
+            .map(|v| {
+                (
+                    u64::from_be_bytes(v[..8].try_into().unwrap_or_default()),
+                    u64::from_be_bytes(v[8..].try_into().unwrap_or_default()),
+                )
+            })
+            .unwrap_or((at, 0));
+        if start.saturating_add(window) <= at {
+            (start, count) = (at, 0);
+        }
+        if count >= most {
+            return Ok(false);
+        }
+        let value: Vec<u8> = start.to_be_bytes().into_iter().chain((count + 1).to_be_bytes()).collect();
+        tree.insert(key.as_bytes(), value).map_err(corrupt)?;
+        Ok(true)
     }
 
     fn tree(&self, name: &str) -> Result<sled::Tree> {

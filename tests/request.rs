@@ -122,13 +122,24 @@ fn members_pause_change_keys_and_leave_by_mail() {
     assert!(new_key.open_post(copy).unwrap().text.contains("for the new key"));
     assert!(s.bob.open_post(copy).is_none(), "the removed key no longer reads posts");
 
-    // carol leaves; the admins hear of every change.
+    // Three key changes a day by mail, no more.
+    s.w.clear_outbox();
+    let again = format!("set-default-key {}", new_key.fingerprint());
+    assert!(to_request(&s, &command_mail(&s, &new_key, &again)).status.success());
+    assert!(answers(&s, &new_key).iter().any(|a| a.contains("limited to 3 a day")), "{:?}", answers(&s, &new_key));
+
+    // carol leaves; the admins hear of every change, in one report an hour.
     s.w.clear_outbox();
     assert!(to_request(&s, &command_mail(&s, &s.carol, "unsubscribe")).status.success());
     assert!(entry(&members(), "carol@example.org").is_none());
+    let in_an_hour = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3601;
+    let out = s.w.cmd(&["flush"]).env("LISTCRYPT_NOW", in_an_hour.to_string()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     let reports: Vec<String> =
         s.w.mails_to("alice@example.org").iter().map(|m| s.alice.decrypt(&m.armored()).plaintext).collect();
-    assert!(reports.iter().any(|r| r.contains("carol@example.org changed by mail: unsubscribe")), "{reports:?}");
+    assert_eq!(reports.len(), 1, "one report: {reports:?}");
+    assert!(reports[0].contains("carol@example.org changed by mail: unsubscribe"), "{reports:?}");
+    assert!(reports[0].contains("bob@example.org changed by mail: set-default-key, remove-key"), "{reports:?}");
 }
 
 #[test]

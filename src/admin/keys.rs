@@ -14,6 +14,9 @@ use serde::Serialize;
 /// Characters in a challenge token: 20 × 5 bits = 100 bits.
 const TOKEN_LEN: usize = 20;
 
+/// Keys of one member that may wait for their challenge at once.
+const MAX_PENDING_KEYS: usize = 3;
+
 /// What `members add` / `keys add` did.
 #[derive(Debug, Serialize)]
 pub struct AddedKey {
@@ -94,6 +97,13 @@ pub(crate) fn register(
             ));
         }
         let mut entry = current.unwrap_or_else(|| Member::new(member.clone(), new_member.unwrap_or(Role::Member)));
+        let pending = entry.keys.iter().filter(|k| !k.is_verified() && k.fingerprint != fpr).count();
+        if !vouch && pending >= MAX_PENDING_KEYS {
+            return Err(undo(
+                Error::data(format!("{member} already has {pending} keys waiting for their challenge"))
+                    .hint("answer one of the challenges, or remove a pending key, first"),
+            ));
+        }
         if entry.key(&fpr).is_some_and(MemberKey::is_verified) {
             return Err(Error::data(format!("key {fpr} of {member} is already verified")));
         }

@@ -33,7 +33,7 @@ fn flush_list(home: &Home, address: &Address) -> Result<ListFlush> {
     let expired = expire(home, address)?;
     let verified = verify(home, address, &[])?;
     let distributed = distribute(home, address, &[])?;
-    crate::pipeline::notify::send_stranger_digest(&List::open(home, address)?)?;
+    crate::pipeline::notify::send_digest(&List::open(home, address)?)?;
     Ok(ListFlush { list: address.clone(), expired, verified, distributed })
 }
 

@@ -5,7 +5,8 @@
 //! sender). A *stranger* gets nothing at all: spam forges its senders, and a
 //! list that answers them mails innocent people (backscatter). Refused
 //! stranger mail is only counted, and the admins get the counts at most once
-//! an hour per list ([`send_stranger_digest`], also called by `flush`);
+//! an hour per list ([`send_digest`], also called by `flush`), together
+//! with the changes members made by mail;
 //! held stranger mail is counted there too, to be found with `queue ls`.
 //! Reports of a member's held or rejected mail come at most once an hour
 //! per member, so that mail forged in their name cannot flood the admins.
@@ -17,7 +18,7 @@ use crate::member::Member;
 use crate::model::{utc, Address};
 use crate::notice;
 use crate::policy::{Decision, Facts};
-use crate::store::{Store, StrangerTally};
+use crate::store::{Digest, Store};
 use crate::transport::{self, Outgoing};
 
 /// Seconds between two notices to one sender, two reports about one sender,
@@ -40,7 +41,7 @@ pub(super) struct Plan {
     /// The admins get a report of this decision.
     report: bool,
     /// The admins get the stranger digest, which is due.
-    digest: Option<StrangerTally>,
+    digest: Option<Digest>,
 }
 
 /// Decides who hears of `decision`. `from_a_list`: the mail came from a
@@ -62,7 +63,7 @@ pub(super) fn plan(store: &Store, facts: &Facts<'_>, decision: Decision, from_a_
             _ => reason.describe().to_string(),
         };
         store.tally_stranger(&counted)?;
-        return Ok(Plan { digest: store.take_stranger_digest(INTERVAL)?, ..Plan::default() });
+        return Ok(Plan { digest: store.take_digest(INTERVAL)?, ..Plan::default() });
     };
     let mut plan = Plan::default();
     if what == Told::Rejected && !from_a_list && store.notice_allowed(member.address.as_str(), INTERVAL)? {
@@ -81,8 +82,8 @@ pub(super) fn carry_out(list: &List, snap: &Snapshot<'_>, id: &str, decision: De
     if plan.report {
         report_to_admins(list, snap, id, decision);
     }
-    if let Some(tally) = plan.digest {
-        tell_stranger_digest(list, snap, &tally);
+    if let Some(digest) = plan.digest {
+        tell_digest(list, snap, &digest);
     }
 }
 
@@ -135,33 +136,60 @@ fn report_to_admins(list: &List, snap: &Snapshot<'_>, id: &str, decision: Decisi
     tell_admins(list, snap.members, snap.settings, snap.list_key, &format!("post {what}"), &text);
 }
 
-fn tell_stranger_digest(list: &List, snap: &Snapshot<'_>, tally: &StrangerTally) {
-    let mut text = format!(
-        "Since {}, {} mail(s) from non-members were refused. Nobody was notified (senders of such\r\n\
-         mail are usually forged). By reason:\r\n",
-        utc(tally.since),
-        tally.total()
+fn tell_digest(list: &List, snap: &Snapshot<'_>, digest: &Digest) {
+    let mut text = format!("Since {}:\r\n", utc(digest.since));
+    if !digest.refused.is_empty() {
+        text.push_str(&format!(
+            "\r\n{} mail(s) from non-members were refused. Nobody was notified (senders of such\r\n\
+             mail are usually forged). By reason:\r\n",
+            digest.total()
+        ));
+        for (reason, count) in &digest.refused {
+            text.push_str(&format!("  {count:>6}  {reason}\r\n"));
+        }
+        if digest.refused.keys().any(|r| r.starts_with("held: ")) {
+            text.push_str(&format!("Held mail waits in `listcrypt queue ls {}`.\r\n", list.address()));
+        }
+    }
+    if !digest.changes.is_empty() {
+        text.push_str("\r\nChanges made by mail:\r\n");
+        if digest.more_changes > 0 {
+            text.push_str(&format!("  ({} earlier ones not listed)\r\n", digest.more_changes));
+        }
+        for line in &digest.changes {
+            text.push_str(&format!("  {line}\r\n"));
+        }
+    }
+    crate::log::event(
+        &list.home,
+        &format!("admin digest sent: {} refused mail(s), {} change(s)", digest.total(), digest.changes.len()),
     );
-    for (reason, count) in &tally.refused {
-        text.push_str(&format!("  {count:>6}  {reason}\r\n"));
-    }
-    if tally.refused.keys().any(|r| r.starts_with("held: ")) {
-        text.push_str(&format!("Held mail waits in `listcrypt queue ls {}`.\r\n", list.address()));
-    }
-    crate::log::event(&list.home, &format!("stranger digest sent: {} refused mail(s)", tally.total()));
-    tell_admins(list, snap.members, snap.settings, snap.list_key, "mail from non-members", &text);
+    tell_admins(list, snap.members, snap.settings, snap.list_key, "hourly report", &text);
 }
 
-/// Sends the stranger digest if one is due (at most one an hour); `flush`
-/// calls this so that counts do not wait for the next stranger's mail.
-pub fn send_stranger_digest(list: &List) -> Result<()> {
-    let (tally, members, settings, record) = {
+/// Sends the admins' digest if one is due (at most one an hour); `flush`
+/// calls this so that nothing waits for the next mail to come in.
+pub fn send_digest(list: &List) -> Result<()> {
+    let (digest, members, settings, record) = {
         let store = list.store()?;
-        let Some(tally) = store.take_stranger_digest(INTERVAL)? else { return Ok(()) };
+        let Some(digest) = store.take_digest(INTERVAL)? else { return Ok(()) };
         store.flush()?;
-        (tally, store.members()?, store.settings()?, store.list_record()?)
+        (digest, store.members()?, store.settings()?, store.list_record()?)
     };
     let snap = Snapshot { members: &members, settings: &settings, list_key: &record.fingerprint, member: None };
-    tell_stranger_digest(list, &snap, &tally);
+    tell_digest(list, &snap, &digest);
     Ok(())
+}
+
+/// Changes made by mail go into the digest (one report an hour at most,
+/// however many command mails come); sent now if one is due.
+pub fn report_changes(list: &List, lines: &[String]) -> Result<()> {
+    {
+        let store = list.store()?;
+        for line in lines {
+            store.note_change(line)?;
+        }
+        store.flush()?;
+    }
+    send_digest(list)
 }

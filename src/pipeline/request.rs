@@ -20,6 +20,12 @@ use crate::policy::{Decision, Kind, Reason};
 use crate::settings::Scope;
 use crate::transport;
 
+/// Key changes (`add-key`, `remove-key`, `set-default-key`) one member may
+/// make by mail in a day, and members one admin may subscribe by mail.
+const MAX_KEY_CHANGES_A_DAY: u64 = 3;
+const MAX_SUBSCRIBES_A_DAY: u64 = 20;
+const DAY: u64 = 86_400;
+
 /// Commands read from a request mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Command {
@@ -213,6 +219,18 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
                     "unsubscribe: you have left the list. Goodbye.".to_string()
                 }
             }
+            // Key changes by mail are rationed: a stolen or careless key cannot churn the keyring.
+            (Command::AddKey | Command::RemoveKey(_) | Command::SetDefaultKey(_), true)
+                if !store.quota_allows(&format!("keys:{address}"), MAX_KEY_CHANGES_A_DAY, DAY)? =>
+            {
+                format!("key changes by mail are limited to {MAX_KEY_CHANGES_A_DAY} a day; try again tomorrow")
+            }
+            (Command::Subscribe(_), true)
+                if entry.is_admin()
+                    && !store.quota_allows(&format!("subscribe:{address}"), MAX_SUBSCRIBES_A_DAY, DAY)? =>
+            {
+                format!("subscribe: at most {MAX_SUBSCRIBES_A_DAY} a day by mail; add more with the CLI")
+            }
             (Command::AddKey, true) => {
                 add_key = true;
                 String::new()
@@ -351,8 +369,9 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
         admin_changes.insert(0, format!("{address} changed by mail: {}.", changes.join(", ")));
     }
     if !admin_changes.is_empty() {
-        let text = admin_changes.join("\r\n");
-        super::tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "changes by mail", &text);
+        if let Err(e) = notify::report_changes(list, &admin_changes) {
+            crate::log::event(&list.home, &format!("entry {id}: changes by mail not noted: {}", e.message()));
+        }
     }
     crate::log::event(&list.home, &format!("entry {id}: {} request command(s) from {address}", answers.len()));
 
