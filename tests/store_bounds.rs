@@ -32,7 +32,7 @@ fn a_store_fed_ten_thousand_posts_and_strangers_a_round_stays_bounded() {
             // What members' failed posts leave: a notice and a report record each.
             store.notice_allowed(&format!("member{n}@example.org"), 3600).unwrap();
         }
-        assert_eq!(store.take_stranger_digest(3600).unwrap().unwrap().total(), 10_000);
+        assert_eq!(store.take_digest(3600).unwrap().unwrap().total(), 10_000);
         store.flush().unwrap();
         let stats = store.stats().unwrap();
         assert_eq!((stats.seen_signatures, stats.notice_records), (10_000, 10_001));
