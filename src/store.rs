@@ -89,7 +89,13 @@ const DEFAULT_LOCK_TIMEOUT: f64 = 30.0;
 
 pub struct Store {
     db: sled::Db,
+    dir: std::path::PathBuf,
 }
+
+/// The store is compacted when its files take more than this many times
+/// the live data, and more than [`COMPACT_FLOOR`] bytes.
+const COMPACT_RATIO: u64 = 4;
+const COMPACT_FLOOR: u64 = 8 << 20;
 
 impl Store {
     /// Opens (or with `create`, creates) the store in `dir`, waiting for other
@@ -99,8 +105,12 @@ impl Store {
         let mut pause = Duration::from_millis(5);
         let mut repaired = false;
         loop {
+            // A compaction swaps a new folder in while others wait: a store
+            // opened across the swap is opened again.
+            let before = folder_id(dir);
             match sled::Config::new().path(dir).flush_every_ms(None).open() {
-                Ok(db) => return Ok(Store { db }),
+                Ok(db) if folder_id(dir) == before => return Ok(Store { db, dir: dir.to_path_buf() }),
+                Ok(_) => {}
                 Err(sled::Error::Corruption { .. }) if !repaired && remove_partial_snapshots(dir) > 0 => {
                     repaired = true;
                 }
@@ -119,6 +129,44 @@ impl Store {
                 Err(e) => return Err(store_error(dir, e)),
             }
         }
+    }
+
+    /// Gives back the space of removed values. sled 0.34 does not reclaim it
+    /// in short-lived processes, so a flood of refused mail would grow the
+    /// store for good: when its files are [`COMPACT_RATIO`] times the live
+    /// data, the live data is copied into a fresh database, which is
+    /// swapped in atomically (`renameat2` with `RENAME_EXCHANGE`) while this
+    /// process still holds the lock. Returns the sizes before and after.
+    pub fn compact_if_bloated(self) -> Result<Option<(u64, u64)>> {
+        let before = folder_size(&self.dir);
+        let mut live = 0u64;
+        for name in self.db.tree_names() {
+            for item in self.tree(&String::from_utf8_lossy(&name))?.iter() {
+                let (k, v) = item.map_err(corrupt)?;
+                live += (k.len() + v.len()) as u64;
+            }
+        }
+        if before <= COMPACT_FLOOR.max(live.saturating_mul(COMPACT_RATIO)) {
+            return Ok(None);
+        }
+        let fresh = self.dir.with_file_name(format!("store.compact-{}", crate::model::random_token(8)));
+        let copied = (|| {
+            let new = sled::Config::new().path(&fresh).flush_every_ms(None).open()?;
+            new.import(self.db.export());
+            new.flush()?;
+            Ok::<_, sled::Error>(())
+        })();
+        if let Err(e) = copied {
+            let _ = std::fs::remove_dir_all(&fresh);
+            return Err(store_error(&fresh, e));
+        }
+        let cwd = rustix::fs::CWD;
+        rustix::fs::renameat_with(cwd, &self.dir, cwd, &fresh, rustix::fs::RenameFlags::EXCHANGE)
+            .map_err(|e| Error::io(format!("swapping in the compacted store {}", self.dir.display()), e.into()))?;
+        let dir = self.dir.clone();
+        drop(self);
+        let _ = std::fs::remove_dir_all(&fresh);
+        Ok(Some((before, folder_size(&dir))))
     }
 
     /// Writes everything to disk; call before reporting success.
@@ -393,6 +441,24 @@ impl Store {
         tree.insert(key, bytes).map_err(corrupt)?;
         Ok(())
     }
+}
+
+/// Which folder `dir` is now (device and inode).
+fn folder_id(dir: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Bytes in the files of a folder (and its folders).
+pub fn folder_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => folder_size(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
 }
 
 /// sled 0.34 writes a snapshot to `snap.N.generating` and renames it when

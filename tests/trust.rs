@@ -347,3 +347,47 @@ fn forged_mail_held_in_a_members_name_reaches_the_admins_once_an_hour() {
     assert_eq!(reports.len(), 1, "one report, not one per forged mail: {reports:?}");
     assert!(reports[0].contains("held"));
 }
+
+#[test]
+fn a_flood_of_refused_large_mail_gives_its_disk_space_back() {
+    let s = Scene::new();
+    let store = s.w.home.join("lists").join(LIST).join("store");
+    let start = listcrypt::store::folder_size(&store);
+    // Junk that does not compress (gpg compresses what it encrypts). Mails
+    // of 64 KiB keep the test quick: every open of a flooded store costs more
+    // (sled replays its log), which is why the flood must not stay.
+    const JUNK: usize = 64 << 10;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut junk = || -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut text = String::with_capacity(JUNK);
+        for i in 0..JUNK {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            text.push(if i % 64 == 63 { '\n' } else { char::from(ALPHABET[(state % 64) as usize]) });
+        }
+        text
+    };
+    for n in 0..200 {
+        let mail = client::lf(&format!(
+            "{}{}",
+            client::headers(&format!("spam{n}@junk.example"), LIST, "junk"),
+            client::text_entity(&junk())
+        ));
+        assert!(s.w.run_with_stdin(&["inject", LIST], &mail).status.success());
+    }
+    s.w.ok(&["verify", LIST]);
+    let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
+    assert!(queue.as_array().unwrap().is_empty(), "all refused");
+    let flooded = listcrypt::store::folder_size(&store);
+    s.w.ok(&["flush", LIST]);
+    let after = listcrypt::store::folder_size(&store);
+    eprintln!("store: {start} bytes at the start, {flooded} after 200 refused mails of 64 KiB, {after} after flush");
+    assert!(flooded > start + (12 << 20), "the flood filled the store: {flooded}");
+    assert!(after < start + (4 << 20), "within 4 MiB of where it started: {after} vs {start}");
+    assert!(s.log().contains("store compacted"), "{}", s.log());
+    // The list still works, with everything it knew.
+    assert!(s.deliver(&client::post(&s.alice, &s.list_key, "after", "after the flood")).status.success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1);
+}

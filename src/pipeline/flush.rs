@@ -58,7 +58,11 @@ fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
         }
         store.prune(settings.max_signature_age)?;
         store.flush()?;
-        (old, store.members()?, settings, store.list_record()?)
+        let kept = (old, store.members()?, settings, store.list_record()?);
+        if let Some((before, after)) = store.compact_if_bloated()? {
+            crate::log::event(&list.home, &format!("store compacted from {before} to {after} bytes"));
+        }
+        kept
     };
     for entry in &gone {
         let why = entry.last_error.as_deref().or(entry.held_reason.as_deref()).unwrap_or("no error recorded");
