@@ -293,6 +293,28 @@ fn an_anonymous_list_hides_the_author_everywhere() {
     }
     let log = s.log();
     assert!(!log.contains("alice@example.org"), "the log does not name the author of an anonymous post");
+    // The author gets the copy too: the one member missing would be her.
+    assert_eq!(s.posts_to(&s.alice).len(), 1, "the author is not singled out");
+
+    // Part headers her client wrote name her: they are rebuilt, the content stays.
+    s.w.clear_outbox();
+    let entity = "Content-Type: multipart/mixed; boundary=\"alice-laptop-1733000000\"\r\n\r\n\
+        --alice-laptop-1733000000\r\nContent-Type: text/plain; charset=utf-8\r\nContent-ID: <p1@laptop.alice.example>\r\n\
+        X-Mailer: AliceMail 1.0\r\nContent-Language: de-AT\r\n\r\nwords from someone\r\n\
+        --alice-laptop-1733000000\r\nContent-Type: application/octet-stream; name=\"notes.txt\"\r\n\
+        Content-Disposition: attachment; filename=\"notes.txt\"; creation-date=\"Mon, 30 Nov 2026 22:14:03 +0100\"\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--alice-laptop-1733000000--\r\n";
+    let armored = s.alice.sign_encrypt(entity.as_bytes(), &s.list_key);
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "parts"), &armored))
+        .status
+        .success());
+    let opened = s.bob.open_post(&s.posts_to(&s.bob)[0]).unwrap();
+    for gone in ["alice", "laptop", "AliceMail", "de-AT", "22:14:03"] {
+        assert!(!opened.plaintext.contains(gone), "{gone} leaked:\n{}", opened.plaintext);
+    }
+    assert!(opened.plaintext.contains("words from someone") && opened.plaintext.contains("aGVsbG8="));
+    assert!(opened.plaintext.contains("filename=\"notes.txt\""));
 }
 
 #[test]

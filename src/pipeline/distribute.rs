@@ -434,7 +434,10 @@ fn recipients<'a>(
     author: &Address,
     delivered: &[Address],
 ) -> (Vec<(&'a Address, Fingerprint)>, Vec<&'a Member>) {
-    let wanted = |m: &&Member| m.delivery && (snap.settings.receive_own_posts || &m.address != author);
+    // On an anonymous list the author gets the copy too: the one member
+    // missing from the recipients would be the author.
+    let everyone = snap.settings.receive_own_posts || snap.settings.anonymous;
+    let wanted = |m: &&Member| m.delivery && (everyone || &m.address != author);
     let mut with_key = vec![];
     let mut keyless = vec![];
     for member in snap.members.iter().filter(wanted) {

@@ -504,7 +504,10 @@ fn seal_post(
         message_id: signed.message_id.clone().or_else(|| mail.message_id.clone()),
         in_reply_to: mail.in_reply_to.clone(),
         references: mail.references.clone(),
-        content: parse::without_key_parts(content),
+        content: match snap.settings.anonymous {
+            true => crate::mime::anonymize::anonymized(&parse::without_key_parts(content)),
+            false => parse::without_key_parts(content),
+        },
         authenticated,
     };
     let sealed = list.keyring.encrypt(std::slice::from_ref(&snap.record.fingerprint), &post.encode(), None)?;
