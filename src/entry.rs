@@ -56,6 +56,14 @@ pub struct Entry {
     /// gpg's time limit, or killed): past [`MAX_STOPPED_RUNS`] it is quarantined.
     #[serde(default)]
     pub stopped_runs: u32,
+    /// The list's progress count ([`crate::store::Store::progress`]) when
+    /// the last attempt began: a run that stopped while nothing else got
+    /// through either was the host's trouble (a hung agent), not this entry's.
+    #[serde(default)]
+    pub progress_at_begin: u64,
+    /// Quarantined from this stage: a release sends it back there.
+    #[serde(default)]
+    pub quarantined_from: Option<Stage>,
 }
 
 /// Runs that may stop on one entry before it is quarantined (admins told):
@@ -104,6 +112,8 @@ impl Entry {
             lease_until: 0,
             lease_holder: None,
             stopped_runs: 0,
+            progress_at_begin: 0,
+            quarantined_from: None,
         }
     }
 
@@ -139,7 +149,13 @@ impl Entry {
     /// done: a run that gpg's time limit stops (the process ends) or that is
     /// killed still counts, and the next run takes the entries behind it
     /// first instead of stalling on it.
-    pub fn begin_attempt(&mut self, at: u64) {
+    pub fn begin_attempt(&mut self, at: u64, progress: u64) {
+        // Only a run that stopped while other entries got through counts
+        // against this one; if nothing moved, the host was at fault.
+        if self.stopped_runs > 0 && progress == self.progress_at_begin {
+            self.stopped_runs = 0;
+        }
+        self.progress_at_begin = progress;
         self.next_attempt = at + back_off(self.attempts);
         self.attempts = self.attempts.saturating_add(1);
         self.stopped_runs = self.stopped_runs.saturating_add(1);
@@ -193,12 +209,12 @@ mod tests {
     #[test]
     fn back_off_grows_and_is_capped() {
         let mut e = Entry::new(false);
-        e.begin_attempt(now());
+        e.begin_attempt(now(), 0);
         e.defer("down");
         let first = e.next_attempt - now();
         for _ in 0..20 {
             e.next_attempt = 0; // the back-off has passed
-            e.begin_attempt(now());
+            e.begin_attempt(now(), 0);
             e.defer("down");
         }
         let last = e.next_attempt - now();
@@ -213,13 +229,21 @@ mod tests {
         let mut e = Entry::new(false);
         for run in 1..=MAX_STOPPED_RUNS + 1 {
             assert!(!e.is_stalling());
-            e.begin_attempt(now()); // and the process ends (gpg past its limit)
+            // The process ends (gpg past its limit) while other entries get through.
+            e.begin_attempt(now(), u64::from(run));
             assert!(!e.is_ready(now()), "the next run takes what is behind it first");
             assert_eq!(e.stopped_runs, run);
             e.next_attempt = 0;
         }
         assert!(e.is_stalling(), "quarantined after {MAX_STOPPED_RUNS} stopped runs");
-        e.begin_attempt(now());
+        // Runs that stopped while nothing else moved (a hung agent) count for nothing.
+        let mut host = Entry::new(false);
+        for _ in 0..2 * MAX_STOPPED_RUNS {
+            host.begin_attempt(now(), 7);
+            host.next_attempt = 0;
+        }
+        assert!(!host.is_stalling() && host.stopped_runs == 1);
+        e.begin_attempt(now(), 99);
         e.undo_attempt();
         assert!(e.is_ready(now()) && e.stopped_runs == 0, "a locked list key counts for nothing");
     }

@@ -623,21 +623,21 @@ impl Keyring {
 /// removed, with any agent gpg started in it, when dropped.
 pub struct Scratch {
     pub keyring: Keyring,
-    dir: crate::home::ScratchDir,
+    /// Removed when dropped, after the keyring's agent is stopped.
+    _dir: crate::home::ScratchDir,
 }
 
 impl Scratch {
     pub fn new() -> Result<Scratch> {
         let dir = crate::home::ScratchDir::new()?;
-        Ok(Scratch { keyring: Keyring::new(dir.path()), dir })
+        Ok(Scratch { keyring: Keyring::new(dir.path()), _dir: dir })
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if self.dir.path().join("S.gpg-agent").exists() {
-            self.keyring.stop_agent();
-        }
+        // gpg may start an agent even for public keys; its socket need not be in the home.
+        self.keyring.stop_agent();
     }
 }
 

@@ -236,6 +236,14 @@ impl ScratchDir {
         let owner = rustix::process::geteuid().as_raw();
         let base = PathBuf::from(format!("/tmp/listcrypt-{owner}"));
         ensure_private_dir(&base, owner)?;
+        // Folders of runs that were killed before they could remove theirs.
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+        for old in fs::read_dir(&base).into_iter().flatten().flatten() {
+            let stale = old.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < day_ago);
+            if stale && old.file_name().to_string_lossy().starts_with("scratch-") {
+                let _ = fs::remove_dir_all(old.path());
+            }
+        }
         let dir = base.join(format!("scratch-{}", crate::model::random_token(12)));
         fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| Error::io(dir.display(), e))?;
         Ok(ScratchDir(dir))

@@ -191,9 +191,6 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     if f.auto_reply {
         return Decision::Discard(Reason::AutoReply);
     }
-    if f.released && f.kind == Kind::Post {
-        return Decision::Approve;
-    }
     if f.size > f.settings.max_message_size {
         return Decision::Reject(Reason::TooLarge);
     }
@@ -205,6 +202,10 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     }
     if f.malformed_headers {
         return Decision::Reject(Reason::MalformedHeaders);
+    }
+    // An admin's release skips the authorship rules, never the content's limits.
+    if f.released && f.kind == Kind::Post {
+        return Decision::Approve;
     }
     if f.from.len() != 1 || f.from_invalid {
         return nonmember(f, Reason::NotSingleFrom);

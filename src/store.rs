@@ -110,7 +110,7 @@ impl Store {
             let before = folder_id(dir);
             match sled::Config::new().path(dir).flush_every_ms(None).open() {
                 Ok(db) if folder_id(dir) == before => return Ok(Store { db, dir: dir.to_path_buf() }),
-                Ok(_) => {}
+                Ok(_) => sleep(Duration::from_millis(5)),
                 Err(sled::Error::Corruption { .. }) if !repaired && remove_partial_snapshots(dir) > 0 => {
                     repaired = true;
                 }
@@ -138,6 +138,16 @@ impl Store {
     /// swapped in atomically (`renameat2` with `RENAME_EXCHANGE`) while this
     /// process still holds the lock. Returns the sizes before and after.
     pub fn compact_if_bloated(self) -> Result<Option<(u64, u64)>> {
+        // What an earlier compaction left (a crash, or a file system without
+        // RENAME_EXCHANGE) goes first; no other process touches these folders.
+        if let (Some(parent), Some(name)) = (self.dir.parent(), self.dir.file_name()) {
+            let prefix = format!("{}.compact-", name.to_string_lossy());
+            for left in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+                if left.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(left.path());
+                }
+            }
+        }
         let before = folder_size(&self.dir);
         let mut live = 0u64;
         for name in self.db.tree_names() {
@@ -161,8 +171,10 @@ impl Store {
             return Err(store_error(&fresh, e));
         }
         let cwd = rustix::fs::CWD;
-        rustix::fs::renameat_with(cwd, &self.dir, cwd, &fresh, rustix::fs::RenameFlags::EXCHANGE)
-            .map_err(|e| Error::io(format!("swapping in the compacted store {}", self.dir.display()), e.into()))?;
+        if let Err(e) = rustix::fs::renameat_with(cwd, &self.dir, cwd, &fresh, rustix::fs::RenameFlags::EXCHANGE) {
+            let _ = std::fs::remove_dir_all(&fresh);
+            return Err(Error::io(format!("swapping in the compacted store {}", self.dir.display()), e.into()));
+        }
         let dir = self.dir.clone();
         drop(self);
         let _ = std::fs::remove_dir_all(&fresh);
@@ -278,9 +290,21 @@ impl Store {
             return Ok(None);
         }
         entry.take_lease(at);
-        entry.begin_attempt(at);
+        entry.begin_attempt(at, self.progress()?);
         self.put_entry(&entry)?;
         Ok(Some(entry))
+    }
+
+    /// How many entries of this list have been decided or distributed: the
+    /// queue's progress, which tells a stalling entry from a stalled host.
+    pub fn progress(&self) -> Result<u64> {
+        Ok(self.get(&self.db, b"progress")?.unwrap_or(0))
+    }
+
+    /// One more entry decided or distributed.
+    pub fn note_progress(&self) -> Result<()> {
+        let next = self.progress()? + 1;
+        self.put(&self.db, b"progress", &next)
     }
 
     /// Records a signature as used; false if it was seen before (a replay).

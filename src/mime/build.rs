@@ -88,8 +88,9 @@ pub fn clean_text(text: &str) -> String {
 /// soft hyphens): "alice\u{202E}gro.elpmaxe" would show as another name.
 fn is_format_char(c: char) -> bool {
     matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{3164}'
+        | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// A display name, or none when it is empty or reads like an address
@@ -98,6 +99,11 @@ fn is_format_char(c: char) -> bool {
 pub fn clean_display_name(name: &str) -> Option<String> {
     let name = clean_text(name);
     let domain_like = |word: &str| {
+        // Dots that IDNA (and readers) take for a full stop count as one.
+        let word: String = word
+            .chars()
+            .map(|c| if matches!(c, '\u{3002}' | '\u{FF0E}' | '\u{FF61}' | '\u{2024}') { '.' } else { c })
+            .collect();
         let word = word.trim_matches(|c: char| !c.is_alphanumeric());
         word.rsplit_once('.').is_some_and(|(host, tld)| {
             !host.is_empty() && tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic)
@@ -315,6 +321,7 @@ mod tests {
             assert_eq!(clean_display_name(tricky), None, "{tricky}");
         }
         assert_eq!(clean_display_name("Dr. J. R. R. Tolkien").as_deref(), Some("Dr. J. R. R. Tolkien"));
+        assert_eq!(clean_display_name("Bob bank\u{3002}example"), None, "an ideographic full stop is a dot");
         assert_eq!(clean_display_name("Ali\u{202E}ecila\u{200B}").as_deref(), Some("Aliecila"));
         assert!(mail.contains("<ok@example.org>") && !mail.contains("bad id"));
     }

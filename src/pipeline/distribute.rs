@@ -202,6 +202,7 @@ fn send_entry(
     }
     let store = list.store()?;
     store.remove_entry(id)?;
+    store.note_progress()?;
     store.flush()?;
     drop(store);
     journal::remove(&list.home, id);

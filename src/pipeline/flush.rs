@@ -59,8 +59,13 @@ fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
         store.prune(settings.max_signature_age)?;
         store.flush()?;
         let kept = (old, store.members()?, settings, store.list_record()?);
-        if let Some((before, after)) = store.compact_if_bloated()? {
-            crate::log::event(&list.home, &format!("store compacted from {before} to {after} bytes"));
+        // Best effort: a store that cannot be compacted now still works.
+        match store.compact_if_bloated() {
+            Ok(Some((before, after))) => {
+                crate::log::event(&list.home, &format!("store compacted from {before} to {after} bytes"))
+            }
+            Ok(None) => {}
+            Err(e) => crate::log::event(&list.home, &format!("store not compacted: {}", e.message())),
         }
         kept
     };

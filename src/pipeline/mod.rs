@@ -108,6 +108,7 @@ pub(crate) fn quarantine(list: &List, id: &str, why: &str) -> Result<()> {
     let (members, settings, record) = {
         let store = list.store()?;
         if let Some(mut entry) = store.entry(id)? {
+            entry.quarantined_from = Some(entry.stage).filter(|s| *s != Stage::Held);
             entry.stage = Stage::Held;
             entry.end_attempt();
             entry.held_reason = Some(format!("quarantined: {why}"));

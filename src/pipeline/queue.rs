@@ -76,15 +76,25 @@ pub fn show(home: &Home, address: &Address, id: &str) -> Result<Secret> {
     Ok(out)
 }
 
-/// Sends a held entry through `verify` again, approved whatever the rules say.
+/// Sends a held entry through `verify` again, approved whatever the rules
+/// say; a quarantined entry goes back to the stage it was taken from, under
+/// the rules as before (it was never judged, or was approved already).
 pub fn release(home: &Home, address: &Address, id: &str) -> Result<()> {
     let list = List::open(home, address)?;
     let (mut entry, _) = existing(&list, id)?;
     if entry.stage != Stage::Held {
         return Err(Error::data(format!("entry {id} is {}, not held", entry.stage)));
     }
-    entry.stage = Stage::Incoming;
-    entry.released = true;
+    match entry.quarantined_from.take() {
+        Some(stage) => {
+            entry.stage = stage;
+            entry.stopped_runs = 0;
+        }
+        None => {
+            entry.stage = Stage::Incoming;
+            entry.released = true;
+        }
+    }
     entry.next_attempt = 0;
     entry.end_lease();
     let store = list.store()?;

@@ -146,6 +146,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
     let (Decision::Approve, Some(key), Some(from)) = (judged.decision, signer, exam.facts.from.first()) else {
         let plan = notify::plan(&store, &judged.facts, judged.decision, exam.facts.mailing_list)?;
         store.remove_entry(id)?;
+        store.note_progress()?;
         store.flush()?;
         drop(store);
         crate::log::event(&list.home, &judged.log_line(id));
@@ -171,6 +172,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
     // The member as stored now, not as read before gpg ran (no lost updates).
     let Some(mut entry) = store.member(address)? else {
         store.remove_entry(id)?;
+        store.note_progress()?;
         store.flush()?;
         return Ok(Outcome::Decided(Decision::Discard(Reason::NonMember)));
     };
@@ -323,6 +325,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
         store.put_member(&entry)?;
     }
     store.remove_entry(id)?;
+    store.note_progress()?;
     store.flush()?;
     drop(store);
     for who in subscribe {

@@ -446,6 +446,7 @@ fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Exa
         }
         _ => store.remove_entry(id)?,
     }
+    store.note_progress()?;
     store.flush()?;
     drop(store);
     crate::log::event(&list.home, &judged.log_line(id));

@@ -422,6 +422,13 @@ impl Person {
 
     /// gpg with `input` on stdin; its output as is.
     pub fn gpg_pipe(&self, args: &[&str], input: &[u8]) -> Vec<u8> {
+        let out = self.gpg_try(args, input);
+        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    /// gpg with `input` on stdin, whether or not it succeeds.
+    pub fn gpg_try(&self, args: &[&str], input: &[u8]) -> Output {
         use std::io::Write;
         let mut child = Command::new("gpg")
             .arg("--homedir")
@@ -434,28 +441,6 @@ impl Person {
             .spawn()
             .unwrap();
         // Written from a thread: gpg may fill its output pipe before it has read all input.
-        let mut stdin = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        let writer = std::thread::spawn(move || stdin.write_all(&input));
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
-        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        out.stdout
-    }
-
-    /// gpg with `input` on stdin, whether or not it succeeds.
-    pub fn gpg_try(&self, args: &[&str], input: &[u8]) -> Output {
-        use std::io::Write;
-        let mut child = Command::new("gpg")
-            .arg("--homedir")
-            .arg(&self.home)
-            .args(["--batch", "--no-tty"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         let input = input.to_vec();
         let writer = std::thread::spawn(move || stdin.write_all(&input));
