@@ -56,7 +56,7 @@ pub struct Entry {
     /// gpg's time limit, or killed): past [`MAX_STOPPED_RUNS`] it is quarantined.
     #[serde(default)]
     pub stopped_runs: u32,
-    /// The list's progress count ([`crate::store::Store::progress`]) when
+    /// The list's progress count (the store's `progress`) when
     /// the last attempt began: a run that stopped while nothing else got
     /// through either was the host's trouble (a hung agent), not this entry's.
     #[serde(default)]
