@@ -532,9 +532,19 @@ impl Keyring {
     /// Every key that holds this fingerprint as its primary key or a
     /// subkey (more than one only if a key was grafted from another).
     pub fn keys_with(&self, fingerprint: &str) -> Result<Vec<KeyInfo>> {
+        self.list_keys([fingerprint])
+    }
+
+    /// Every key that holds any of these fingerprints, in one look-up (each
+    /// look-up reads the whole keyring).
+    pub fn keys_with_any(&self, fingerprints: &[Fingerprint]) -> Result<Vec<KeyInfo>> {
+        self.list_keys(fingerprints.iter().map(Fingerprint::as_str))
+    }
+
+    fn list_keys<'a>(&self, patterns: impl IntoIterator<Item = &'a str>) -> Result<Vec<KeyInfo>> {
         let mut ctx = self.context()?;
         let listed =
-            ctx.find_keys([fingerprint]).map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
+            ctx.find_keys(patterns).map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
         let mut found = vec![];
         for key in listed {
             match key {

@@ -38,6 +38,8 @@ pub struct Admitted {
     pub info: KeyInfo,
     /// The minimal merged key, binary: what the list's keyring imports.
     pub minimal: Vec<u8>,
+    /// The list's keyring already holds this key.
+    pub known: bool,
 }
 
 /// Reads, merges, checks and minimises `key_file` as a key of `member`.
@@ -58,9 +60,14 @@ pub fn admit(list: &List, member: &Address, key_file: &[u8]) -> Result<Admitted>
             "never send a secret key; export the public key with `gpg --export --armor ADDRESS`",
         );
     }
+    // One look-up in the list's keyring for every part of the key (each
+    // look-up reads the whole keyring): its own earlier copy, and any other
+    // key that holds one of its parts.
+    let holders = list.keyring.keys_with_any(&incoming.subkeys)?;
+    let known = holders.iter().any(|k| &k.fingerprint == fpr);
     let scratch = Scratch::new()?;
     scratch.keyring.import(key_file)?;
-    if list.keyring.key_of(fpr.as_str())?.is_some_and(|known| &known.fingerprint == fpr) {
+    if known {
         scratch.keyring.import(&list.keyring.export_minimal(fpr)?)?;
     }
     let merged = scratch.keyring.key(fpr)?;
@@ -69,8 +76,9 @@ pub fn admit(list: &List, member: &Address, key_file: &[u8]) -> Result<Admitted>
     let info = single_key(list.keyring.inspect(&minimal)?)?;
     check_caps(&info)?;
     check_address(&info, member)?;
-    check_not_grafted(list, &info)?;
-    Ok(Admitted { info, minimal })
+    // The minimal key's parts are the file's, or its own earlier copy's.
+    check_not_grafted(&info, &holders)?;
+    Ok(Admitted { info, minimal, known })
 }
 
 fn refuse<T>(info: &KeyInfo, why: String, hint: &str) -> Result<T> {
@@ -137,10 +145,10 @@ fn check_address(info: &KeyInfo, member: &Address) -> Result<()> {
 
 /// No part of the key may already be part of another key in the keyring: a
 /// look-up by that fingerprint would then find two keys.
-fn check_not_grafted(list: &List, info: &KeyInfo) -> Result<()> {
+fn check_not_grafted(info: &KeyInfo, holders: &[KeyInfo]) -> Result<()> {
     for part in &info.subkeys {
-        let owners = list.keyring.keys_with(part.as_str())?;
-        if let Some(other) = owners.iter().find(|k| k.fingerprint != info.fingerprint) {
+        let other = holders.iter().find(|k| k.fingerprint != info.fingerprint && k.subkeys.contains(part));
+        if let Some(other) = other {
             return refuse(
                 info,
                 format!("carries {part}, which is part of another key in the list's keyring ({})", other.fingerprint),

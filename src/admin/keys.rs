@@ -65,7 +65,7 @@ pub(crate) fn register(
         list.keyring.import(&key.minimal)?;
         return Ok(AddedKey { member: member.clone(), fingerprint: fpr, refreshed: true, vouched: false });
     }
-    let was_known = list.keyring.key_of(fpr.as_str())?.is_some();
+    let was_known = key.known;
     list.keyring.import(&key.minimal)?;
     let undo = |e: Error| {
         if !was_known {
