@@ -215,8 +215,10 @@ fn sender_home(keys: &Path, home: &Path, work: &Path) -> PathBuf {
 
 /// A post from member 0, signed and encrypted to the list, injected and verified.
 fn approve_a_post(home: &Path, sender: &Path, body: &str) {
+    // A fresh text each time: the same signed bytes in the same second would be a replay.
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let entity = format!(
-        "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nFrom: <member0000@real.example>\r\nTo: {LIST}\r\nSubject: bench\r\n\r\n{body}"
+        "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nFrom: <member0000@real.example>\r\nTo: {LIST}\r\nSubject: bench {nonce}\r\n\r\n{body}"
     );
     let armored = gpg(
         sender,
