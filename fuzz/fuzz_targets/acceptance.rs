@@ -62,15 +62,22 @@ fuzz_target!(|data: &[u8]| {
     let kind = if recorded & 0x80 != 0 { Kind::Commands } else { Kind::Post };
     let arrival =
         Arrival { kind, list: &list, settings: &settings, members: &members, released: false, now: 1_800_000_100 };
+    let framing = match &crypto {
+        Crypto::PgpMimeEncrypted(c) | Crypto::InlineEncrypted(c) => Some(listcrypt::openpgp::message_framing(c)),
+        _ => None,
+    };
     let findings = Findings {
         mail: &facts,
         content: content.as_deref(),
         encrypted: matches!(crypto, Crypto::PgpMimeEncrypted(_) | Crypto::InlineEncrypted(_)),
         wrapped: matches!(crypto, Crypto::Wrapped),
-        undecryptable: false,
+        // The same framing check verify runs before gpg: not encrypted after all.
+        undecryptable: framing == Some(listcrypt::openpgp::Framing::NotEncrypted),
         oversized: parse::headers_too_big(&raw),
         gpg_overload: match &crypto {
-            Crypto::PgpMimeEncrypted(c) | Crypto::InlineEncrypted(c) => listcrypt::openpgp::too_costly_message(c),
+            Crypto::PgpMimeEncrypted(_) | Crypto::InlineEncrypted(_) => {
+                framing == Some(listcrypt::openpgp::Framing::TooCostly)
+            }
             Crypto::PgpMimeSigned { signature, .. } => listcrypt::openpgp::too_costly_signature(signature),
             _ => false,
         },
