@@ -5,6 +5,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Address, Fingerprint, Secret};
+use crate::openpgp::KeyId;
 use gpgme::{Context, CreateKeyFlags, EncryptFlags, ExportMode, HashAlgorithm, Key, PinentryMode, Protocol};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -235,6 +236,9 @@ impl Keyring {
 
     /// The keys in `bytes` (armored or binary), without importing them.
     pub fn inspect(&self, bytes: &[u8]) -> Result<Vec<KeyInfo>> {
+        if let Some(version) = crate::openpgp::key_version(bytes).filter(|v| *v != 4) {
+            return Err(unreadable_key_version(version));
+        }
         let mut ctx = self.context()?;
         let keys = ctx.read_keys(bytes).map_err(|e| {
             Error::data(format!("the key file cannot be read: {e}"))
@@ -420,13 +424,16 @@ impl Keyring {
     }
 
     /// Encrypts once to all of `keys` (no signature), armored or binary.
-    pub fn encrypt_to(&self, keys: &[&RecipientKey], plaintext: &[u8], armor: bool) -> Result<Vec<u8>> {
+    pub fn encrypt_to(&self, keys: &[&RecipientKey], plaintext: &[u8], armor: bool, key_id: KeyId) -> Result<Vec<u8>> {
         let mut ctx = self.context()?;
         ctx.set_armor(armor);
         let keys: Vec<&Key> = keys.iter().map(|k| &k.key).collect();
         let mut out = Vec::new();
-        ctx.encrypt_with_flags(keys, plaintext, &mut out, EncryptFlags::ALWAYS_TRUST | EncryptFlags::NO_ENCRYPT_TO)
-            .map_err(|e| gpg_error("encrypting", e))?;
+        let mut flags = EncryptFlags::ALWAYS_TRUST | EncryptFlags::NO_ENCRYPT_TO;
+        if key_id == KeyId::Hidden {
+            flags |= EncryptFlags::THROW_KEYIDS;
+        }
+        ctx.encrypt_with_flags(keys, plaintext, &mut out, flags).map_err(|e| gpg_error("encrypting", e))?;
         Ok(out)
     }
 
@@ -852,6 +859,21 @@ fn start_gpgme(home: &Path) -> &'static Path {
 /// gpg cannot be started or reached: the MTA should retry.
 fn unavailable(e: gpgme::Error) -> Error {
     Error::temporary(format!("GnuPG is unavailable: {e}")).hint("install gnupg and gpg-agent (see README)")
+}
+
+/// A key GnuPG 2.2 cannot read, said plainly: gpg itself would report no key at all.
+fn unreadable_key_version(version: u8) -> Error {
+    let what = match version {
+        6 => "an OpenPGP v6 key (RFC 9580)".to_string(),
+        5 => "an OpenPGP v5 key (a draft of RFC 9580)".to_string(),
+        3 => "an old v3 key (PGP 2)".to_string(),
+        v => format!("a version {v} OpenPGP key"),
+    };
+    Error::data(format!(
+        "the key is {what}: this list runs GnuPG, which reads only v4 keys, so it could neither encrypt \
+         to this key nor check its signatures. Send a v4 key instead: most programs make one by default \
+         (OpenPGP.js without `v6Keys`, `sq key generate --profile rfc4880`, any GnuPG)"
+    ))
 }
 
 /// Maps a gpgme failure while `what`: a missing passphrase is a locked key.

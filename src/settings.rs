@@ -122,6 +122,8 @@ pub struct Settings {
     pub key_expiry_warning_days: u32,
     pub transport: Transport,
     pub encryption: Encryption,
+    /// Copies carry the wildcard key ID instead of the recipient's.
+    pub hidden_recipients: bool,
 }
 
 impl Default for Settings {
@@ -143,6 +145,7 @@ impl Default for Settings {
             key_expiry_warning_days: 14,
             transport: Transport::Sendmail(DEFAULT_SENDMAIL.into()),
             encryption: Encryption::Split,
+            hidden_recipients: false,
         }
     }
 }
@@ -332,6 +335,14 @@ pub const SETTINGS: &[Setting] = &[
             };
             Ok(())
         },
+    },
+    Setting {
+        name: "hidden_recipients",
+        scope: Scope::Operator,
+        takes: "true or false",
+        help: "copies hide the recipient's key ID (wildcard); RNP before 0.17 (Thunderbird on Debian 12), PGPy and hardware tokens cannot open them",
+        get: |s| s.hidden_recipients.to_string(),
+        set: |s, v| parse_bool(v).map(|x| s.hidden_recipients = x),
     },
 ];
 

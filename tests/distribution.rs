@@ -1,6 +1,7 @@
 //! Distribution to many members: in split mode one encryption is split into
 //! one copy per recipient; each copy opens with that recipient's key alone
-//! and carries only their own session key packet, under the wildcard key ID.
+//! and carries only their own session key packet, under their own key ID
+//! (or the wildcard, when the list hides recipients).
 
 mod common;
 use common::*;
@@ -12,7 +13,7 @@ fn many_members(s: &Scene, n: usize) -> Vec<Person> {
     (0..n).map(|i| s.w.quick_member(&format!("reader{i:02}@example.org"), &list_key)).collect()
 }
 
-fn check_copies(s: &Scene, readers: &[&Person], wildcard: bool) {
+fn check_copies(s: &Scene, readers: &[&Person], hidden: bool) {
     let all_ids: Vec<String> = readers.iter().map(|p| p.fingerprint()[24..].to_string()).collect();
     for (i, reader) in readers.iter().enumerate() {
         let copies = s.posts_to(reader);
@@ -24,8 +25,10 @@ fn check_copies(s: &Scene, readers: &[&Person], wildcard: bool) {
         assert_eq!(opened.signer.as_deref(), Some(s.list_key.as_str()), "signed by the list");
         let ids = reader.session_key_ids(&armored);
         assert_eq!(ids.len(), 1, "one session key packet in {}'s copy: {ids:?}", reader.address);
-        if wildcard {
+        if hidden {
             assert_eq!(ids[0], "0000000000000000", "the wildcard key ID");
+        } else {
+            assert_eq!(ids, reader.encryption_subkey_ids(), "{}'s own encryption subkey ID", reader.address);
         }
         for (j, other) in all_ids.iter().enumerate() {
             if j != i {
@@ -38,14 +41,29 @@ fn check_copies(s: &Scene, readers: &[&Person], wildcard: bool) {
 }
 
 #[test]
-fn split_copies_carry_only_their_own_wildcard_session_key() {
+fn split_copies_carry_only_their_own_session_key_under_its_real_key_id() {
     let s = Scene::new();
     let extra = many_members(&s, 40);
     let out = s.deliver(&client::post(&s.alice, &s.list_key, "to many", TEXT));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut readers: Vec<&Person> = vec![&s.bob, &s.carol];
     readers.extend(extra.iter());
-    check_copies(&s, &readers, true);
+    check_copies(&s, &readers, false);
+}
+
+#[test]
+fn hidden_recipients_hides_every_key_id_in_both_modes() {
+    let s = Scene::new();
+    let extra = many_members(&s, 2);
+    s.w.ok(&["list", "set", LIST, "hidden_recipients", "true"]);
+    let mut readers: Vec<&Person> = vec![&s.bob, &s.carol];
+    readers.extend(extra.iter());
+    for mode in ["split", "per-recipient"] {
+        s.w.ok(&["list", "set", LIST, "encryption", mode]);
+        s.w.clear_outbox();
+        assert!(s.deliver(&client::post(&s.alice, &s.list_key, mode, TEXT)).status.success());
+        check_copies(&s, &readers, true);
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The OpenPGP packet splitter: any bytes, never a panic; every copy it makes
-//! holds one session key packet with the wildcard key ID and the data packet.
+//! holds one session key packet (its own key ID, or the wildcard when
+//! recipients are hidden) and the data packet.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,10 +10,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = openpgp::next_packet(data);
     if let Ok(split) = openpgp::split(data) {
         for (_, session) in &split.sessions {
-            let copy = openpgp::single_recipient(session, split.data);
-            let first = openpgp::next_packet(&copy).expect("a copy starts with a packet");
-            assert_eq!(&copy[first.header_len + 1..first.header_len + 9], &[0u8; 8]);
+            let copy = openpgp::single_recipient(session, split.data, openpgp::KeyId::Real);
+            assert_eq!(&copy[..session.bytes.len()], session.bytes);
             assert!(copy.ends_with(split.data));
+            let hidden = openpgp::single_recipient(session, split.data, openpgp::KeyId::Hidden);
+            let first = openpgp::next_packet(&hidden).expect("a copy starts with a packet");
+            assert_eq!(&hidden[first.header_len + 1..first.header_len + 9], &[0u8; 8]);
+            assert!(hidden.ends_with(split.data));
             let _ = openpgp::armor(&copy);
         }
     }

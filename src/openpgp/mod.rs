@@ -3,9 +3,11 @@
 //!
 //! An encrypted message is a run of public-key encrypted session key packets
 //! (tag 1), one per recipient, then one encrypted data packet (tag 18, or 20
-//! for AEAD). A recipient's copy is their own tag-1 packet, with its key ID
-//! set to the wildcard 0 (no copy shows which keys the list holds), then the
-//! shared data packet. Anything else in the stream is refused, never guessed.
+//! for AEAD). A recipient's copy is their own tag-1 packet, then the shared
+//! data packet. The packet keeps the recipient's key ID, which every client
+//! needs to find its key (RNP before 0.17 and PGPy cannot open a copy
+//! without it), unless the list hides recipients: then it becomes the
+//! wildcard 0. Anything else in the stream is refused, never guessed.
 //!
 //! [`armor`] reads and writes ASCII armor; [`bounds`] reads, before gpg
 //! does, how much work a message would ask of it.
@@ -106,6 +108,15 @@ pub fn next_packet(data: &[u8]) -> Result<Packet<'_>, PacketError> {
     }
 }
 
+/// The version of the key a key file (armored or binary) starts with: 4 for
+/// the keys GnuPG 2.2 reads, 6 for RFC 9580's, 5 for its draft's, 3 for PGP 2's.
+pub fn key_version(file: &[u8]) -> Option<u8> {
+    let data = binary(file)?;
+    let packet = next_packet(&data).ok()?;
+    // Tag 6: public key; tag 5: secret key. Both start with their version.
+    matches!(packet.tag, 5 | 6).then(|| packet.bytes.get(packet.header_len).copied()).flatten()
+}
+
 /// A message encrypted to many recipients, taken apart.
 #[derive(Debug)]
 pub struct Encrypted<'a> {
@@ -148,12 +159,22 @@ pub fn split(message: &[u8]) -> Result<Encrypted<'_>, PacketError> {
     }
 }
 
-/// One recipient's message: their session key packet with the wildcard key
-/// ID, then the shared data packet.
-pub fn single_recipient(session: &Packet<'_>, data: &[u8]) -> Vec<u8> {
+/// Whether a copy's session key packet names its recipient's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyId {
+    /// The recipient's encryption subkey ID, as gpg wrote it.
+    Real,
+    /// The wildcard 0 ("hidden recipient").
+    Hidden,
+}
+
+/// One recipient's message: their session key packet, then the shared data packet.
+pub fn single_recipient(session: &Packet<'_>, data: &[u8], key_id: KeyId) -> Vec<u8> {
     let mut out = Vec::with_capacity(session.bytes.len() + data.len());
     out.extend_from_slice(session.bytes);
-    out[session.header_len + 1..session.header_len + 9].fill(0);
+    if key_id == KeyId::Hidden {
+        out[session.header_len + 1..session.header_len + 9].fill(0);
+    }
     out.extend_from_slice(data);
     out
 }
@@ -227,6 +248,17 @@ mod tests {
     }
 
     #[test]
+    fn a_key_file_tells_its_key_version() {
+        let v6 = new_format(6, &[6, 0x63, 0x87, 0x7f, 0xe3, 27, 0, 0, 0, 32]);
+        assert_eq!(key_version(&v6), Some(6));
+        let armored = String::from_utf8(armor(&v6)).unwrap().replace("PGP MESSAGE", "PGP PUBLIC KEY BLOCK");
+        assert_eq!(key_version(armored.as_bytes()), Some(6), "armored");
+        assert_eq!(key_version(&new_format(5, &[4, 1, 2])), Some(4), "a secret key");
+        assert_eq!(key_version(&new_format(13, b"a user ID")), None, "not a key");
+        assert_eq!(key_version(b"hello"), None);
+    }
+
+    #[test]
     fn truncated_and_foreign_data_are_refused() {
         let packet = new_format(18, &[1, 2, 3, 4]);
         assert_eq!(next_packet(&packet[..packet.len() - 1]), Err(PacketError::Truncated));
@@ -238,7 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn messages_split_into_wildcard_copies() {
+    fn messages_split_into_one_copy_per_recipient() {
         let mut message = new_format(1, &pkesk(0xAA));
         message.extend(new_format(1, &pkesk(0xBB)));
         let data = new_format(18, &[9u8; 300]);
@@ -246,11 +278,13 @@ mod tests {
         let split = split(&message).unwrap();
         assert_eq!(split.sessions.iter().map(|(id, _)| id[0]).collect::<Vec<_>>(), vec![0xAA, 0xBB]);
         assert_eq!(split.data, &data[..]);
-        let copy = single_recipient(&split.sessions[1].1, split.data);
-        let first = next_packet(&copy).unwrap();
-        assert_eq!(&first.bytes[first.header_len + 1..first.header_len + 9], &[0u8; 8], "wildcard key ID");
-        assert_eq!(&copy[first.bytes.len()..], &data[..]);
-        assert!(!copy.contains(&0xAA), "no other recipient's packet");
+        for (key_id, expected) in [(KeyId::Real, [0xBB; 8]), (KeyId::Hidden, [0; 8])] {
+            let copy = single_recipient(&split.sessions[1].1, split.data, key_id);
+            let first = next_packet(&copy).unwrap();
+            assert_eq!(&first.bytes[first.header_len + 1..first.header_len + 9], &expected, "{key_id:?} key ID");
+            assert_eq!(&copy[first.bytes.len()..], &data[..]);
+            assert!(!copy.contains(&0xAA), "no other recipient's packet");
+        }
     }
 
     #[test]

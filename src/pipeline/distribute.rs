@@ -19,7 +19,7 @@ use crate::list::List;
 use crate::member::Member;
 use crate::mime::build::{self, Head};
 use crate::model::{Address, Fingerprint, Secret};
-use crate::openpgp::{self, Packet};
+use crate::openpgp::{self, KeyId, Packet};
 use crate::pipeline::acceptance::list_id;
 use crate::pipeline::{defer, quarantine, quarantine_stalling, release, renew_lease, select, tell_admins};
 use crate::post::Post;
@@ -186,6 +186,7 @@ fn send_entry(
             session: Session::new(&snap.settings.transport),
             report: &mut *report,
             renewed: std::time::Instant::now(),
+            key_id: if snap.settings.hidden_recipients { KeyId::Hidden } else { KeyId::Real },
         };
         for batch in results {
             if !copies.send_batch(batch)? {
@@ -249,6 +250,8 @@ struct Copies<'a> {
     report: &'a mut DistributeReport,
     /// When the lease was last renewed.
     renewed: std::time::Instant,
+    /// What each copy's session key packet names.
+    key_id: KeyId,
 }
 
 impl Copies<'_> {
@@ -277,9 +280,11 @@ impl Copies<'_> {
             let Some(address) = self.by_fpr.get(&key.fingerprint).cloned() else { continue };
             let own = key.key_ids.iter().find_map(|id| sessions.get(id)).zip(split.as_ref());
             let armored = match own {
-                Some((packet, split)) => Ok(openpgp::armor(&openpgp::single_recipient(packet, split.data))),
+                Some((packet, split)) => {
+                    Ok(openpgp::armor(&openpgp::single_recipient(packet, split.data, self.key_id)))
+                }
                 // Per-recipient mode, or a copy the split could not provide.
-                None => self.list.keyring.encrypt_to(&[key], self.signed, true),
+                None => self.list.keyring.encrypt_to(&[key], self.signed, true, self.key_id),
             };
             let armored = match armored {
                 Ok(armored) => armored,
@@ -478,7 +483,8 @@ fn run_batch(list: &List, chunk: &[Fingerprint], next: &std::sync::mpsc::Receive
     let ciphertext = match (&keys, next.recv()) {
         (Ok(keys), Ok(job)) => {
             let mine: Vec<&RecipientKey> = keys.usable.iter().filter(|k| job.wanted.contains(&k.fingerprint)).collect();
-            (!mine.is_empty()).then(|| list.keyring.encrypt_to(&mine, &job.signed, false))
+            // Real key IDs here: the split matches packets to recipients by them.
+            (!mine.is_empty()).then(|| list.keyring.encrypt_to(&mine, &job.signed, false, KeyId::Real))
         }
         _ => None,
     };

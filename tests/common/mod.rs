@@ -634,6 +634,16 @@ impl World {
 }
 
 impl Person {
+    /// The IDs of the encryption-capable subkeys of this person's own key, as gpg lists them.
+    pub fn encryption_subkey_ids(&self) -> Vec<String> {
+        self.gpg_ok(&["--with-colons", "--list-keys", &self.fingerprint()])
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .filter(|f| f[0] == "sub" && f[11].contains('e'))
+            .map(|f| f[4].to_string())
+            .collect()
+    }
+
     /// The key IDs named by the public-key encrypted session key packets of a message.
     pub fn session_key_ids(&self, armored: &str) -> Vec<String> {
         self.list_packets(armored.as_bytes())
@@ -690,7 +700,6 @@ impl World {
 }
 
 impl Scene {
-    /// What the admin (Alice, who has a verified key) was told about entries, decrypted.
     /// The list log: one line per event, never any content.
     pub fn log(&self) -> String {
         fs::read_to_string(self.w.home.join("lists").join(LIST).join("log")).unwrap_or_default()
@@ -710,6 +719,7 @@ impl Scene {
         (out, peak_kb.expect("/usr/bin/time printed the peak RSS"))
     }
 
+    /// What the admin (Alice, who has a verified key) was told about entries, decrypted.
     pub fn admin_reports(&self) -> Vec<String> {
         self.w
             .mails_to("alice@example.org")
