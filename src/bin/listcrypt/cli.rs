@@ -137,7 +137,7 @@ pub enum ListCommand {
     },
     /// Change a setting (see `list show` for names and values)
     #[command(
-        after_help = "Settings:\n  require_encryption, require_signature, anonymous, protect_subject, receive_own_posts: true|false\n  nonmember_action: reject|hold|discard    unverified_action: reject|hold\n  max_message_size: 512K, 10M, ...         max_signature_age, challenge_expiry, queue_expiry: 90s, 12h, 7d, 2w\n  bounce_threshold: a number               transport: sendmail | sendmail:/path | smtp://host:port | discard\n  encryption: split (one encryption split per recipient) | per-recipient\n\nExample:\n  listcrypt list set crypto@example.org transport smtp://127.0.0.1:25"
+        after_help = settings_help()
     )]
     Set { list: String, key: String, value: String },
     /// Delete a list, its keys, members and queue
@@ -275,4 +275,13 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+}
+
+/// `list set`'s help: every setting, from the one table `list show` reads.
+fn settings_help() -> String {
+    let mut help = String::from("Settings ([operator]: on the server only; [list admin]: also by mail):\n");
+    for setting in listcrypt::settings::SETTINGS {
+        help.push_str(&format!("  {} [{}]: {}\n", setting.name, setting.scope, setting.takes));
+    }
+    help + "\nExample:\n  listcrypt list set crypto@example.org transport smtp://127.0.0.1:25"
 }
