@@ -268,15 +268,6 @@ pub enum QueueCommand {
     Discard { list: String, id: String },
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_cli_definition_is_consistent() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
-    }
-}
-
 /// `list set`'s help: every setting, from the one table `list show` reads.
 fn settings_help() -> String {
     let mut help = String::from("Settings ([operator]: on the server only; [list admin]: also by mail):\n");
@@ -284,4 +275,13 @@ fn settings_help() -> String {
         help.push_str(&format!("  {} [{}]: {}\n", setting.name, setting.scope, setting.takes));
     }
     help + "\nExample:\n  listcrypt list set crypto@example.org transport smtp://127.0.0.1:25"
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }
