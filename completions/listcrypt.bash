@@ -43,8 +43,17 @@ _listcrypt() {
             listcrypt,members)
                 cmd="listcrypt__subcmd__members"
                 ;;
+            listcrypt,mta)
+                cmd="listcrypt__subcmd__mta"
+                ;;
+            listcrypt,owner)
+                cmd="listcrypt__subcmd__owner"
+                ;;
             listcrypt,queue)
                 cmd="listcrypt__subcmd__queue"
+                ;;
+            listcrypt,receive)
+                cmd="listcrypt__subcmd__receive"
                 ;;
             listcrypt,verify)
                 cmd="listcrypt__subcmd__verify"
@@ -76,8 +85,17 @@ _listcrypt() {
             listcrypt__subcmd__help,members)
                 cmd="listcrypt__subcmd__help__subcmd__members"
                 ;;
+            listcrypt__subcmd__help,mta)
+                cmd="listcrypt__subcmd__help__subcmd__mta"
+                ;;
+            listcrypt__subcmd__help,owner)
+                cmd="listcrypt__subcmd__help__subcmd__owner"
+                ;;
             listcrypt__subcmd__help,queue)
                 cmd="listcrypt__subcmd__help__subcmd__queue"
+                ;;
+            listcrypt__subcmd__help,receive)
+                cmd="listcrypt__subcmd__help__subcmd__receive"
                 ;;
             listcrypt__subcmd__help,verify)
                 cmd="listcrypt__subcmd__help__subcmd__verify"
@@ -126,6 +144,12 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__help__subcmd__members,remove)
                 cmd="listcrypt__subcmd__help__subcmd__members__subcmd__remove"
+                ;;
+            listcrypt__subcmd__help__subcmd__mta,maps)
+                cmd="listcrypt__subcmd__help__subcmd__mta__subcmd__maps"
+                ;;
+            listcrypt__subcmd__help__subcmd__mta,postfix)
+                cmd="listcrypt__subcmd__help__subcmd__mta__subcmd__postfix"
                 ;;
             listcrypt__subcmd__help__subcmd__queue,discard)
                 cmd="listcrypt__subcmd__help__subcmd__queue__subcmd__discard"
@@ -247,6 +271,24 @@ _listcrypt() {
             listcrypt__subcmd__members__subcmd__help,remove)
                 cmd="listcrypt__subcmd__members__subcmd__help__subcmd__remove"
                 ;;
+            listcrypt__subcmd__mta,help)
+                cmd="listcrypt__subcmd__mta__subcmd__help"
+                ;;
+            listcrypt__subcmd__mta,maps)
+                cmd="listcrypt__subcmd__mta__subcmd__maps"
+                ;;
+            listcrypt__subcmd__mta,postfix)
+                cmd="listcrypt__subcmd__mta__subcmd__postfix"
+                ;;
+            listcrypt__subcmd__mta__subcmd__help,help)
+                cmd="listcrypt__subcmd__mta__subcmd__help__subcmd__help"
+                ;;
+            listcrypt__subcmd__mta__subcmd__help,maps)
+                cmd="listcrypt__subcmd__mta__subcmd__help__subcmd__maps"
+                ;;
+            listcrypt__subcmd__mta__subcmd__help,postfix)
+                cmd="listcrypt__subcmd__mta__subcmd__help__subcmd__postfix"
+                ;;
             listcrypt__subcmd__queue,discard)
                 cmd="listcrypt__subcmd__queue__subcmd__discard"
                 ;;
@@ -284,7 +326,7 @@ _listcrypt() {
 
     case "${cmd}" in
         listcrypt)
-            opts="-v -q -h -V --home --verbose --quiet --help --version list members keys inject verify distribute flush bounce queue generate-docs help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version list members keys inject verify distribute flush bounce owner receive mta queue generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,7 +416,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help)
-            opts="list members keys inject verify distribute flush bounce queue generate-docs help"
+            opts="list members keys inject verify distribute flush bounce owner receive mta queue generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -723,6 +765,62 @@ _listcrypt() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        listcrypt__subcmd__help__subcmd__mta)
+            opts="postfix maps"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__mta__subcmd__maps)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__mta__subcmd__postfix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__owner)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         listcrypt__subcmd__help__subcmd__queue)
             opts="ls show release discard"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -782,6 +880,20 @@ _listcrypt() {
         listcrypt__subcmd__help__subcmd__queue__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__receive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1459,6 +1571,134 @@ _listcrypt() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        listcrypt__subcmd__mta)
+            opts="-v -q -h -V --home --verbose --quiet --help --version postfix maps help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__mta__subcmd__help)
+            opts="postfix maps help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__mta__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__mta__subcmd__help__subcmd__maps)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__mta__subcmd__help__subcmd__postfix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__mta__subcmd__maps)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__mta__subcmd__postfix)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__owner)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         listcrypt__subcmd__queue)
             opts="-v -q -h -V --home --verbose --quiet --help --version ls show release discard help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1618,6 +1858,24 @@ _listcrypt() {
         listcrypt__subcmd__queue__subcmd__show)
             opts="-v -q -h -V --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__receive)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

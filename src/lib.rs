@@ -25,6 +25,7 @@ pub mod log;
 pub mod member;
 pub mod mime;
 pub mod model;
+pub mod mta;
 pub mod notice;
 pub mod openpgp;
 pub mod pipeline;

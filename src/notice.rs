@@ -189,6 +189,19 @@ pub fn missed_post(list: &Address, member: &Address) -> Notice {
 }
 
 /// A short report to one admin (no message content, ever).
+/// Mail to `LIST-owner`, for one admin: a short note with the message
+/// attached. Who wrote it is said inside the encryption only: the outer
+/// headers (Subject, no Reply-To) name nobody.
+pub fn owner_mail(list: &Address, admin: &Address, text: &str, message: &[u8]) -> Notice {
+    let mut notice = Notice::new(admin, format!("Mail to {}", list.owner()), format!("{text}\r\n"));
+    notice.attachments.push(Attachment {
+        content_type: "message/rfc822",
+        filename: "message.eml".into(),
+        bytes: message.to_vec(),
+    });
+    notice
+}
+
 pub fn admin_report(list: &Address, admin: &Address, subject: &str, text: &str) -> Notice {
     Notice::new(admin, format!("[{list}] {subject}"), format!("{text}\r\n"))
 }

@@ -124,10 +124,18 @@ fn body_part(text: &str, attachments: &[Attachment]) -> MimePart<'static> {
     }
     let mut parts = vec![text_part];
     for a in attachments {
-        parts.push(
-            MimePart::new(ContentType::new(a.content_type), BodyPart::Binary(a.bytes.clone().into()))
-                .attachment(a.filename.clone()),
-        );
+        let mut part = MimePart::new(ContentType::new(a.content_type), BodyPart::Binary(a.bytes.clone().into()))
+            .attachment(a.filename.clone());
+        if a.content_type == "message/rfc822" {
+            // RFC 2046 §5.2.1: a message is never base64-encoded, only 7bit, 8bit or binary.
+            let long_lines = a.bytes.split(|b| *b == b'\n').any(|l| l.len() > 998);
+            part = part.transfer_encoding(match (a.bytes.is_ascii(), long_lines || a.bytes.contains(&0)) {
+                (_, true) => "binary",
+                (true, false) => "7bit",
+                (false, false) => "8bit",
+            });
+        }
+        parts.push(part);
     }
     MimePart::new("multipart/mixed", BodyPart::Multipart(parts))
 }

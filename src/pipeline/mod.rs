@@ -8,6 +8,7 @@ pub mod distribute;
 pub mod flush;
 pub mod inject;
 pub mod notify;
+pub mod owner;
 pub mod queue;
 mod request;
 pub mod verify;

@@ -87,11 +87,34 @@ pub enum Command {
         after_help = "Example (/etc/aliases):\n  crypto-bounces: \"|/usr/bin/listcrypt --home /var/lib/listcrypt bounce crypto@example.org\""
     )]
     Bounce { list: String },
+    /// Forward mail to LIST-owner from standard input to the admins, encrypted (run by the MTA)
+    #[command(
+        after_help = "Mail encrypted to the list key is opened first; the message goes, attached to a note signed\nby the list, to every admin with a usable key, encrypted to that key. Never forwarded in clear.\nExit 75 (the MTA tries again) while the list key is locked or no admin can receive.\n\nExample (/etc/aliases):\n  crypto-owner: \"|/usr/bin/listcrypt --home /var/lib/listcrypt owner crypto@example.org\""
+    )]
+    Owner { list: String },
+    /// Deliver one message from standard input to whichever list address RECIPIENT is (a pipe transport)
+    #[command(
+        after_help = "Routes by address: LIST (a post: inject, verify, distribute), LIST-request, LIST-bounces+TAG,\nLIST-owner; +extensions are ignored but on -bounces. Unknown addresses exit 67.\nExits as the alias chain does: 0 once the mail is safe, 75 to try again, 65/67 to bounce.\n\nExample (master.cf, see `listcrypt mta postfix`):\n  listcrypt unix - n n - - pipe\n    flags=q user=listcrypt argv=/usr/bin/listcrypt --home /var/lib/listcrypt receive ${recipient}"
+    )]
+    Receive { recipient: String },
+    #[command(subcommand)]
+    Mta(MtaCommand),
     #[command(subcommand)]
     Queue(QueueCommand),
     /// Write the man pages and shell completions into DIR/man and DIR/completions
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
+}
+
+/// Wire listcrypt into the MTA
+#[derive(Debug, Subcommand)]
+pub enum MtaCommand {
+    /// Print the Postfix main.cf and master.cf lines for this home (both recipes)
+    #[command(after_help = "Example:\n  listcrypt --home /var/lib/listcrypt mta postfix")]
+    Postfix,
+    /// Rewrite HOME/aliases and HOME/recipients (list create and delete do it too)
+    #[command(after_help = "Example:\n  listcrypt --home /var/lib/listcrypt mta maps")]
+    Maps,
 }
 
 /// `--json` for commands that print records.

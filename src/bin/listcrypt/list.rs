@@ -17,6 +17,7 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
             };
             let made = list::create(&g.home, &address(&name)?, &address(&admin)?, key)?;
             note(g.quiet, &format!("created list {} with key {}", made.address, made.fingerprint));
+            crate::mta::refresh_maps(g, true)?;
         }
         ListCommand::Ls { format } => {
             let lists = list::ls(&g.home)?;
@@ -57,6 +58,7 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
             }
             list::delete(&g.home, &address(&name)?)?;
             note(g.quiet, &format!("deleted list {name}"));
+            crate::mta::refresh_maps(g, true)?;
         }
         ListCommand::Unlock { list: name } => {
             let address = address(&name)?;

@@ -10,6 +10,7 @@ mod exit;
 mod keys;
 mod list;
 mod members;
+mod mta;
 mod output;
 mod pipeline;
 
@@ -51,6 +52,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Distribute { list, ids } => pipeline::distribute(&global, &list, ids),
         Command::Flush { list } => pipeline::flush(&global, list.as_deref()),
         Command::Bounce { list } => pipeline::bounce(&global, &list),
+        Command::Owner { list } => pipeline::owner(&global, &list),
+        Command::Receive { recipient } => pipeline::receive(&global, &recipient),
+        Command::Mta(cmd) => mta::run(&global, cmd),
         Command::Queue(cmd) => pipeline::queue(&global, cmd),
         Command::GenerateDocs { dir } => docs::generate(&dir),
     }

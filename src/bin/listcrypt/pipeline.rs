@@ -9,8 +9,9 @@
 use crate::cli::QueueCommand;
 use crate::output::{note, print, print_bytes, show};
 use crate::{address, Global};
-use listcrypt::pipeline::{bounce, distribute, flush, inject, queue, verify};
-use listcrypt::{Error, ErrorKind};
+use listcrypt::mta::Route;
+use listcrypt::pipeline::{bounce, distribute, flush, inject, owner, queue, verify};
+use listcrypt::{Address, Error, ErrorKind};
 use std::io::{IsTerminal, Read};
 
 pub fn inject(g: &Global, list: &str, request: bool) -> anyhow::Result<()> {
@@ -20,13 +21,14 @@ pub fn inject(g: &Global, list: &str, request: bool) -> anyhow::Result<()> {
 
 pub fn verify(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
     listcrypt::gpg::watchdog::exit_with(0);
-    let address = address(list)?;
-    let ids = ids_from_stdin(ids)?;
-    let report = match later_stage(verify::verify(&g.home, &address, &ids))? {
-        Some(report) => report,
-        None => return Ok(()),
-    };
-    say_what_waits(&address, report.locked, &report.failed);
+    let approved = verify_entries(g, &address(list)?, &ids_from_stdin(ids)?)?;
+    print(&approved.iter().map(|id| format!("{id}\n")).collect::<String>())
+}
+
+/// Verifies `ids` (none: every incoming entry); the approved ids.
+fn verify_entries(g: &Global, address: &Address, ids: &[String]) -> anyhow::Result<Vec<String>> {
+    let Some(report) = later_stage(verify::verify(&g.home, address, ids))? else { return Ok(vec![]) };
+    say_what_waits(address, report.locked, &report.failed);
     note(
         g.quiet,
         &format!(
@@ -37,25 +39,26 @@ pub fn verify(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
             report.discarded.len()
         ),
     );
-    print(&report.approved.iter().map(|id| format!("{id}\n")).collect::<String>())
+    Ok(report.approved)
 }
 
 pub fn distribute(g: &Global, list: &str, ids: Vec<String>) -> anyhow::Result<()> {
     listcrypt::gpg::watchdog::exit_with(0);
-    let address = address(list)?;
-    let ids = ids_from_stdin(ids)?;
-    let report = match later_stage(distribute::distribute(&g.home, &address, &ids))? {
-        Some(report) => report,
-        None => return Ok(()),
-    };
-    say_what_waits(&address, report.locked, &report.deferred);
+    let done = distribute_entries(g, &address(list)?, &ids_from_stdin(ids)?)?;
+    print(&done.iter().map(|id| format!("{id}\n")).collect::<String>())
+}
+
+/// Distributes `ids` (none: every approved entry); the finished ids.
+fn distribute_entries(g: &Global, address: &Address, ids: &[String]) -> anyhow::Result<Vec<String>> {
+    let Some(report) = later_stage(distribute::distribute(&g.home, address, ids))? else { return Ok(vec![]) };
+    say_what_waits(address, report.locked, &report.deferred);
     note(g.quiet, &format!("{} copies sent, {} entries finished", report.sent, report.done.len()));
     if g.verbose {
         for (phase, took) in &report.phases {
             note(false, &format!("  {phase}: {:.1} ms", took.as_secs_f64() * 1000.0));
         }
     }
-    print(&report.done.iter().map(|id| format!("{id}\n")).collect::<String>())
+    Ok(report.done)
 }
 
 /// `flush` of every list runs each list in a process of its own: a mail that
@@ -110,13 +113,47 @@ fn flush_each_list(g: &Global) -> anyhow::Result<()> {
 pub fn bounce(g: &Global, list: &str) -> anyhow::Result<()> {
     // Postfix's local(8) says where the report was delivered (with its bounce tag).
     let recipient = std::env::var("ORIGINAL_RECIPIENT").or_else(|_| std::env::var("RECIPIENT")).ok();
-    let report = bounce::bounce(&g.home, &address(list)?, std::io::stdin().lock(), recipient.as_deref())?;
+    count_bounce(g, &address(list)?, recipient.as_deref())
+}
+
+fn count_bounce(g: &Global, list: &Address, recipient: Option<&str>) -> anyhow::Result<()> {
+    let report = bounce::bounce(&g.home, list, std::io::stdin().lock(), recipient)?;
     if report.counted.is_empty() {
         note(g.quiet, "no member named as a failed recipient");
     }
     for member in &report.counted {
         note(g.quiet, &format!("bounce counted for {member}"));
     }
+    Ok(())
+}
+
+pub fn owner(g: &Global, list: &str) -> anyhow::Result<()> {
+    forward_to_owners(g, &address(list)?)
+}
+
+fn forward_to_owners(g: &Global, list: &Address) -> anyhow::Result<()> {
+    let forwarded = owner::owner(&g.home, list, std::io::stdin().lock())?;
+    match forwarded.dropped {
+        Some(why) => note(g.quiet, &format!("dropped: {why}")),
+        None => note(g.quiet, &format!("forwarded to {} admin(s)", forwarded.to.len())),
+    }
+    Ok(())
+}
+
+/// One pipe transport for a whole lists domain: the recipient says which
+/// list address the mail is for, and the stages run as the alias chain
+/// runs them (inject's exit status is the MTA's; the later stages' is not).
+pub fn receive(g: &Global, recipient: &str) -> anyhow::Result<()> {
+    let (list, request) = match listcrypt::mta::route(&g.home, recipient)? {
+        Route::Post(list) => (list, false),
+        Route::Request(list) => (list, true),
+        Route::Bounces(list, full) => return count_bounce(g, &list, Some(full.as_str())),
+        Route::Owner(list) => return forward_to_owners(g, &list),
+    };
+    inject::inject(&g.home, &list, std::io::stdin().lock(), request)?;
+    listcrypt::gpg::watchdog::exit_with(0);
+    verify_entries(g, &list, &[])?;
+    distribute_entries(g, &list, &[])?;
     Ok(())
 }
 
