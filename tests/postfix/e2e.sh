@@ -21,11 +21,16 @@
 #   virtual(8) into Maildirs in the temp folder, every other destination
 #   refused (default_transport = error, no relayhost): no mail leaves the
 #   machine;
-# - makes two lists (crypto@, other@lists.example.org) as the list user, with
-#   the aliases of DESIGN.md/README ("inject && verify && distribute", and
-#   "bounce" for -bounces), members alice, bob, carol@members.example.org with
-#   their own GnuPG homes, whose challenges travel through Postfix into their
-#   mailboxes and are answered with `keys verify`.
+# - makes two lists (crypto@, other@lists.example.org) as the list user, wired
+#   with recipe 1 of `listcrypt mta postfix`: the alias map listcrypt keeps in
+#   its home (HOME/aliases: "inject && verify && distribute", "bounce" for
+#   -bounces, "owner" for -owner; rebuilt with postalias by `list create`),
+#   and a third list secure@relay.example.org wired with recipe 2: one pipe
+#   transport for the whole domain running `listcrypt receive ${recipient}`,
+#   with the recipient map listcrypt keeps (HOME/recipients). Members alice,
+#   bob, carol@members.example.org have their own GnuPG homes; their
+#   challenges travel through Postfix into their mailboxes and are answered
+#   with `keys verify`.
 #
 # What it proves (one PASS/FAIL line each):
 #   a. a signed+encrypted PGP/MIME post submitted with Postfix's sendmail is
@@ -41,7 +46,13 @@
 #   e. an alias for a list that does not exist bounces (exit 67, 5.1.1);
 #   f. DSNs to crypto-bounces@ are delivered to `listcrypt bounce`: a forged
 #      one to the plain address counts against nobody, one to the tagged
-#      address bob's copies came from (recipient_delimiter +) counts against bob.
+#      address bob's copies came from (recipient_delimiter +) counts against bob;
+#   g. recipe 2: a post to secure@relay.example.org through SMTP reaches its
+#      members through the `receive` transport; an unknown address of that
+#      domain is refused at SMTP time (550, from the recipient map);
+#   h. a stranger's clear mail to crypto-owner@ (alias) and secure-owner@
+#      (transport) reaches alice, the admin, encrypted to her key and signed by
+#      the list, never in clear.
 #
 # Set-up facts this relies on (checked with Postfix 3.7 on Debian 12):
 # - local(8) runs alias commands as the owner of the alias DATABASE file
@@ -71,6 +82,7 @@ LDOM=lists.example.org
 MDOM=members.example.org
 ALICE=alice@$MDOM BOB=bob@$MDOM CAROL=carol@$MDOM
 CRYPTO=crypto@$LDOM OTHER=other@$LDOM
+TDOM=relay.example.org SECURE=secure@relay.example.org
 PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 START=$(date +%s)
 
@@ -221,12 +233,16 @@ mynetworks = 127.0.0.0/8
 relayhost =
 relay_domains =
 default_transport = error:no outside mail in tests
-alias_maps = hash:$T/al/aliases
+# recipe 1 (listcrypt mta postfix): the alias map listcrypt keeps, beside our own
+alias_maps = hash:$T/al/aliases, hash:$LC/aliases
 alias_database = hash:$T/al/aliases
 local_recipient_maps = \$alias_maps
-virtual_mailbox_domains = $MDOM
+# recipe 2: one transport for the lists domain $TDOM, its addresses from listcrypt's map
+virtual_mailbox_domains = $MDOM, $TDOM
+virtual_mailbox_maps = hash:$PFC/vmailbox, hash:$LC/recipients
+transport_maps = inline:{ $TDOM=listcrypt: }
+listcrypt_destination_recipient_limit = 1
 virtual_mailbox_base = $MB
-virtual_mailbox_maps = hash:$PFC/vmailbox
 virtual_uid_maps = static:$LCUID
 virtual_gid_maps = static:$LCGID
 virtual_minimum_uid = 1
@@ -249,20 +265,25 @@ cat > "$T/al/aliases" <<EOF
 postmaster: pm@$MDOM
 root: pm@$MDOM
 MAILER-DAEMON: pm@$MDOM
-crypto: $(pipeline $CRYPTO)
-crypto-bounces: "|$(lcmd bounce $CRYPTO)"
-crypto-owner: $ALICE
-other: $(pipeline $OTHER)
-other-bounces: "|$(lcmd bounce $OTHER)"
-other-owner: $ALICE
 nosuch: $(pipeline nosuch@$LDOM)
 nosuch-bounces: "|$(lcmd bounce nosuch@$LDOM)"
 EOF
+# recipe 2's pipe transport, as `listcrypt mta postfix` prints it. pipe(8)
+# refuses to run as the postdrop group, our list user's primary group here (for
+# the private instance's sendmail), so it runs with nogroup and that list
+# sends through SMTP. A real list user's own group needs none of this.
+printf 'listcrypt unix  -       n       n       -       -       pipe\n  flags=q user=%s:nogroup argv=%s --home %s receive ${recipient}\n' \
+    $LCUSER "$L" "$LC" >> "$PFC/master.cf"
 printf '%s %s/\n' $ALICE alice $BOB bob $CAROL carol pm@$MDOM pm > "$PFC/vmailbox"
 postalias -c "$PFC" "$T/al/aliases" || die "postalias"
 postmap -c "$PFC" "$PFC/vmailbox" || die "postmap"
 # Alias commands run as the owner of the alias database.
 chown $LCUSER: "$T/al/aliases" "$T/al/aliases.db"
+# listcrypt's own maps exist before Postfix reads them (an admin runs `listcrypt
+# mta maps` once); `list create` rewrites and recompiles them, as the list user.
+runuser -u $LCUSER -- env -i PATH=/usr/bin:/bin HOME=/nonexistent MAIL_CONFIG="$PFC" "$L" --home "$LC" -q mta maps \
+    || die "listcrypt mta maps"
+[ -f "$LC/aliases.db" ] && [ -f "$LC/recipients.db" ] || die "listcrypt mta maps compiled no map"
 
 postfix -c "$PFC" check >"$T/work/check.out" 2>&1 || { cat "$T/work/check.out"; die "postfix check"; }
 postfix -c "$PFC" start >"$T/work/start.out" 2>&1 || { cat "$T/work/start.out"; die "postfix start"; }
@@ -304,7 +325,8 @@ check "0. our Postfix (master $MASTER) listens on 127.0.0.1:$PORT only, nothing 
 
 # ---------------------------------------------------------------- helpers
 # listcrypt as the list user, with the environment local(8) gives alias commands
-lc() { (cd "$T" && runuser -u $LCUSER -- env -i PATH=/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8 "$L" --home "$LC" "$@"); }
+# (MAIL_CONFIG: this instance's config, for the postalias/postmap runs of `list create`)
+lc() { (cd "$T" && runuser -u $LCUSER -- env -i PATH=/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8 MAIL_CONFIG="$PFC" "$L" --home "$LC" "$@"); }
 person_gpg() { local p=$1; shift; gpg --homedir "$T/people/$p" --batch --no-tty --trust-model always "$@"; }
 armored() { sed -n '/-----BEGIN PGP MESSAGE-----/,/-----END PGP MESSAGE-----/p' "$1" | tr -d '\r'; }
 mails() { ls "$MB/$1/new/" 2>/dev/null | sed "s|^|$MB/$1/new/|"; }
@@ -441,6 +463,8 @@ make_list() {
 CHALLENGES=0
 make_list $CRYPTO bob carol
 make_list $OTHER bob
+make_list $SECURE bob
+lc list set $SECURE transport "smtp://127.0.0.1:$PORT" >/dev/null || die "list set transport $SECURE"
 wait_queue 20 || die "the queue does not drain"
 ok "set-up: $CHALLENGES challenges travelled through Postfix into the members' Maildirs, were decrypted and verified"
 lc members ls $CRYPTO | sed 's/^/    /'
@@ -622,6 +646,52 @@ else
     bad "f. the DSN to bob's tag was delivered to listcrypt bounce (status=sent, delivered to command)"
 fi
 check "f. listcrypt counted the bounce against bob (list log)" grep -q "bounce counted for $BOB" "$LC/lists/$CRYPTO/log"
+
+# ---------------------------------------------------------------- g. recipe 2: one transport for a lists domain
+step "g. recipe 2: a post to $SECURE through SMTP, delivered by the receive transport"
+clear_mailboxes
+smtp_send() {  # smtp_send FILE SENDER RCPT: on refusal prints the server's answer to RCPT TO
+    $PY - "$PORT" "$@" <<'EOF'
+import re, smtplib, sys
+port, path, sender, rcpt = sys.argv[1:]
+data = re.sub(rb"\r?\n", b"\r\n", open(path, "rb").read())
+try:
+    with smtplib.SMTP("127.0.0.1", int(port), timeout=30) as s:
+        s.sendmail(sender, [rcpt], data)
+except smtplib.SMTPRecipientsRefused as e:
+    code, text = e.recipients[rcpt]
+    print(code, text.decode())
+    sys.exit(1)
+EOF
+}
+off=$(( $(log_lines) + 1 ))
+make_post "$T/work/g.eml" $SECURE "Relay" "Post G: through the lists domain transport."
+smtp_send "$T/work/g.eml" $ALICE $SECURE >/dev/null || bad "g. SMTP refused the post"
+wait_mail 30 bob
+check "g. bob got exactly one copy from $SECURE, readable and list-signed" copy_ok bob $SECURE "Post G: through the lists"
+check "g. Postfix handed it to the listcrypt transport (relay=listcrypt, status=sent)" \
+    wait_log $off 5 "to=<$SECURE>, relay=listcrypt.*status=sent"
+make_post "$T/work/g2.eml" $SECURE "Nobody" "Post G2: to nobody."
+answer=$(smtp_send "$T/work/g2.eml" $ALICE nosuch@$TDOM)
+check "g. an unknown address of $TDOM is refused at SMTP time [$answer]" sh -c "echo '$answer' | grep -q '^550 .*nosuch@$TDOM'"
+
+# ---------------------------------------------------------------- h. -owner
+step "h. a stranger's clear mail to the owners, by alias and by transport"
+for owner in crypto-owner@$LDOM secure-owner@$TDOM; do
+    clear_mailboxes
+    marker="OWNER-MAIL-$(date +%s%N)"
+    printf 'From: Stranger <stranger@%s>\nTo: %s\nSubject: Hello\nMessage-ID: <%s@%s>\n\n%s: may I join?\n' \
+        $MDOM $owner $marker $MDOM $marker > "$T/work/h.eml"
+    smtp_send "$T/work/h.eml" stranger@$MDOM $owner >/dev/null || bad "h. SMTP refused mail to $owner"
+    wait_mail 30 alice
+    f=$(mails alice | head -n 1)
+    check "h. $owner: alice (admin) got one mail, with no cleartext of it" \
+        sh -c "[ '$(count alice)' = 1 ] && ! grep -q '$marker' '$f'"
+    armored "$f" | person_gpg alice --status-fd 3 --decrypt 3>"$T/work/h.status" 2>/dev/null > "$T/work/h.plain"
+    fpr=$(list_fpr ${owner%-owner@*}@${owner#*@})
+    check "h. $owner: alice decrypts it, the message is inside, signed by the list key" \
+        sh -c "grep -q '$marker: may I join' '$T/work/h.plain' && grep -q 'VALIDSIG .*$fpr' '$T/work/h.status'"
+done
 
 # ---------------------------------------------------------------- end
 wait_queue 10
