@@ -104,6 +104,8 @@ pub struct Settings {
     pub nonmember_action: Action,
     pub unverified_action: Action,
     pub protect_subject: bool,
+    /// Put before the Subject of every post (inside the encryption), e.g. `[crypto]`.
+    pub subject_prefix: String,
     /// Posts (and command mail) must name this list (or `-request`) in
     /// protected To/Cc inside the signature.
     pub require_protected_headers: bool,
@@ -135,6 +137,7 @@ impl Default for Settings {
             nonmember_action: Action::Reject,
             unverified_action: Action::Reject,
             protect_subject: true,
+            subject_prefix: String::new(),
             require_protected_headers: false,
             receive_own_posts: false,
             max_message_size: 10 * 1024 * 1024,
@@ -245,6 +248,14 @@ pub const SETTINGS: &[Setting] = &[
         help: "the outer Subject of a post is `...`; the real one travels encrypted",
         get: |s| s.protect_subject.to_string(),
         set: |s, v| parse_bool(v).map(|x| s.protect_subject = x),
+    },
+    Setting {
+        name: "subject_prefix",
+        scope: Scope::ListAdmin,
+        takes: "text of at most 40 characters such as [crypto], or \"\" for none",
+        help: "put before the Subject of each post (the protected one), never twice",
+        get: |s| s.subject_prefix.clone(),
+        set: |s, v| parse_prefix(v).map(|x| s.subject_prefix = x),
     },
     Setting {
         name: "require_protected_headers",
@@ -390,6 +401,24 @@ impl Settings {
     }
 }
 
+fn parse_prefix(value: &str) -> std::result::Result<String, ()> {
+    let value = value.trim();
+    let value = if value == "\"\"" { "" } else { value };
+    let fits = value.chars().count() <= 40 && !value.chars().any(char::is_control);
+    fits.then(|| value.to_string()).ok_or(())
+}
+
+impl Settings {
+    /// `subject` with the list's prefix, unless it already carries it (a reply).
+    pub fn prefixed_subject(&self, subject: &str) -> String {
+        let prefix = &self.subject_prefix;
+        if prefix.is_empty() || subject.to_lowercase().contains(&prefix.to_lowercase()) {
+            return subject.to_string();
+        }
+        format!("{prefix} {subject}")
+    }
+}
+
 fn parse_bool(value: &str) -> std::result::Result<bool, ()> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
@@ -496,5 +525,18 @@ mod tests {
         assert_eq!(s.max_message_size, 512 * 1024);
         s.set("max_signature_age", "2w").unwrap();
         assert_eq!(s.max_signature_age, 14 * DAY);
+        assert!(s.set("subject_prefix", "[a]\r\nBcc: x@example.org").is_err(), "no header injection");
+        assert!(s.set("subject_prefix", &"x".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn the_subject_prefix_is_never_doubled() {
+        let mut s = Settings::default();
+        assert_eq!(s.prefixed_subject("Hello"), "Hello");
+        s.set("subject_prefix", "[crypto]").unwrap();
+        assert_eq!(s.prefixed_subject("Hello"), "[crypto] Hello");
+        assert_eq!(s.prefixed_subject("Re: [Crypto] Hello"), "Re: [Crypto] Hello");
+        s.set("subject_prefix", "\"\"").unwrap();
+        assert_eq!(s.subject_prefix, "");
     }
 }

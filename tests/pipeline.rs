@@ -597,3 +597,16 @@ fn a_private_signed_mail_forwarded_to_the_list_is_refused() {
     assert_refused_by(&s, &s.deliver(&mail), "alice@example.org", Some(&s.alice), true);
     assert!(s.admin_reports()[0].contains("addressed to others"), "{:?}", s.admin_reports());
 }
+
+#[test]
+fn the_subject_prefix_an_admin_sets_by_mail_goes_on_each_post_once() {
+    let s = Scene::new();
+    assert!(to_request(&s, &command_mail(&s, &s.alice, "set subject_prefix [crypto]")).status.success());
+    for (subject, shown) in [("Plans", "[crypto] Plans"), ("Re: [crypto] Plans", "Re: [crypto] Plans")] {
+        s.w.clear_outbox();
+        assert!(s.deliver(&client::post(&s.carol, &s.list_key, subject, SECRET)).status.success());
+        let copy = s.bob.open_post(&s.posts_to(&s.bob)[0]).expect("bob opens the post");
+        assert!(copy.entity.contains(&format!("Subject: {shown}\r\n")), "{}", copy.entity);
+        assert_eq!(s.posts_to(&s.bob)[0].header("Subject").as_deref(), Some("..."), "the outer one stays hidden");
+    }
+}

@@ -494,7 +494,7 @@ fn run_batch(list: &List, chunk: &[Fingerprint], next: &std::sync::mpsc::Receive
 /// The post's headers, outer and protected: the list's own, the author's
 /// unless the list is anonymous.
 fn post_head(list: &Address, settings: &Settings, post: &Post) -> Head {
-    let mut head = Head::new(list, list, &post.subject);
+    let mut head = Head::new(list, list, &settings.prefixed_subject(&post.subject));
     head.reply_to = Some(list.clone());
     if settings.anonymous {
         head.from_name = Some(format!("{} (anonymous)", list.local_part()));
