@@ -22,6 +22,9 @@ _listcrypt() {
             listcrypt,distribute)
                 cmd="listcrypt__subcmd__distribute"
                 ;;
+            listcrypt,doctor)
+                cmd="listcrypt__subcmd__doctor"
+                ;;
             listcrypt,flush)
                 cmd="listcrypt__subcmd__flush"
                 ;;
@@ -63,6 +66,9 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__help,distribute)
                 cmd="listcrypt__subcmd__help__subcmd__distribute"
+                ;;
+            listcrypt__subcmd__help,doctor)
+                cmd="listcrypt__subcmd__help__subcmd__doctor"
                 ;;
             listcrypt__subcmd__help,flush)
                 cmd="listcrypt__subcmd__help__subcmd__flush"
@@ -326,7 +332,7 @@ _listcrypt() {
 
     case "${cmd}" in
         listcrypt)
-            opts="-v -q -h -V --home --verbose --quiet --help --version list members keys inject verify distribute flush bounce owner receive mta queue generate-docs help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version list members keys inject verify distribute flush bounce owner receive mta doctor queue generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,6 +369,24 @@ _listcrypt() {
             ;;
         listcrypt__subcmd__distribute)
             opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__doctor)
+            opts="-v -q -h -V --json --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,7 +440,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help)
-            opts="list members keys inject verify distribute flush bounce owner receive mta queue generate-docs help"
+            opts="list members keys inject verify distribute flush bounce owner receive mta doctor queue generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,6 +468,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__distribute)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod doctor;
 pub mod entry;
 pub mod error;
 pub mod gpg;

@@ -52,7 +52,10 @@
 #      domain is refused at SMTP time (550, from the recipient map);
 #   h. a stranger's clear mail to crypto-owner@ (alias) and secure-owner@
 #      (transport) reaches alice, the admin, encrypted to her key and signed by
-#      the list, never in clear.
+#      the list, never in clear;
+#   i. `listcrypt doctor` passes on this installation, and fails, naming each
+#      fault and its fix, once a list folder is opened up and a transport
+#      points nowhere.
 #
 # Set-up facts this relies on (checked with Postfix 3.7 on Debian 12):
 # - local(8) runs alias commands as the owner of the alias DATABASE file
@@ -692,6 +695,21 @@ for owner in crypto-owner@$LDOM secure-owner@$TDOM; do
     check "h. $owner: alice decrypts it, the message is inside, signed by the list key" \
         sh -c "grep -q '$marker: may I join' '$T/work/h.plain' && grep -q 'VALIDSIG .*$fpr' '$T/work/h.status'"
 done
+
+# ---------------------------------------------------------------- i. doctor
+step "i. listcrypt doctor on this installation, healthy and then broken"
+lc flush >/dev/null 2>&1
+lc doctor > "$T/work/doctor.out" 2>&1; rc=$?
+sed 's/^/    /' "$T/work/doctor.out"
+check "i. doctor passes: both recipes wired, keys unlocked, transports answer, a flush ran (exit $rc)" test $rc = 0
+chmod 750 "$LC/lists/$OTHER"
+lc list set $SECURE transport "smtp://127.0.0.1:9" >/dev/null
+lc doctor > "$T/work/doctor-broken.out" 2>&1; rc=$?
+sed 's/^/    /' "$T/work/doctor-broken.out"
+check "i. doctor fails on a broken one (exit $rc) and names both faults with their fix" sh -c \
+    "[ $rc = 1 ] && grep -q '^FAIL  list folder \[$OTHER\]' '$T/work/doctor-broken.out' && grep -q '^FAIL  transport \[$SECURE\]' '$T/work/doctor-broken.out' && [ \$(grep -c '^      fix:' '$T/work/doctor-broken.out') -ge 2 ]"
+chmod 700 "$LC/lists/$OTHER"
+lc list set $SECURE transport "smtp://127.0.0.1:$PORT" >/dev/null
 
 # ---------------------------------------------------------------- end
 wait_queue 10

@@ -99,6 +99,14 @@ pub enum Command {
     Receive { recipient: String },
     #[command(subcommand)]
     Mta(MtaCommand),
+    /// Check the installation: homes, keys, agent, transport, MTA wiring, schedule, queue
+    #[command(
+        after_help = "Run it after set-up, after every change, and from monitoring. Nothing is changed or sent.\nEach finding is ok, warn (works, needs attention soon) or fail, with its fix.\nExit 0 when nothing fails, 1 otherwise.\n\nExample:\n  sudo -u listcrypt listcrypt --home /var/lib/listcrypt doctor"
+    )]
+    Doctor {
+        #[command(flatten)]
+        format: Format,
+    },
     #[command(subcommand)]
     Queue(QueueCommand),
     /// Write the man pages and shell completions into DIR/man and DIR/completions

@@ -55,6 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Owner { list } => pipeline::owner(&global, &list),
         Command::Receive { recipient } => pipeline::receive(&global, &recipient),
         Command::Mta(cmd) => mta::run(&global, cmd),
+        Command::Doctor { format } => mta::doctor(&global, format.json),
         Command::Queue(cmd) => pipeline::queue(&global, cmd),
         Command::GenerateDocs { dir } => docs::generate(&dir),
     }

@@ -1,5 +1,5 @@
-//! `mta postfix` and `mta maps`, and the maps' refresh after `list create`
-//! and `list delete`.
+//! `mta postfix` and `mta maps`, the maps' refresh after `list create`
+//! and `list delete`, and `doctor`.
 
 use crate::cli::MtaCommand;
 use crate::output::{note, print};
@@ -34,4 +34,32 @@ pub fn refresh_maps(g: &Global, after_list_change: bool) -> anyhow::Result<()> {
 /// This binary's absolute path, as the MTA must call it.
 fn binary() -> anyhow::Result<std::path::PathBuf> {
     Ok(std::env::current_exe()?)
+}
+
+/// Prints every finding; exit 1 when one failed.
+pub fn doctor(g: &Global, json: bool) -> anyhow::Result<()> {
+    use listcrypt::doctor::Status;
+    let checks = listcrypt::doctor::examine(&g.home);
+    crate::output::show(json, &checks, |checks| {
+        let mut text = String::new();
+        for c in checks {
+            let status = match c.status {
+                Status::Ok => "ok  ",
+                Status::Warn => "warn",
+                Status::Fail => "FAIL",
+            };
+            let about = c.list.as_ref().map(|l| format!(" [{l}]")).unwrap_or_default();
+            text.push_str(&format!("{status}  {}{about}: {}\n", c.check, c.detail));
+            if let Some(fix) = &c.fix {
+                text.push_str(&format!("      fix: {fix}\n"));
+            }
+        }
+        text
+    })?;
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    if failed > 0 {
+        note(g.quiet, &format!("{failed} check(s) failed"));
+        std::process::exit(1);
+    }
+    Ok(())
 }

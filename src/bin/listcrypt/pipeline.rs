@@ -86,6 +86,7 @@ pub fn flush(g: &Global, list: Option<&str>) -> anyhow::Result<()> {
 }
 
 fn flush_each_list(g: &Global) -> anyhow::Result<()> {
+    listcrypt::doctor::note_flush(&g.home);
     let me = std::env::current_exe()?;
     let mut failed = vec![];
     for list in g.home.list_addresses()? {
