@@ -130,6 +130,9 @@ _listcrypt() {
             listcrypt__subcmd__help__subcmd__list,export-key)
                 cmd="listcrypt__subcmd__help__subcmd__list__subcmd__export__subcmd__key"
                 ;;
+            listcrypt__subcmd__help__subcmd__list,extend-key)
+                cmd="listcrypt__subcmd__help__subcmd__list__subcmd__extend__subcmd__key"
+                ;;
             listcrypt__subcmd__help__subcmd__list,ls)
                 cmd="listcrypt__subcmd__help__subcmd__list__subcmd__ls"
                 ;;
@@ -214,6 +217,9 @@ _listcrypt() {
             listcrypt__subcmd__list,export-key)
                 cmd="listcrypt__subcmd__list__subcmd__export__subcmd__key"
                 ;;
+            listcrypt__subcmd__list,extend-key)
+                cmd="listcrypt__subcmd__list__subcmd__extend__subcmd__key"
+                ;;
             listcrypt__subcmd__list,help)
                 cmd="listcrypt__subcmd__list__subcmd__help"
                 ;;
@@ -237,6 +243,9 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__list__subcmd__help,export-key)
                 cmd="listcrypt__subcmd__list__subcmd__help__subcmd__export__subcmd__key"
+                ;;
+            listcrypt__subcmd__list__subcmd__help,extend-key)
+                cmd="listcrypt__subcmd__list__subcmd__help__subcmd__extend__subcmd__key"
                 ;;
             listcrypt__subcmd__list__subcmd__help,help)
                 cmd="listcrypt__subcmd__list__subcmd__help__subcmd__help"
@@ -636,7 +645,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__list)
-            opts="create ls show set delete unlock export-key"
+            opts="create ls show set delete unlock extend-key export-key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -678,6 +687,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__list__subcmd__export__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__list__subcmd__extend__subcmd__key)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1186,7 +1209,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__list)
-            opts="-v -q -h -V --home --verbose --quiet --help --version create ls show set delete unlock export-key help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version create ls show set delete unlock extend-key export-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1265,8 +1288,30 @@ _listcrypt() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        listcrypt__subcmd__list__subcmd__extend__subcmd__key)
+            opts="-v -q -h -V --days --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         listcrypt__subcmd__list__subcmd__help)
-            opts="create ls show set delete unlock export-key help"
+            opts="create ls show set delete unlock extend-key export-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1308,6 +1353,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__list__subcmd__help__subcmd__export__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__list__subcmd__help__subcmd__extend__subcmd__key)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -282,6 +282,18 @@ impl Keyring {
         Ok(info)
     }
 
+    /// Moves the expiry of a key of ours, its primary key and every subkey,
+    /// to `lifetime` from now. Needs the secret key unlocked in the agent.
+    pub fn extend(&self, fpr: &Fingerprint, lifetime: Duration) -> Result<()> {
+        let key = lookup(&mut *self.context()?, fpr.as_str(), true).map_err(|_| not_in_keyring(fpr, &self.home))?;
+        let mut ctx = self.context()?;
+        let failed = |e| gpg_error("setting the key's expiry", e);
+        ctx.set_expire(&key, lifetime, std::iter::empty::<&str>()).map_err(failed)?;
+        ctx.set_expire_all(&key, lifetime).map_err(failed)?;
+        self.forget_keys();
+        Ok(())
+    }
+
     fn find(&self, fpr: &Fingerprint) -> Result<Key> {
         if let Some(key) = self.known.lock().ok().and_then(|known| known.get(fpr).cloned()) {
             return Ok(key);

@@ -189,6 +189,26 @@ pub fn missed_post(list: &Address, member: &Address) -> Notice {
 }
 
 /// A short report to one admin (no message content, ever).
+/// The list key with a new expiry, for every member to import.
+pub fn list_key_refreshed(
+    list: &Address,
+    member: &Address,
+    fpr: &Fingerprint,
+    expires: Option<u64>,
+    key: &[u8],
+) -> Notice {
+    let until = expires.map(crate::model::utc).unwrap_or_else(|| "no date: it does not expire".into());
+    let text = format!(
+        "The key of {list} now expires on {until}.\r\n\r\n\
+         Its fingerprint has not changed: {fpr}\r\n\r\n\
+         Import the attached key (or this mail's Autocrypt header) so that your\r\n\
+         mail program keeps encrypting to the list after the old date."
+    );
+    let mut notice = Notice::new(member, format!("The key of {list} was extended"), text);
+    notice.attachments.push(list_key_attachment(list, key));
+    notice
+}
+
 /// Mail to `LIST-owner`, for one admin: a short note with the message
 /// attached. Who wrote it is said inside the encryption only: the outer
 /// headers (Subject, no Reply-To) name nobody.

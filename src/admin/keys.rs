@@ -236,6 +236,19 @@ pub fn check(home: &Home, only: Option<&Address>) -> Result<Vec<KeyProblem>> {
     Ok(problems)
 }
 
+/// The list key (or its encryption subkey) stops working within 30 days: what to say.
+fn list_key_expiry(list: &List, fpr: &Fingerprint) -> Result<Option<String>> {
+    let info = list.keyring.key(fpr)?;
+    let until = [info.expires, info.encrypt_until].into_iter().flatten().min();
+    Ok(until.filter(|until| *until <= now() + crate::doctor::KEY_EXPIRY_WARNING).map(|until| {
+        format!(
+            "expires on {}: run `listcrypt list extend-key {}` (members get the refreshed key)",
+            crate::model::utc(until),
+            list.address()
+        )
+    }))
+}
+
 fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
     let (members, settings, record) = {
         let store = list.store()?;
@@ -326,6 +339,19 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
         if let Err(e) = sent {
             crate::log::event(&list.home, &format!("expiry warning to {member} not sent: {}", e.message()));
         }
+    }
+    if let Some(problem) = list_key_expiry(list, &record.fingerprint)? {
+        let allowed = list.store()?.notice_allowed("list-key-expiry", 20 * 3600)?;
+        if allowed {
+            let text = format!("The list key {problem}.");
+            crate::pipeline::tell_admins(list, &members, &settings, &record.fingerprint, "the list key expires", &text);
+        }
+        problems.push(KeyProblem {
+            list: list.address().clone(),
+            member: list.address().clone(),
+            fingerprint: Some(record.fingerprint.clone()),
+            problem,
+        });
     }
     let cannot: Vec<String> =
         problems.iter().filter(|p| p.fingerprint.is_none()).map(|p| format!("{} {}", p.member, p.problem)).collect();

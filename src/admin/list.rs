@@ -217,6 +217,45 @@ pub fn export_key(home: &Home, address: &Address) -> Result<Vec<u8>> {
     list.keyring.export(&fingerprint)
 }
 
+/// What `extend_key` did.
+#[derive(Debug, Serialize)]
+pub struct Extended {
+    pub fingerprint: Fingerprint,
+    /// The new expiry, seconds since the epoch.
+    pub expires: Option<u64>,
+    /// Members sent the refreshed key.
+    pub told: Vec<Address>,
+}
+
+/// Moves the list key's expiry (primary key and subkeys) to `days` from now
+/// and sends each member with a usable key the refreshed public key,
+/// encrypted and list-signed (the fingerprint does not change).
+pub fn extend_key(home: &Home, address: &Address, days: u32) -> Result<Extended> {
+    let list = List::open(home, address)?;
+    let (record, members, settings) = {
+        let store = list.store()?;
+        (store.list_record()?, store.members()?, store.settings()?)
+    };
+    let fpr = &record.fingerprint;
+    list.keyring.extend(fpr, std::time::Duration::from_secs(u64::from(days) * 86_400))?;
+    let info = list.keyring.key(fpr)?;
+    crate::log::event(&list.home, &format!("list key {fpr} extended by {days} days"));
+    let key = list.keyring.export(fpr)?;
+    let mut told = vec![];
+    for member in members.iter().filter(|m| m.delivery) {
+        let Some(member_key) = member.delivery_key() else { continue };
+        let note = crate::notice::list_key_refreshed(address, &member.address, fpr, info.expires, &key);
+        match list.seal(&note, Some(member_key), fpr).and_then(|m| crate::transport::send(&settings.transport, &m)) {
+            Ok(()) => told.push(member.address.clone()),
+            Err(e) => crate::log::event(
+                &list.home,
+                &format!("refreshed list key to {} not sent: {}", member.address, e.message()),
+            ),
+        }
+    }
+    Ok(Extended { fingerprint: fpr.clone(), expires: info.expires, told })
+}
+
 /// Gives gpg-agent the list key's passphrase; checks it by signing.
 pub fn unlock(home: &Home, address: &Address, passphrase: &str) -> Result<Fingerprint> {
     let list = List::open(home, address)?;

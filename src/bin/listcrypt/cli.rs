@@ -184,6 +184,16 @@ pub enum ListCommand {
         after_help = "The passphrase is handed to gpg-agent and never stored by listcrypt;\nrun this again after every restart of gpg-agent.\n\nExample:\n  listcrypt list unlock crypto@example.org < /run/secrets/crypto-passphrase"
     )]
     Unlock { list: String },
+    /// Extend the list key's expiry and send members the refreshed key
+    #[command(
+        after_help = "Moves the expiry of the list key and its subkeys to DAYS from now (gpg --quick-set-expire);\nthe fingerprint stays. Each member with a usable key gets the refreshed key, encrypted and\nlist-signed, with an Autocrypt header. A protected key must be unlocked first.\n`keys check` warns the admins 30 days before the list key expires.\n\nExample:\n  listcrypt list extend-key crypto@example.org --days 730"
+    )]
+    ExtendKey {
+        list: String,
+        /// The new lifetime, in days from now
+        #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
+        days: u32,
+    },
     /// Print the list's public key, armored
     #[command(after_help = "Example:\n  listcrypt list export-key crypto@example.org > crypto.asc")]
     ExportKey { list: String },

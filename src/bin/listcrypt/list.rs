@@ -66,6 +66,14 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
             let fpr = list::unlock(&g.home, &address, &passphrase)?;
             note(g.quiet, &format!("unlocked key {fpr} of {address} in gpg-agent"));
         }
+        ListCommand::ExtendKey { list: name, days } => {
+            let done = list::extend_key(&g.home, &address(&name)?, days)?;
+            let until = done.expires.map(listcrypt::model::utc).unwrap_or_else(|| "never".into());
+            note(
+                g.quiet,
+                &format!("key {} now expires {until}; sent to {} member(s)", done.fingerprint, done.told.len()),
+            );
+        }
         ListCommand::ExportKey { list: name } => {
             print_bytes(&list::export_key(&g.home, &address(&name)?)?)?;
         }
