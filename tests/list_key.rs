@@ -65,7 +65,7 @@ fn a_list_key_about_to_expire_is_reported_then_extended_and_sent_to_members() {
     let fresh = w.empty_person("reader@example.org");
     let left = days_left(&fresh, attached.contents());
     assert!(left.len() >= 2 && left.iter().all(|d| (363..=365).contains(d)), "primary and subkey extended: {left:?}");
-    assert_eq!(w.ok(&["list", "show", LIST, "--json"]).contains(&owner.fingerprint()), true, "same fingerprint");
+    assert!(w.ok(&["list", "show", LIST, "--json"]).contains(&owner.fingerprint()), "same fingerprint");
     assert!(!w.ok(&["keys", "check", LIST]).contains("extend-key"), "no warning any more");
 }
 
