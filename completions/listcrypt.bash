@@ -145,6 +145,9 @@ _listcrypt() {
             listcrypt__subcmd__help__subcmd__list,unlock)
                 cmd="listcrypt__subcmd__help__subcmd__list__subcmd__unlock"
                 ;;
+            listcrypt__subcmd__help__subcmd__list,wkd)
+                cmd="listcrypt__subcmd__help__subcmd__list__subcmd__wkd"
+                ;;
             listcrypt__subcmd__help__subcmd__members,add)
                 cmd="listcrypt__subcmd__help__subcmd__members__subcmd__add"
                 ;;
@@ -235,6 +238,9 @@ _listcrypt() {
             listcrypt__subcmd__list,unlock)
                 cmd="listcrypt__subcmd__list__subcmd__unlock"
                 ;;
+            listcrypt__subcmd__list,wkd)
+                cmd="listcrypt__subcmd__list__subcmd__wkd"
+                ;;
             listcrypt__subcmd__list__subcmd__help,create)
                 cmd="listcrypt__subcmd__list__subcmd__help__subcmd__create"
                 ;;
@@ -261,6 +267,9 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__list__subcmd__help,unlock)
                 cmd="listcrypt__subcmd__list__subcmd__help__subcmd__unlock"
+                ;;
+            listcrypt__subcmd__list__subcmd__help,wkd)
+                cmd="listcrypt__subcmd__list__subcmd__help__subcmd__wkd"
                 ;;
             listcrypt__subcmd__members,add)
                 cmd="listcrypt__subcmd__members__subcmd__add"
@@ -645,7 +654,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__list)
-            opts="create ls show set delete unlock extend-key export-key"
+            opts="create ls show set delete unlock extend-key wkd export-key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,6 +766,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__list__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__list__subcmd__wkd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1209,7 +1232,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__list)
-            opts="-v -q -h -V --home --verbose --quiet --help --version create ls show set delete unlock extend-key export-key help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version create ls show set delete unlock extend-key wkd export-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1311,7 +1334,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__list__subcmd__help)
-            opts="create ls show set delete unlock extend-key export-key help"
+            opts="create ls show set delete unlock extend-key wkd export-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1450,6 +1473,20 @@ _listcrypt() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        listcrypt__subcmd__list__subcmd__help__subcmd__wkd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         listcrypt__subcmd__list__subcmd__ls)
             opts="-v -q -h -V --json --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1505,6 +1542,24 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__list__subcmd__unlock)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__list__subcmd__wkd)
             opts="-v -q -h -V --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

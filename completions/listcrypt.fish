@@ -44,20 +44,21 @@ complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "doctor" -d 'Che
 complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "queue" -d 'See and steer what waits in a list\'s queue'
 complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "generate-docs" -d 'Write the man pages and shell completions into DIR/man and DIR/completions'
 complete -c listcrypt -n "__fish_listcrypt_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -l home -d 'The folder that holds every list' -r -F
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -s v -l verbose -d 'Say more on stderr'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -s q -l quiet -d 'Say nothing on stderr but errors'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -s h -l help -d 'Print help'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -s V -l version -d 'Print version'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "create" -d 'Create a list with its own key pair and first admin'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "ls" -d 'List every list with its key and member count'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "show" -d 'Show a list\'s key, admins and every setting'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "set" -d 'Change a setting (see `list show` for names and values)'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "delete" -d 'Delete a list, its keys, members and queue'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "unlock" -d 'Give gpg-agent the list key\'s passphrase (read from stdin or the terminal)'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "extend-key" -d 'Extend the list key\'s expiry and send members the refreshed key'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "export-key" -d 'Print the list\'s public key, armored'
-complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key export-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "create" -d 'Create a list with its own key pair and first admin'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "ls" -d 'List every list with its key and member count'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "show" -d 'Show a list\'s key, admins and every setting'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "set" -d 'Change a setting (see `list show` for names and values)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "delete" -d 'Delete a list, its keys, members and queue'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "unlock" -d 'Give gpg-agent the list key\'s passphrase (read from stdin or the terminal)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "extend-key" -d 'Extend the list key\'s expiry and send members the refreshed key'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "wkd" -d 'Publish the list key in a Web Key Directory (files for the web server)'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "export-key" -d 'Print the list\'s public key, armored'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and not __fish_seen_subcommand_from create ls show set delete unlock extend-key wkd export-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -l admin -d 'The first admin\'s address' -r
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -l key-file -d 'The list\'s secret key (armored or binary), exported with `gpg --export-secret-keys`' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from create" -l home -d 'The folder that holds every list' -r -F
@@ -100,6 +101,11 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_see
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from extend-key" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from extend-key" -s h -l help -d 'Print help'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from extend-key" -s V -l version -d 'Print version'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from wkd" -l home -d 'The folder that holds every list' -r -F
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from wkd" -s v -l verbose -d 'Say more on stderr'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from wkd" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from wkd" -s h -l help -d 'Print help'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from wkd" -s V -l version -d 'Print version'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from export-key" -l home -d 'The folder that holds every list' -r -F
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from export-key" -s v -l verbose -d 'Say more on stderr'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from export-key" -s q -l quiet -d 'Say nothing on stderr but errors'
@@ -112,6 +118,7 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_see
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a list, its keys, members and queue'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "unlock" -d 'Give gpg-agent the list key\'s passphrase (read from stdin or the terminal)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "extend-key" -d 'Extend the list key\'s expiry and send members the refreshed key'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "wkd" -d 'Publish the list key in a Web Key Directory (files for the web server)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "export-key" -d 'Print the list\'s public key, armored'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand list; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand members; and not __fish_seen_subcommand_from add remove ls help" -l home -d 'The folder that holds every list' -r -F
@@ -319,6 +326,7 @@ complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_see
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "delete" -d 'Delete a list, its keys, members and queue'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "unlock" -d 'Give gpg-agent the list key\'s passphrase (read from stdin or the terminal)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "extend-key" -d 'Extend the list key\'s expiry and send members the refreshed key'
+complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "wkd" -d 'Publish the list key in a Web Key Directory (files for the web server)'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "export-key" -d 'Print the list\'s public key, armored'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "add" -d 'Add a member with their public key; sends a welcome and a key challenge'
 complete -c listcrypt -n "__fish_listcrypt_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "remove" -d 'Remove a member and their keys'

@@ -36,6 +36,7 @@ pub mod settings;
 pub mod store;
 pub mod transport;
 pub mod verp;
+pub mod wkd;
 
 pub use error::{Error, ErrorKind, Result};
 pub use home::Home;

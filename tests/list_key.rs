@@ -81,3 +81,29 @@ fn a_locked_list_key_is_not_extended() {
     let out = w.run(&["list", "extend-key", LIST, "--days", "30"]);
     assert!(out.status.success(), "after unlock: {}", stderr(&out));
 }
+
+#[test]
+fn the_list_key_goes_into_a_web_key_directory_where_clients_look() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    let web = w.dir.path().join("www");
+    let printed = w.ok(&["list", "wkd", LIST, web.to_str().unwrap()]);
+    // The hash gpg itself computes for the list's user ID.
+    let reader = w.empty_person("reader@example.org");
+    reader.import(w.ok(&["list", "export-key", LIST]).as_bytes());
+    let listing = reader.gpg_ok(&["--with-wkd-hash", "--list-keys", LIST]);
+    let hash = listing.lines().find_map(|l| l.trim().strip_suffix("@example.org")).expect("gpg's WKD hash").to_string();
+    let direct = web.join(".well-known/openpgpkey/hu").join(&hash);
+    let advanced = web.join(".well-known/openpgpkey/example.org/hu").join(&hash);
+    for file in [&direct, &advanced] {
+        assert!(printed.contains(file.to_str().unwrap()), "{printed}");
+        let fresh = w.empty_person("fresh@example.org");
+        let imported = fresh.gpg(&["--import", file.to_str().unwrap()]);
+        assert!(imported.status.success(), "a key gpg imports: {}", String::from_utf8_lossy(&imported.stderr));
+        let show: serde_json::Value = serde_json::from_str(&w.ok(&["list", "show", LIST, "--json"])).unwrap();
+        assert_eq!(fresh.fingerprint(), show["fingerprint"].as_str().unwrap());
+    }
+    for policy in [web.join(".well-known/openpgpkey/policy"), web.join(".well-known/openpgpkey/example.org/policy")] {
+        assert!(policy.is_file(), "{} (both layouts need one)", policy.display());
+    }
+}

@@ -256,6 +256,13 @@ pub fn extend_key(home: &Home, address: &Address, days: u32) -> Result<Extended>
     Ok(Extended { fingerprint: fpr.clone(), expires: info.expires, told })
 }
 
+/// Writes the list key into a Web Key Directory under `dir` (both layouts).
+pub fn wkd(home: &Home, address: &Address, dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
+    let list = List::open(home, address)?;
+    let fingerprint = list.store()?.list_record()?.fingerprint;
+    crate::wkd::write(dir, address, &list.keyring.export_minimal(&fingerprint)?)
+}
+
 /// Gives gpg-agent the list key's passphrase; checks it by signing.
 pub fn unlock(home: &Home, address: &Address, passphrase: &str) -> Result<Fingerprint> {
     let list = List::open(home, address)?;

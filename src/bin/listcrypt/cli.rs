@@ -194,6 +194,11 @@ pub enum ListCommand {
         #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
         days: u32,
     },
+    /// Publish the list key in a Web Key Directory (files for the web server)
+    #[command(
+        after_help = "Writes DIR/.well-known/openpgpkey/ in both layouts: direct (serve DIR as https://DOMAIN/)\nand advanced (serve DIR as https://openpgpkey.DOMAIN/), each with its policy file. Thunderbird,\nGpgOL, K-9 and `gpg --locate-keys` then find the list key by its address. Serve the files\nwith `Access-Control-Allow-Origin: *`; run it again after `list extend-key`.\n\nExample:\n  listcrypt list wkd crypto@example.org /var/www/example.org"
+    )]
+    Wkd { list: String, dir: PathBuf },
     /// Print the list's public key, armored
     #[command(after_help = "Example:\n  listcrypt list export-key crypto@example.org > crypto.asc")]
     ExportKey { list: String },

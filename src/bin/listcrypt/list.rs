@@ -74,6 +74,11 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
                 &format!("key {} now expires {until}; sent to {} member(s)", done.fingerprint, done.told.len()),
             );
         }
+        ListCommand::Wkd { list: name, dir } => {
+            for file in list::wkd(&g.home, &address(&name)?, &dir)? {
+                print(&format!("{}\n", file.display()))?;
+            }
+        }
         ListCommand::ExportKey { list: name } => {
             print_bytes(&list::export_key(&g.home, &address(&name)?)?)?;
         }

@@ -1,0 +1,50 @@
+//! The list key published in a Web Key Directory, where Thunderbird, GpgOL,
+//! K-9 and gpg (`--locate-keys`) look a key up by its address
+//! (draft-koch-openpgp-webkey-service): the files a web server serves, in
+//! both layouts.
+
+use crate::error::{Error, Result};
+use crate::model::Address;
+use sha1::{Digest, Sha1};
+use std::path::{Path, PathBuf};
+
+/// z-base-32's alphabet (RFC 6189 §5.1.6), as WKD uses it.
+const ZBASE32: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
+
+/// The WKD name of an address's local part: z-base-32 of the SHA-1 of it, lower-cased.
+pub fn hashed_local_part(address: &Address) -> String {
+    let digest = Sha1::digest(address.local_part().to_ascii_lowercase().as_bytes());
+    let bits: Vec<bool> = digest.iter().flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1)).collect();
+    bits.chunks(5).map(|c| char::from(ZBASE32[c.iter().fold(0usize, |n, bit| n << 1 | usize::from(*bit))])).collect()
+}
+
+/// Writes the key (binary, `key`) for `address` under `dir` in the direct
+/// layout (`https://DOMAIN/.well-known/openpgpkey/hu/HASH`) and the advanced
+/// one (`https://openpgpkey.DOMAIN/.well-known/openpgpkey/DOMAIN/hu/HASH`),
+/// with each layout's `policy` file. Returns the files written.
+pub fn write(dir: &Path, address: &Address, key: &[u8]) -> Result<Vec<PathBuf>> {
+    let base = dir.join(".well-known").join("openpgpkey");
+    let hash = hashed_local_part(address);
+    let mut written = vec![];
+    for layout in [base.clone(), base.join(address.domain())] {
+        let hu = layout.join("hu");
+        std::fs::create_dir_all(&hu).map_err(|e| Error::io(hu.display(), e))?;
+        for (path, bytes) in [(hu.join(&hash), key), (layout.join("policy"), &b""[..])] {
+            std::fs::write(&path, bytes).map_err(|e| Error::io(path.display(), e))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_parts_hash_as_the_draft_says() {
+        // The example of draft-koch-openpgp-webkey-service §3.1.
+        let joe = Address::parse("Joe.Doe@Example.ORG").unwrap();
+        assert_eq!(hashed_local_part(&joe), "iy9q119eutrkn8s1mk4r39qejnbu3n5q");
+    }
+}
