@@ -90,6 +90,13 @@ pub fn write_maps(home: &Home, binary: &Path) -> Result<Maps> {
             writeln!(recipients, "{address} OK").ok();
         }
         let local = list.local_part();
+        if !alias_safe(list) {
+            // The alias runs through /bin/sh: `$`, `|`, `&`, quotes... in an address would be code.
+            let note = format!("{list}: left out, its address has characters a shell command line would run (use the transport recipe)");
+            writeln!(aliases, "# {note}").ok();
+            maps.warnings.push(format!("aliases: {note}"));
+            continue;
+        }
         if taken.contains(&local) {
             // Aliases are local parts: two domains cannot share one.
             let note = format!("{list}: left out, another list has the local part {local} (use the transport recipe)");
@@ -145,6 +152,13 @@ fn compile(tool: &str, map: &Path) -> Option<String> {
         )),
         Err(e) => Some(format!("{tool} could not run: {e}")),
     }
+}
+
+/// Whether a list address may appear in an alias command line and as an
+/// alias name: letters, digits, `.`, `_`, `-` and `+` (a list's local part may
+/// hold any RFC 5322 atom character, `$|&'{}` among them).
+fn alias_safe(list: &Address) -> bool {
+    list.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+@".contains(&b))
 }
 
 /// `path` single-quoted for /bin/sh, or None if it cannot safely be.
@@ -208,6 +222,15 @@ fn owner_name(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_list_addresses_go_into_shell_command_lines() {
+        assert!(alias_safe(&Address::parse("crypto-team.2026@example.org").unwrap()));
+        for evil in ["a|b@example.org", "x`id`@example.org", "a$HOME@example.org", "o'k@example.org", "a&b@example.org"]
+        {
+            assert!(!alias_safe(&Address::parse(evil).unwrap()), "{evil}");
+        }
+    }
 
     #[test]
     fn paths_are_quoted_for_the_shell_or_refused() {

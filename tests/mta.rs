@@ -49,9 +49,20 @@ fn list_create_and_delete_keep_the_alias_and_recipient_maps() {
     assert!(aliases.contains("# crypto@other.org: left out"));
     assert!(recipients.contains("crypto-owner@other.org OK"), "every address is in the recipient map");
 
+    // An address whose characters a shell would run never reaches a command line.
+    let out =
+        w.run(&["list", "create", "x`touch${IFS}pwned`@example.org", "--admin", "alice@example.org", "--generate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (aliases, recipients) = maps(&w);
+    assert!(aliases.lines().all(|l| l.starts_with('#') || !l.contains("touch")), "{aliases}");
+    assert!(
+        recipients.contains("x`touch${ifs}pwned`@example.org OK"),
+        "recipe 2 passes it as one argument: {recipients}"
+    );
+
     w.ok(&["list", "delete", LIST, "--yes"]);
     let (aliases, recipients) = maps(&w);
-    assert!(!aliases.contains("crypto@example.org") && !recipients.contains("@example.org"), "{aliases}");
+    assert!(!aliases.contains("crypto@example.org") && !recipients.contains("crypto-owner@example.org"), "{aliases}");
     assert!(aliases.contains("inject crypto@other.org && "), "the other list takes the local part: {aliases}");
 }
 
