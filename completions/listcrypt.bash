@@ -133,6 +133,9 @@ _listcrypt() {
             listcrypt__subcmd__help__subcmd__list,extend-key)
                 cmd="listcrypt__subcmd__help__subcmd__list__subcmd__extend__subcmd__key"
                 ;;
+            listcrypt__subcmd__help__subcmd__list,import-schleuder)
+                cmd="listcrypt__subcmd__help__subcmd__list__subcmd__import__subcmd__schleuder"
+                ;;
             listcrypt__subcmd__help__subcmd__list,ls)
                 cmd="listcrypt__subcmd__help__subcmd__list__subcmd__ls"
                 ;;
@@ -150,6 +153,9 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__help__subcmd__members,add)
                 cmd="listcrypt__subcmd__help__subcmd__members__subcmd__add"
+                ;;
+            listcrypt__subcmd__help__subcmd__members,import)
+                cmd="listcrypt__subcmd__help__subcmd__members__subcmd__import"
                 ;;
             listcrypt__subcmd__help__subcmd__members,ls)
                 cmd="listcrypt__subcmd__help__subcmd__members__subcmd__ls"
@@ -226,6 +232,9 @@ _listcrypt() {
             listcrypt__subcmd__list,help)
                 cmd="listcrypt__subcmd__list__subcmd__help"
                 ;;
+            listcrypt__subcmd__list,import-schleuder)
+                cmd="listcrypt__subcmd__list__subcmd__import__subcmd__schleuder"
+                ;;
             listcrypt__subcmd__list,ls)
                 cmd="listcrypt__subcmd__list__subcmd__ls"
                 ;;
@@ -256,6 +265,9 @@ _listcrypt() {
             listcrypt__subcmd__list__subcmd__help,help)
                 cmd="listcrypt__subcmd__list__subcmd__help__subcmd__help"
                 ;;
+            listcrypt__subcmd__list__subcmd__help,import-schleuder)
+                cmd="listcrypt__subcmd__list__subcmd__help__subcmd__import__subcmd__schleuder"
+                ;;
             listcrypt__subcmd__list__subcmd__help,ls)
                 cmd="listcrypt__subcmd__list__subcmd__help__subcmd__ls"
                 ;;
@@ -277,6 +289,9 @@ _listcrypt() {
             listcrypt__subcmd__members,help)
                 cmd="listcrypt__subcmd__members__subcmd__help"
                 ;;
+            listcrypt__subcmd__members,import)
+                cmd="listcrypt__subcmd__members__subcmd__import"
+                ;;
             listcrypt__subcmd__members,ls)
                 cmd="listcrypt__subcmd__members__subcmd__ls"
                 ;;
@@ -288,6 +303,9 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__members__subcmd__help,help)
                 cmd="listcrypt__subcmd__members__subcmd__help__subcmd__help"
+                ;;
+            listcrypt__subcmd__members__subcmd__help,import)
+                cmd="listcrypt__subcmd__members__subcmd__help__subcmd__import"
                 ;;
             listcrypt__subcmd__members__subcmd__help,ls)
                 cmd="listcrypt__subcmd__members__subcmd__help__subcmd__ls"
@@ -654,7 +672,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__list)
-            opts="create ls show set delete unlock extend-key wkd export-key"
+            opts="create ls show set delete unlock extend-key wkd export-key import-schleuder"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -710,6 +728,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__list__subcmd__extend__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__list__subcmd__import__subcmd__schleuder)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -794,7 +826,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__members)
-            opts="add remove ls"
+            opts="add import remove ls"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -808,6 +840,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__members__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__members__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1232,7 +1278,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__list)
-            opts="-v -q -h -V --home --verbose --quiet --help --version create ls show set delete unlock extend-key wkd export-key help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version create ls show set delete unlock extend-key wkd export-key import-schleuder help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1334,7 +1380,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__list__subcmd__help)
-            opts="create ls show set delete unlock extend-key wkd export-key help"
+            opts="create ls show set delete unlock extend-key wkd export-key import-schleuder help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1417,6 +1463,20 @@ _listcrypt() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        listcrypt__subcmd__list__subcmd__help__subcmd__import__subcmd__schleuder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         listcrypt__subcmd__list__subcmd__help__subcmd__ls)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1480,6 +1540,36 @@ _listcrypt() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__list__subcmd__import__subcmd__schleuder)
+            opts="-v -q -h -V --schleuder-db --schleuder-lists-dir --dry-run --skip-unusable-keys --notify --transport --json --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --schleuder-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schleuder-lists-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1578,7 +1668,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__members)
-            opts="-v -q -h -V --home --verbose --quiet --help --version add remove ls help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version add import remove ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1618,7 +1708,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__members__subcmd__help)
-            opts="add remove ls help"
+            opts="add import remove ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1659,6 +1749,20 @@ _listcrypt() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        listcrypt__subcmd__members__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         listcrypt__subcmd__members__subcmd__help__subcmd__ls)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1680,6 +1784,28 @@ _listcrypt() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__members__subcmd__import)
+            opts="-v -q -h -V --addresses --no-challenge --json --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addresses)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -344,6 +344,54 @@ impl Keyring {
         Ok(out)
     }
 
+    /// The secret key, armored, for moving a list's key pair here from
+    /// another system (`admin::schleuder`). gpg-agent is never asked for a
+    /// passphrase: a protected key is an error.
+    pub fn export_secret(&self, fpr: &Fingerprint) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let key = self.find(fpr)?;
+        let mut ctx = self.context()?;
+        ctx.set_armor(true);
+        let mut out = zeroize::Zeroizing::new(Vec::new());
+        ctx.export_keys([&key], ExportMode::SECRET, &mut *out)
+            .map_err(|e| Error::data(format!("gpg could not export the secret key {fpr}: {e}")))?;
+        if out.is_empty() {
+            return Err(Error::data(format!("the keyring holds no secret key {fpr}")));
+        }
+        Ok(out)
+    }
+
+    /// Every key in the keyring, in one listing.
+    pub fn all_keys(&self) -> Result<Vec<KeyInfo>> {
+        self.list_keys(std::iter::empty())
+    }
+
+    /// The keys whose secret part is in the keyring.
+    pub fn secret_fingerprints(&self) -> Result<Vec<Fingerprint>> {
+        let mut ctx = self.context()?;
+        let listed = ctx
+            .find_secret_keys(std::iter::empty::<&str>())
+            .map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
+        Ok(listed.filter_map(|k| k.ok()?.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok())).collect())
+    }
+
+    /// Many public keys, binary and minimal (see [`Keyring::export_minimal`]), in one export.
+    pub fn export_minimal_many(&self, fprs: &[Fingerprint]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        if !fprs.is_empty() {
+            self.context()?
+                .export(fprs.iter().map(Fingerprint::as_str), ExportMode::MINIMAL, &mut out)
+                .map_err(|e| Error::software(format!("gpg could not export {} keys: {e}", fprs.len())))?;
+        }
+        Ok(out)
+    }
+
+    /// Imports what gpg can read of `bytes`, many keys at once; how many it took.
+    pub fn import_many(&self, bytes: &[u8]) -> Result<u32> {
+        self.forget_keys();
+        let result = self.context()?.import(bytes).map_err(|e| Error::data(format!("gpg refused the keys: {e}")))?;
+        Ok(result.imported() + result.unchanged())
+    }
+
     /// Makes an unprotected Ed25519 signing key with a Curve25519 encryption
     /// subkey for `user_id` (tests and small set-ups; real lists import theirs).
     pub fn generate(&self, user_id: &str) -> Result<Fingerprint> {

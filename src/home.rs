@@ -264,9 +264,9 @@ impl Drop for ScratchDir {
 /// `/` would nest or escape it, and a leading `.` would hide it.
 pub fn check_list_address(address: &Address) -> Result<()> {
     let local = address.local_part();
-    if local.contains('/') || local.starts_with('.') {
+    if local.contains('/') || local.starts_with('.') || local.starts_with('-') {
         return Err(Error::data(format!("{address} cannot be a list address"))
-            .hint("a list's local part may not contain '/' or start with '.'"));
+            .hint("a list's local part may not contain '/' or start with '.' or '-'"));
     }
     Ok(())
 }

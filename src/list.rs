@@ -43,15 +43,35 @@ impl List {
     /// Seals a notice: encrypted to `key` and signed by the list key when it
     /// is unlocked (a locked key only costs the signature), or in clear.
     pub fn seal(&self, notice: &Notice, key: Option<&Fingerprint>, list_key: &Fingerprint) -> Result<Outgoing> {
-        // Every notice carries the list's key in an Autocrypt header.
+        self.seal_with(notice, key, list_key, true)
+    }
+
+    /// As [`List::seal`], but never without the list's signature: a locked
+    /// list key is an error (`Permission`).
+    pub fn seal_signed(&self, notice: &Notice, key: &Fingerprint, list_key: &Fingerprint) -> Result<Outgoing> {
+        self.seal_with(notice, Some(key), list_key, false)
+    }
+
+    fn seal_with(
+        &self,
+        notice: &Notice,
+        key: Option<&Fingerprint>,
+        list_key: &Fingerprint,
+        unsigned_if_locked: bool,
+    ) -> Result<Outgoing> {
+        // Every notice from the list carries the list's key in an Autocrypt header.
         let mut notice = notice.clone();
-        notice.autocrypt = self.autocrypt_key(list_key);
+        if !notice.from_owner {
+            notice.autocrypt = self.autocrypt_key(list_key);
+        }
         let notice = &notice;
         let Some(key) = key else { return Ok(notice.in_clear(self.address())) };
         let entity = notice.entity();
         let recipients = std::slice::from_ref(key);
         let armored = match self.keyring.encrypt(recipients, &entity, Some(list_key)) {
-            Err(e) if e.kind() == ErrorKind::Permission => self.keyring.encrypt(recipients, &entity, None),
+            Err(e) if e.kind() == ErrorKind::Permission && unsigned_if_locked => {
+                self.keyring.encrypt(recipients, &entity, None)
+            }
             other => other,
         }?;
         Ok(notice.encrypted(self.address(), &armored))

@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::model::Address;
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Where mail to an address of a list goes.
@@ -31,28 +33,35 @@ pub enum Route {
 /// is. `local+extension@domain` is `local@domain` for this (Postfix's
 /// `recipient_delimiter = +`); only `-bounces` carries a meaningful extension.
 pub fn route(home: &Home, recipient: &str) -> Result<Route> {
-    let full = Address::parse(recipient).map_err(|e| Error::no_user(e.message().to_string()))?;
-    let base = match full.local_part().split_once('+') {
-        Some((local, _)) => Address::parse(&format!("{local}@{}", full.domain()))?,
-        None => full.clone(),
+    let not_ours = || {
+        Error::no_user(format!("no list has the address {}", crate::model::printable(recipient)))
+            .hint("see `listcrypt list ls`; the MTA bounces this mail as an unknown user")
     };
-    let lists = home.list_addresses()?;
-    if lists.contains(&base) {
-        return Ok(Route::Post(base));
+    let full = Address::parse(recipient).map_err(|_| not_ours())?;
+    // Which lists exist is the host's to say: a fault there is temporary.
+    let lists = home.list_addresses().map_err(Error::into_temporary)?;
+    // The whole address first (a list may have `+` in its name), then without its extension.
+    let mut candidates = vec![full.clone()];
+    if let Some((local, _)) = full.local_part().split_once('+') {
+        candidates.extend(Address::parse(&format!("{local}@{}", full.domain())));
     }
-    for suffix in ["-request", "-owner", "-bounces"] {
-        let Some(local) = base.local_part().strip_suffix(suffix) else { continue };
-        let Ok(list) = Address::parse(&format!("{local}@{}", base.domain())) else { continue };
-        if lists.contains(&list) {
-            return Ok(match suffix {
-                "-request" => Route::Request(list),
-                "-owner" => Route::Owner(list),
-                _ => Route::Bounces(list, full),
-            });
+    for base in &candidates {
+        if lists.contains(base) {
+            return Ok(Route::Post(base.clone()));
+        }
+        for suffix in ["-request", "-owner", "-bounces"] {
+            let Some(local) = base.local_part().strip_suffix(suffix) else { continue };
+            let Ok(list) = Address::parse(&format!("{local}@{}", base.domain())) else { continue };
+            if lists.contains(&list) {
+                return Ok(match suffix {
+                    "-request" => Route::Request(list),
+                    "-owner" => Route::Owner(list),
+                    _ => Route::Bounces(list, full),
+                });
+            }
         }
     }
-    Err(Error::no_user(format!("no list has the address {full}"))
-        .hint("see `listcrypt list ls`; the MTA bounces this mail as an unknown user"))
+    Err(not_ours())
 }
 
 /// What [`write_maps`] did.
@@ -67,9 +76,31 @@ pub struct Maps {
 /// Rewrites `HOME/aliases` and `HOME/recipients` for every list, calling
 /// `binary` (an absolute path), and compiles them when Postfix is here.
 pub fn write_maps(home: &Home, binary: &Path) -> Result<Maps> {
-    let lists = home.list_addresses()?;
     let root = std::fs::canonicalize(home.root()).map_err(|e| Error::io(home.root().display(), e))?;
     let mut maps = Maps { aliases: root.join("aliases"), recipients: root.join("recipients"), warnings: vec![] };
+    // The MTA runs the alias commands as the owner of the alias database:
+    // written by anyone else (root, say), they would run as the wrong user.
+    let me = rustix::process::geteuid().as_raw();
+    let owner = std::fs::metadata(&root).map_err(|e| Error::io(root.display(), e))?.uid();
+    if owner != me {
+        maps.warnings
+            .push(format!("maps not written: run as the owner of {} (uid {owner}), not uid {me}", root.display()));
+        return Ok(maps);
+    }
+    // One writer at a time: two `list create`s must not lose each other's lists.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(root.join(".maps.lock"))
+        .map_err(|e| Error::io(root.join(".maps.lock").display(), e))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io("locking the maps", e.into()))?;
+    if let Some(warning) = unsafe_binary(binary) {
+        maps.warnings.push(warning);
+    }
+    let users = local_users();
+    let lists = home.list_addresses()?;
     let (Some(bin), Some(dir)) = (shell_word(binary), shell_word(&root)) else {
         maps.warnings.push(format!(
             "aliases not written: {} or {} holds a quote or a control character",
@@ -104,6 +135,15 @@ pub fn write_maps(home: &Home, binary: &Path) -> Result<Maps> {
             maps.warnings.push(format!("aliases: {note}"));
             continue;
         }
+        let names =
+            [local.to_string(), format!("{local}-request"), format!("{local}-bounces"), format!("{local}-owner")];
+        if let Some(user) = names.iter().find(|n| users.contains(n)) {
+            // Aliases win over local users: the list would take that user's mail.
+            let note = format!("{list}: left out, {user} is a local user's name (use the transport recipe)");
+            writeln!(aliases, "# {note}").ok();
+            maps.warnings.push(format!("aliases: {note}"));
+            continue;
+        }
         taken.push(local);
         let chain = |request: &str| {
             format!(
@@ -128,11 +168,38 @@ pub fn write_maps(home: &Home, binary: &Path) -> Result<Maps> {
     Ok(maps)
 }
 
-/// Replaces `path` atomically with `text`, readable by the MTA.
+/// Replaces `path` atomically with `text`, readable by the MTA. The new
+/// file is made fresh (never through a link someone left in its place).
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("new");
-    std::fs::write(&tmp, text).map_err(|e| Error::io(tmp.display(), e))?;
+    let tmp = path.with_extension(format!("new.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|_| file.sync_all()));
+    written.map_err(|e| Error::io(tmp.display(), e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path.display(), e))
+}
+
+/// A warning when the binary the alias commands call is not root's alone:
+/// whoever may change it runs code as the list user with every mail.
+fn unsafe_binary(binary: &Path) -> Option<String> {
+    let meta = std::fs::metadata(binary).ok()?;
+    (meta.uid() != 0 || meta.permissions().mode() & 0o022 != 0).then(|| {
+        format!(
+            "the maps call {}, which is not owned by root alone: install listcrypt (the package) and run `listcrypt mta maps` with it",
+            binary.display()
+        )
+    })
+}
+
+/// The names of local users (/etc/passwd): an alias of that name would take their mail.
+fn local_users() -> Vec<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd.lines().filter_map(|l| l.split(':').next()).map(str::to_string).collect()
 }
 
 /// Runs Postfix's `tool` on `map`, if Postfix is installed and configured
@@ -203,14 +270,13 @@ pub fn postfix_recipe(home: &Home, binary: &Path) -> Result<String> {
          listcrypt_destination_recipient_limit = 1\n\
          # master.cf\n\
          listcrypt unix  -       n       n       -       -       pipe\n\
-         \x20 flags=q user={user} argv={bin} --home {dir} receive ${{recipient}}\n",
+         \x20 flags=q user={user} argv={bin} --home {dir} receive -- ${{recipient}}\n",
         transport = domains.split(' ').map(|d| format!("{d}=listcrypt:")).collect::<Vec<_>>().join(", "),
     ))
 }
 
 /// The user name owning `path`, from /etc/passwd.
 fn owner_name(path: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
     let uid = std::fs::metadata(path).ok()?.uid();
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {

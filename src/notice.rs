@@ -23,6 +23,9 @@ pub struct Notice {
     pub autocrypt: Option<Vec<u8>>,
     /// It answers a mail (`Auto-Submitted: auto-replied`).
     pub reply: bool,
+    /// From `LIST-owner`, not the list: a reply must reach the owners, never
+    /// the members (mail to the owners is forwarded this way).
+    pub from_owner: bool,
 }
 
 impl Notice {
@@ -36,6 +39,7 @@ impl Notice {
             reply_to: None,
             autocrypt: None,
             reply: false,
+            from_owner: false,
         }
     }
 
@@ -45,7 +49,8 @@ impl Notice {
     }
 
     fn head(&self, list: &Address) -> Head {
-        let mut head = Head::new(list, &self.to, &self.subject);
+        let from = if self.from_owner { list.owner() } else { list.clone() };
+        let mut head = Head::new(&from, &self.to, &self.subject);
         head.reply_to = self.reply_to.clone();
         head.autocrypt = self.autocrypt.clone().map(|key| (list.clone(), key));
         head.extra = vec![
@@ -211,9 +216,11 @@ pub fn list_key_refreshed(
 
 /// Mail to `LIST-owner`, for one admin: a short note with the message
 /// attached. Who wrote it is said inside the encryption only: the outer
-/// headers (Subject, no Reply-To) name nobody.
+/// headers (Subject, no Reply-To) name nobody. It comes from `LIST-owner`,
+/// so replying reaches the owners, not the list.
 pub fn owner_mail(list: &Address, admin: &Address, text: &str, message: &[u8]) -> Notice {
     let mut notice = Notice::new(admin, format!("Mail to {}", list.owner()), format!("{text}\r\n"));
+    notice.from_owner = true;
     notice.attachments.push(Attachment {
         content_type: "message/rfc822",
         filename: "message.eml".into(),

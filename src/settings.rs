@@ -404,7 +404,12 @@ impl Settings {
 fn parse_prefix(value: &str) -> std::result::Result<String, ()> {
     let value = value.trim();
     let value = if value == "\"\"" { "" } else { value };
-    let fits = value.chars().count() <= 40 && !value.chars().any(char::is_control);
+    // No control, bidi or zero-width characters: they would make a Subject lie about itself.
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+    };
+    let fits = value.chars().count() <= 40 && !value.chars().any(hidden);
     fits.then(|| value.to_string()).ok_or(())
 }
 
@@ -527,6 +532,7 @@ mod tests {
         assert_eq!(s.max_signature_age, 14 * DAY);
         assert!(s.set("subject_prefix", "[a]\r\nBcc: x@example.org").is_err(), "no header injection");
         assert!(s.set("subject_prefix", &"x".repeat(41)).is_err());
+        assert!(s.set("subject_prefix", "[a\u{202E}b]").is_err(), "no bidi override");
     }
 
     #[test]

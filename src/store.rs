@@ -412,6 +412,22 @@ impl Store {
     /// True (and counted) if `key` has done something fewer than `most`
     /// times in the last `window` seconds (at most a day): key changes by mail.
     pub fn quota_allows(&self, key: &str, most: u64, window: u64) -> Result<bool> {
+        let (start, count) = self.quota_window(key, window)?;
+        if count >= most {
+            return Ok(false);
+        }
+        let value: Vec<u8> = start.to_be_bytes().into_iter().chain((count + 1).to_be_bytes()).collect();
+        self.tree("quotas")?.insert(key.as_bytes(), value).map_err(corrupt)?;
+        Ok(true)
+    }
+
+    /// How much of `key`'s quota the current window has used, without using any.
+    pub fn quota_used(&self, key: &str, window: u64) -> Result<u64> {
+        Ok(self.quota_window(key, window)?.1)
+    }
+
+    /// The current window of `key`'s quota: its start and its count.
+    fn quota_window(&self, key: &str, window: u64) -> Result<(u64, u64)> {
         debug_assert!(window <= MAX_NOTICE_INTERVAL);
         let tree = self.tree("quotas")?;
         let at = now();
@@ -429,12 +445,7 @@ impl Store {
         if start.saturating_add(window) <= at {
             (start, count) = (at, 0);
         }
-        if count >= most {
-            return Ok(false);
-        }
-        let value: Vec<u8> = start.to_be_bytes().into_iter().chain((count + 1).to_be_bytes()).collect();
-        tree.insert(key.as_bytes(), value).map_err(corrupt)?;
-        Ok(true)
+        Ok((start, count))
     }
 
     fn tree(&self, name: &str) -> Result<sled::Tree> {

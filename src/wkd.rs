@@ -29,9 +29,14 @@ pub fn write(dir: &Path, address: &Address, key: &[u8]) -> Result<Vec<PathBuf>> 
     for layout in [base.clone(), base.join(address.domain())] {
         let hu = layout.join("hu");
         std::fs::create_dir_all(&hu).map_err(|e| Error::io(hu.display(), e))?;
-        for (path, bytes) in [(hu.join(&hash), key), (layout.join("policy"), &b""[..])] {
-            std::fs::write(&path, bytes).map_err(|e| Error::io(path.display(), e))?;
-            written.push(path);
+        let key_file = hu.join(&hash);
+        std::fs::write(&key_file, key).map_err(|e| Error::io(key_file.display(), e))?;
+        written.push(key_file);
+        // A domain's own policy (its submission address, say) is kept.
+        let policy = layout.join("policy");
+        if !policy.exists() {
+            std::fs::write(&policy, b"").map_err(|e| Error::io(policy.display(), e))?;
+            written.push(policy);
         }
     }
     Ok(written)

@@ -86,7 +86,7 @@ fn refuse<T>(info: &KeyInfo, why: String, hint: &str) -> Result<T> {
 }
 
 /// Revocation, expiry, strength and the encryption subkey, in that order.
-fn check_rules(info: &KeyInfo) -> Result<()> {
+pub(crate) fn check_rules(info: &KeyInfo) -> Result<()> {
     if info.revoked {
         return refuse(info, "is revoked".into(), "the member needs a new key");
     }
@@ -115,7 +115,7 @@ fn check_rules(info: &KeyInfo) -> Result<()> {
     Ok(())
 }
 
-fn check_caps(info: &KeyInfo) -> Result<()> {
+pub(crate) fn check_caps(info: &KeyInfo) -> Result<()> {
     if info.user_ids.len() > MAX_USER_IDS || info.subkeys.len() > MAX_SUBKEYS + 1 {
         return refuse(
             info,
@@ -130,7 +130,7 @@ fn check_caps(info: &KeyInfo) -> Result<()> {
     Ok(())
 }
 
-fn check_address(info: &KeyInfo, member: &Address) -> Result<()> {
+pub(crate) fn check_address(info: &KeyInfo, member: &Address) -> Result<()> {
     if !info.has_address(member) {
         return refuse(
             info,
@@ -145,7 +145,7 @@ fn check_address(info: &KeyInfo, member: &Address) -> Result<()> {
 
 /// No part of the key may already be part of another key in the keyring: a
 /// look-up by that fingerprint would then find two keys.
-fn check_not_grafted(info: &KeyInfo, holders: &[KeyInfo]) -> Result<()> {
+pub(crate) fn check_not_grafted(info: &KeyInfo, holders: &[KeyInfo]) -> Result<()> {
     for part in &info.subkeys {
         let other = holders.iter().find(|k| k.fingerprint != info.fingerprint && k.subkeys.contains(part));
         if let Some(other) = other {

@@ -287,11 +287,21 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
             problem: "was never confirmed; its challenge expired and it was removed".into(),
         });
     }
+    // Every verified key in one keyring listing: one per key is 10,000 gpg runs on a big list.
+    let verified: Vec<Fingerprint> = members
+        .iter()
+        .filter(|m| m.delivery)
+        .flat_map(|m| m.keys.iter().filter(|k| k.is_verified()).map(|k| k.fingerprint.clone()))
+        .collect();
+    let infos: std::collections::HashMap<Fingerprint, crate::gpg::KeyInfo> = match verified.is_empty() {
+        true => Default::default(),
+        false => list.keyring.keys_with_any(&verified)?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect(),
+    };
     let mut warnings = vec![];
     for member in members.iter().filter(|m| m.delivery) {
         let mut usable = 0;
         for key in member.keys.iter().filter(|k| k.is_verified()) {
-            let problem = match list.keyring.key_of(key.fingerprint.as_str())? {
+            let problem = match infos.get(&key.fingerprint).cloned() {
                 None => Some("is missing from the list's keyring".to_string()),
                 Some(info) if info.revoked => Some("is revoked".to_string()),
                 Some(info) if info.expired || !info.can_encrypt => Some("has expired or cannot encrypt".to_string()),

@@ -52,6 +52,15 @@ pub struct SettingValue {
 /// Creates a list with its key and first admin; on any failure nothing is left behind.
 pub fn create(home: &Home, address: &Address, admin: &Address, key: ListKey) -> Result<ListSummary> {
     crate::home::check_list_address(address)?;
+    // Mail to LIST-owner of one list must not be a post to another.
+    for other in home.list_addresses()? {
+        let taken = [other.request(), other.owner(), other.bounces()].contains(address)
+            || [address.request(), address.owner(), address.bounces()].contains(&other);
+        if taken {
+            return Err(Error::data(format!("{address} and the list {other} would share an address"))
+                .hint("a list's address may not be another list's -request, -owner or -bounces address"));
+        }
+    }
     let list_home = home.list(address);
     list_home.create()?;
     let keyring = match list_home.engine_home() {

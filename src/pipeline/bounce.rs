@@ -29,6 +29,14 @@ pub fn bounce(
     input: impl Read,
     envelope_recipient: Option<&str>,
 ) -> Result<BounceReport> {
+    // Only the report's own faults bounce it; the host's are temporary, so the MTA keeps it.
+    count(home, address, input, envelope_recipient).map_err(|e| match e.kind() {
+        crate::error::ErrorKind::Data | crate::error::ErrorKind::NoUser => e,
+        _ => e.into_temporary(),
+    })
+}
+
+fn count(home: &Home, address: &Address, input: impl Read, envelope_recipient: Option<&str>) -> Result<BounceReport> {
     let list = List::open(home, address)?;
     let mut raw = Vec::new();
     input.take(1024 * 1024).read_to_end(&mut raw).map_err(|e| Error::io("reading the report", e))?;

@@ -3,9 +3,11 @@
 //! Mail encrypted to the list key is opened first (admins cannot read what
 //! was encrypted to the list); the message, opened or as it came, travels
 //! attached to a note signed by the list and encrypted to each admin's key.
-//! Admins without a usable key get nothing. Nothing is queued: the MTA keeps
-//! the mail until this exits 0, and gets 75 (try again) while the list key
-//! is locked, no admin can receive, or the transport is down.
+//! The note comes from `LIST-owner`, so a reply reaches the owners, never
+//! the members. Admins without a usable key get nothing. Nothing is queued:
+//! the MTA keeps the mail until this exits 0, and gets 75 (try again) while
+//! the list key is locked, no admin can receive, the transport is down, the
+//! host is at fault, or the hour's allowance is used up.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::gpg::DecryptFailure;
@@ -19,8 +21,10 @@ use crate::openpgp;
 use crate::transport;
 use std::io::Read;
 
-/// Mail from one sender to the owners, at most, per hour; the rest is dropped (and logged).
-const MOST_AN_HOUR: u64 = 10;
+/// Mail from one sender (as its From: says) to the owners, at most, per hour.
+const FROM_ONE_SENDER_AN_HOUR: u64 = 10;
+/// Mail to one list's owners, at most, per hour, from everyone together.
+const IN_ALL_AN_HOUR: u64 = 50;
 const HOUR: u64 = 3600;
 
 /// What happened to one mail to the owners.
@@ -32,8 +36,17 @@ pub struct Forwarded {
     pub dropped: Option<String>,
 }
 
-/// Forwards one message from `input` to the admins of `address`.
+/// Forwards one message from `input` to the admins of `address`. Only the
+/// mail's own faults are permanent (`Data`, `NoUser`); every fault of the
+/// host is temporary, so the MTA keeps the mail.
 pub fn owner(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded> {
+    forward(home, address, input).map_err(|e| match e.kind() {
+        ErrorKind::Data | ErrorKind::NoUser => e,
+        _ => e.into_temporary(),
+    })
+}
+
+fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded> {
     let list = List::open(home, address)?;
     let settings = list.store()?.settings()?;
     let mut raw = Vec::new();
@@ -51,61 +64,89 @@ pub fn owner(home: &Home, address: &Address, input: impl Read) -> Result<Forward
     let raw = crlf(parse::strip_mbox_line(&raw).0);
     let (facts, crypto) = parse::read_mail(&raw)?;
     let sender = facts.from.first().map(|a| a.to_string()).unwrap_or_else(|| "an unknown sender".into());
-    let dropped = |why: String| {
-        crate::log::event(&list.home, &format!("owner mail from {sender} dropped: {why}"));
-        Ok(Forwarded { to: vec![], dropped: Some(why) })
+    // Mail that passed through any list of this home: forwarding it again could loop between lists.
+    let lists = home.list_addresses()?;
+    if facts.x_loop.iter().any(|l| lists.iter().any(|list| l.eq_ignore_ascii_case(list.as_str()))) {
+        crate::log::event(&list.home, &format!("owner mail from {sender} dropped: it came from a list (X-Loop)"));
+        return Ok(Forwarded { to: vec![], dropped: Some("it came from a list (X-Loop)".into()) });
+    }
+    // The allowance is spent only by mail that reached the owners; past it
+    // the MTA holds the mail for later, so a flood delays mail but loses none.
+    let (sender_quota, list_quota) = (format!("owner:{sender}"), "owner:*".to_string());
+    let (record, members) = {
+        let store = list.store()?;
+        if store.quota_used(&sender_quota, HOUR)? >= FROM_ONE_SENDER_AN_HOUR
+            || store.quota_used(&list_quota, HOUR)? >= IN_ALL_AN_HOUR
+        {
+            return Err(Error::temporary(format!("the owners of {address} took all the mail they take this hour")));
+        }
+        (store.list_record()?, store.members()?)
     };
-    if facts.x_loop.iter().any(|l| l.eq_ignore_ascii_case(address.as_str())) {
-        return dropped("it came from this list (X-Loop)".into());
-    }
-    let store = list.store()?;
-    if !store.quota_allows(&format!("owner:{sender}"), MOST_AN_HOUR, HOUR)? {
-        return dropped(format!("more than {MOST_AN_HOUR} an hour from this sender"));
-    }
-    let record = store.list_record()?;
-    let members = store.members()?;
-    drop(store);
 
     let (message, how) = match crypto {
-        Crypto::PgpMimeEncrypted(ciphertext) | Crypto::InlineEncrypted(ciphertext) => {
-            match open(&list, &ciphertext, settings.max_decrypted_size())? {
-                Some(plaintext) => (with_outer_headers(&raw, &plaintext), "It came encrypted to the list key."),
-                None => (raw.clone(), "It came encrypted, but not to the list key: attached as it came."),
+        Crypto::PgpMimeEncrypted(ciphertext) => match open(&list, &ciphertext, settings.max_message_size as usize)? {
+            Some(entity) => (with_outer_headers(&raw, &entity), "It came encrypted to the list key."),
+            None => (raw.clone(), "It came encrypted, but not to the list key: attached as it came."),
+        },
+        Crypto::InlineEncrypted(ciphertext) => match open(&list, &ciphertext, settings.max_message_size as usize)? {
+            Some(text) => {
+                let mut entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
+                entity.extend_from_slice(&text);
+                (with_outer_headers(&raw, &entity), "It came encrypted to the list key (inline).")
             }
-        }
+            None => (raw.clone(), "It came encrypted, but not to the list key: attached as it came."),
+        },
         _ => (raw.clone(), "It came unencrypted."),
     };
     let subject = facts.subject.as_deref().map(printable).unwrap_or_default();
     let text = format!(
-        "Mail to {} from {sender}\r\nSubject: {subject}\r\n\r\n{how}\r\nThe message is attached.",
+        "Mail to {} from {sender} (as its From: says; not verified)\r\nSubject: {subject}\r\n\r\n\
+         {how}\r\nThe message is attached; to answer the writer, reply to it, not to this note.",
         address.owner()
     );
     let mut sent = vec![];
-    let mut failed = None;
+    let mut failed: Option<Error> = None;
     for admin in members.iter().filter(|m| m.is_admin()) {
         let Some(key) = admin.delivery_key() else { continue };
         let note = notice::owner_mail(address, &admin.address, &text, &message);
-        match list.seal(&note, Some(key), &record.fingerprint).and_then(|m| transport::send(&settings.transport, &m)) {
+        // Signed, always: an unsigned note would teach admins to trust forgeries.
+        let result =
+            list.seal_signed(&note, key, &record.fingerprint).and_then(|m| transport::send(&settings.transport, &m));
+        match result {
             Ok(()) => sent.push(admin.address.clone()),
             Err(e) => {
                 crate::log::event(&list.home, &format!("owner mail to {} not sent: {}", admin.address, e.message()));
-                failed = Some(e);
+                // A temporary failure outweighs a permanent one: the MTA tries again.
+                if failed.as_ref().is_none_or(|f| f.kind() != ErrorKind::Temporary) {
+                    failed = Some(e);
+                }
             }
         }
     }
     if sent.is_empty() {
-        let why = match failed {
-            Some(e) => format!("the owners' mail could not be sent ({})", e.message()),
-            None => format!("no admin of {address} has a usable key"),
-        };
-        return Err(Error::temporary(why).hint("the MTA keeps the mail and tries again"));
+        return Err(match failed {
+            Some(e) if e.kind() == ErrorKind::Permission => {
+                Error::temporary(format!("the key of {address} is locked")).hint("run `listcrypt list unlock`")
+            }
+            Some(e) if e.kind() == ErrorKind::Data => Error::data("the owners cannot be reached"),
+            Some(_) => Error::temporary("the owners' mail could not be sent"),
+            None => Error::temporary(format!("no admin of {address} has a usable key")),
+        }
+        .hint("the list log says more"));
+    }
+    {
+        let store = list.store()?;
+        store.quota_allows(&sender_quota, u64::MAX, HOUR)?;
+        store.quota_allows(&list_quota, u64::MAX, HOUR)?;
+        store.flush()?;
     }
     crate::log::event(&list.home, &format!("owner mail from {sender} forwarded to {} admin(s)", sent.len()));
     Ok(Forwarded { to: sent, dropped: None })
 }
 
-/// The mail's own encryption opened with the list key; None if it was not
-/// made for the list key. A locked key is a reason to try again later.
+/// The mail's own encryption opened with the list key (at most `limit`
+/// bytes); None if it was not made for the list key. A locked key is a
+/// reason to try again later.
 fn open(list: &List, ciphertext: &[u8], limit: usize) -> Result<Option<Vec<u8>>> {
     if openpgp::message_framing(ciphertext) != openpgp::Framing::Bounded {
         return Ok(None);

@@ -275,7 +275,7 @@ EOF
 # refuses to run as the postdrop group, our list user's primary group here (for
 # the private instance's sendmail), so it runs with nogroup and that list
 # sends through SMTP. A real list user's own group needs none of this.
-printf 'listcrypt unix  -       n       n       -       -       pipe\n  flags=q user=%s:nogroup argv=%s --home %s receive ${recipient}\n' \
+printf 'listcrypt unix  -       n       n       -       -       pipe\n  flags=q user=%s:nogroup argv=%s --home %s receive -- ${recipient}\n' \
     $LCUSER "$L" "$LC" >> "$PFC/master.cf"
 printf '%s %s/\n' $ALICE alice $BOB bob $CAROL carol pm@$MDOM pm > "$PFC/vmailbox"
 postalias -c "$PFC" "$T/al/aliases" || die "postalias"

@@ -94,7 +94,7 @@ pub enum Command {
     Owner { list: String },
     /// Deliver one message from standard input to whichever list address RECIPIENT is (a pipe transport)
     #[command(
-        after_help = "Routes by address: LIST (a post: inject, verify, distribute), LIST-request, LIST-bounces+TAG,\nLIST-owner; +extensions are ignored but on -bounces. Unknown addresses exit 67.\nExits as the alias chain does: 0 once the mail is safe, 75 to try again, 65/67 to bounce.\n\nExample (master.cf, see `listcrypt mta postfix`):\n  listcrypt unix - n n - - pipe\n    flags=q user=listcrypt argv=/usr/bin/listcrypt --home /var/lib/listcrypt receive ${recipient}"
+        after_help = "Routes by address: LIST (a post: inject, verify, distribute), LIST-request, LIST-bounces+TAG,\nLIST-owner; +extensions are ignored but on -bounces. Unknown addresses exit 67.\nExits as the alias chain does: 0 once the mail is safe, 75 to try again, 65/67 to bounce.\n\nExample (master.cf, see `listcrypt mta postfix`):\n  listcrypt unix - n n - - pipe\n    flags=q user=listcrypt argv=/usr/bin/listcrypt --home /var/lib/listcrypt receive -- ${recipient}"
     )]
     Receive { recipient: String },
     #[command(subcommand)]
@@ -202,6 +202,34 @@ pub enum ListCommand {
     /// Print the list's public key, armored
     #[command(after_help = "Example:\n  listcrypt list export-key crypto@example.org > crypto.asc")]
     ExportKey { list: String },
+    /// Move a Schleuder list here: the same address and key pair, its members, keys and settings
+    #[command(
+        after_help = "Run on the Schleuder host, as root or the schleuder user. Reads Schleuder 4.0's database\n(read-only: Schleuder may keep running) and a copy of the list's GnuPG home. Members keep the\nkey pinned in Schleuder, verified without a challenge; disabled delivery becomes paused.\nPrints every Schleuder setting with what it becomes, or what listcrypt does instead and why.\nRefuses, changing nothing, when a subscriber's key is missing or refused by listcrypt's key\nrules (all are named; --skip-unusable-keys imports the others), or the list exists here.\n\nExamples:\n  listcrypt list import-schleuder team@lists.example.org --dry-run\n  listcrypt list import-schleuder team@lists.example.org --transport smtp://127.0.0.1:25 --notify"
+    )]
+    ImportSchleuder {
+        /// The list's address
+        list: String,
+        /// Schleuder's database
+        #[arg(long, value_name = "PATH", default_value = "/var/lib/schleuder/db.sqlite")]
+        schleuder_db: PathBuf,
+        /// Schleuder's lists_dir, which holds each list's GnuPG home as DOMAIN/LOCAL
+        #[arg(long, value_name = "DIR", default_value = "/var/lib/schleuder/lists")]
+        schleuder_lists_dir: PathBuf,
+        /// Print the whole plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the members whose keys listcrypt takes and name the others, instead of refusing
+        #[arg(long)]
+        skip_unusable_keys: bool,
+        /// Send each member one notice, encrypted and signed by the list, that the list moved
+        #[arg(long, conflicts_with = "dry_run")]
+        notify: bool,
+        /// The new list's transport, as `list set` takes it (default: sendmail)
+        #[arg(long, value_name = "TRANSPORT")]
+        transport: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
 }
 
 /// An operator's word for a key, given on the host only.
@@ -234,6 +262,22 @@ pub enum MembersCommand {
         allow_look_alike: bool,
         #[command(flatten)]
         vouch: Vouch,
+    },
+    /// Add many members at once from a keyring file or a folder of key files
+    #[command(
+        after_help = "Every key must pass the rules of `members add`; each new member gets a welcome and a\nchallenge (one transport session). A key's address is its one user ID address, or the one\nthe address list gives (lines `ADDRESS FINGERPRINT`). Refused keys are reported with their\nreason and change nothing; existing members are left alone. A progress bar on a terminal.\n\nExamples:\n  listcrypt members import crypto@example.org members.asc\n  listcrypt members import crypto@example.org keys/ --addresses addresses.txt --json"
+    )]
+    Import {
+        list: String,
+        /// An armored or binary keyring, or a folder of key files
+        path: PathBuf,
+        /// Which address each key is for: lines `ADDRESS FINGERPRINT`
+        #[arg(long, value_name = "FILE")]
+        addresses: Option<PathBuf>,
+        #[command(flatten)]
+        vouch: Vouch,
+        #[command(flatten)]
+        format: Format,
     },
     /// Remove a member and their keys
     #[command(after_help = "Example:\n  listcrypt members remove crypto@example.org bob@example.org")]

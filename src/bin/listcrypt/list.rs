@@ -79,6 +79,28 @@ pub fn run(g: &Global, cmd: ListCommand) -> anyhow::Result<()> {
                 print(&format!("{}\n", file.display()))?;
             }
         }
+        ListCommand::ImportSchleuder {
+            list: name,
+            schleuder_db,
+            schleuder_lists_dir,
+            dry_run,
+            skip_unusable_keys,
+            notify,
+            transport,
+            format,
+        } => {
+            use listcrypt::admin::schleuder;
+            let source = schleuder::Source { db: schleuder_db, lists_dir: schleuder_lists_dir };
+            let options = schleuder::Options { dry_run, skip_unusable_keys, notify, transport };
+            let report = schleuder::import(&g.home, &address(&name)?, &source, &options)?;
+            show(format.json, &report, |r| r.to_string())?;
+            if let Some(refusal) = report.refusal() {
+                return Err(refusal.into());
+            }
+            if report.imported {
+                crate::mta::refresh_maps(g, true)?;
+            }
+        }
         ListCommand::ExportKey { list: name } => {
             print_bytes(&list::export_key(&g.home, &address(&name)?)?)?;
         }

@@ -1,0 +1,127 @@
+//! `members import`: many members at once under the rules of `members add`,
+//! from a folder of key files or one keyring, with a report of what was refused.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::fs;
+
+/// The public key of `person`, armored or binary.
+fn key_of(person: &Person, armored: bool) -> Vec<u8> {
+    let fpr = person.fingerprint();
+    if armored {
+        person.gpg_pipe(&["--armor", "--export", &fpr], b"")
+    } else {
+        person.gpg_pipe(&["--export", &fpr], b"")
+    }
+}
+
+fn list_keyring_has(w: &World, fpr: &str) -> bool {
+    let out = std::process::Command::new("gpg")
+        .args(["--homedir", w.list_gnupg(LIST).to_str().unwrap(), "--batch", "--list-keys", fpr])
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+#[test]
+fn a_folder_of_keys_comes_in_under_the_rules_of_members_add() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    let dana = w.person("dana@example.org");
+    let erin = w.person("erin@example.org");
+    let frank = w.empty_person("frank@example.org");
+    frank.gen_key("Frank <frank@example.org>", &[]);
+    frank.gpg_ok(&["--quick-add-uid", &frank.fingerprint(), "frank@work.example.com"]);
+    let old = w.empty_person("old@example.org");
+    old.gen_key_expiring("old@example.org", &["--faked-system-time", "20200101T000000"], "1y");
+    let secret = w.person("secret@example.org");
+    let twin = w.person("dana@example.org");
+    let bob = w.person("bob@example.org");
+    w.ok(&["members", "add", LIST, "bob@example.org", "--key-file", bob.export(false).to_str().unwrap()]);
+    w.clear_outbox();
+
+    let dir = w.dir.path().join("keys");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("1-dana.asc"), key_of(&dana, true)).unwrap();
+    fs::write(dir.join("2-erin.gpg"), key_of(&erin, false)).unwrap();
+    fs::write(dir.join("3-frank.asc"), key_of(&frank, true)).unwrap();
+    fs::write(dir.join("4-old.asc"), key_of(&old, true)).unwrap();
+    fs::write(dir.join("5-secret.asc"), secret.gpg_pipe(&["--armor", "--export-secret-keys"], b"")).unwrap();
+    fs::write(dir.join("6-twin.asc"), key_of(&twin, true)).unwrap();
+    fs::write(dir.join("7-bob.asc"), key_of(&bob, true)).unwrap();
+    fs::write(dir.join("8-notes.txt"), b"not a key at all").unwrap();
+    let addresses = w.dir.path().join("addresses.txt");
+    fs::write(&addresses, format!("# which address a key is for\nfrank@example.org {}\n", frank.fingerprint()))
+        .unwrap();
+
+    let out = w.run(&[
+        "members",
+        "import",
+        LIST,
+        dir.to_str().unwrap(),
+        "--addresses",
+        addresses.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let added: Vec<&str> = report["added"].as_array().unwrap().iter().map(|a| a["address"].as_str().unwrap()).collect();
+    let mut sorted = added.clone();
+    sorted.sort();
+    assert_eq!(sorted.len(), 3, "{report:#}");
+    assert!(sorted.contains(&"erin@example.org") && sorted.contains(&"frank@example.org"), "{report:#}");
+    assert!(sorted.contains(&"dana@example.org"), "one of dana's two keys: {report:#}");
+
+    let refused = report["refused"].as_array().unwrap();
+    let reason_for = |fpr: &str| {
+        refused.iter().find(|r| r["key"] == fpr).map(|r| r["reason"].as_str().unwrap().to_string()).unwrap_or_default()
+    };
+    assert!(reason_for(&old.fingerprint()).starts_with("expired on 202"), "{refused:#?}");
+    assert!(reason_for(&secret.fingerprint()).contains("secret key"), "{refused:#?}");
+    assert!(reason_for(&bob.fingerprint()).contains("already a member"), "{refused:#?}");
+    let second_dana = if added.contains(&"dana@example.org") && reason_for(&dana.fingerprint()).is_empty() {
+        twin.fingerprint()
+    } else {
+        dana.fingerprint()
+    };
+    assert!(reason_for(&second_dana).contains("second key for dana@example.org"), "{refused:#?}");
+    assert!(refused.iter().any(|r| r["key"].as_str().unwrap().ends_with("8-notes.txt")), "{refused:#?}");
+    for gone in [old.fingerprint(), secret.fingerprint(), second_dana] {
+        assert!(!list_keyring_has(&w, &gone), "a refused key leaves no trace");
+    }
+
+    // Each new member got a welcome and a challenge their own key opens; the token verifies.
+    for person in [&erin, &frank] {
+        let mails = w.mails_to(&format!("{}@example.org", person.address.split('@').next().unwrap()));
+        assert_eq!(mails.len(), 2, "welcome and challenge for {}", person.address);
+        let challenge = mails.iter().find(|m| m.text().contains("BEGIN PGP MESSAGE")).expect("an encrypted challenge");
+        let token = token_in(&person.decrypt(&challenge.armored()).plaintext);
+        w.ok(&["keys", "verify", LIST, &person.address, &token]);
+    }
+    let members: Value = serde_json::from_str(&w.ok(&["members", "ls", LIST, "--json"])).unwrap();
+    assert_eq!(members.as_array().unwrap().len(), 5, "alice, bob and three imported");
+}
+
+#[test]
+fn one_armored_keyring_of_many_members_comes_in_at_once() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    let people: Vec<Person> = (0..12).map(|i| w.person(&format!("reader{i:02}@example.org"))).collect();
+    let keyring: Vec<u8> = people.iter().flat_map(|p| key_of(p, true)).collect();
+    let file = w.dir.path().join("members.asc");
+    fs::write(&file, keyring).unwrap();
+    let out = w.run(&["members", "import", LIST, file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("12 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
+    for person in &people {
+        let challenge =
+            w.mails_to(&person.address).into_iter().find(|m| m.text().contains("BEGIN PGP MESSAGE")).unwrap();
+        assert!(person.decrypt(&challenge.armored()).ok, "{} opens the challenge", person.address);
+    }
+    // Importing the same file again changes nothing: everyone is a member already.
+    let again = w.run(&["members", "import", LIST, file.to_str().unwrap(), "--json"]);
+    let report: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report["added"].as_array().unwrap().len(), 0);
+    assert_eq!(report["refused"].as_array().unwrap().len(), 12);
+}
