@@ -294,6 +294,25 @@ impl Keyring {
         Ok(())
     }
 
+    /// Looks up many public keys in one gpg run and keeps them for the
+    /// operations that follow (each look-up of its own is a gpg run).
+    pub fn preload(&self, fprs: &[Fingerprint]) -> Result<()> {
+        if fprs.is_empty() {
+            return Ok(());
+        }
+        let mut ctx = self.context()?;
+        let listed = ctx
+            .find_keys(fprs.iter().map(Fingerprint::as_str))
+            .map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
+        let mut known = self.known.lock().map_err(|_| Error::software("the key cache is poisoned"))?;
+        for key in listed.flatten() {
+            if let Some(fpr) = key.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok()) {
+                known.insert(fpr, key);
+            }
+        }
+        Ok(())
+    }
+
     fn find(&self, fpr: &Fingerprint) -> Result<Key> {
         if let Some(key) = self.known.lock().ok().and_then(|known| known.get(fpr).cloned()) {
             return Ok(key);

@@ -7,12 +7,12 @@
 //!    ID address) and passes the rules: no secret key, not revoked, expired
 //!    or weak, an encryption subkey, a user ID with the address, no
 //!    look-alike domain, not a member already, one key per address.
-//! 3. The survivors are exported minimal in one run and listed again from a
-//!    second scratch keyring: the caps apply to the minimal form, and no part
-//!    may belong to another key, in the list's keyring or in this batch.
-//! 4. One import into the list's keyring, one store write, then each new
-//!    member's welcome and challenge, sealed on every core and sent through
-//!    one transport session.
+//! 3. No part of a key may belong to another key, in the list's keyring or
+//!    in this batch. The survivors go into the list's keyring in their
+//!    minimal form, in one import, and are listed once: the caps apply to
+//!    the minimal form (a key over them is taken out again).
+//! 4. One store write, then each new member's welcome and challenge, sealed
+//!    on every core and sent through one transport session.
 //!
 //! A refused key is reported with its reason and leaves no trace.
 
@@ -74,20 +74,23 @@ pub fn import(
     progress: Progress<'_>,
 ) -> Result<Imported> {
     let list = List::open(home, address)?;
+    // The list's home is gpgme's default: each operation on it then costs one gpg run, not two.
+    list.keyring.prepare();
     let mut report = Imported::default();
     let scratch = read_sources(sources, &mut report)?;
     let candidates = choose(&list, &scratch, addresses, &mut report)?;
-    let accepted = minimal_and_ungrafted(&list, &scratch, candidates, &mut report)?;
+    let ungrafted = ungrafted(&list, candidates, &mut report)?;
+    let accepted = import_minimal(&list, &scratch, ungrafted, &mut report)?;
     if accepted.is_empty() {
         return Ok(report);
     }
-    let minimal = accepted.iter().map(|(_, key)| key.fingerprint.clone()).collect::<Vec<_>>();
-    list.keyring.import_many(&scratch.keyring.export_minimal_many(&minimal)?)?;
+    let fprs = accepted.iter().map(|(_, key)| key.fingerprint.clone()).collect::<Vec<_>>();
     let tokens = store_members(&list, &accepted, vouch).inspect_err(|_| {
-        for fpr in &minimal {
+        for fpr in &fprs {
             let _ = list.keyring.delete(fpr);
         }
     })?;
+    list.keyring.preload(&fprs)?;
     report.unsent = send_welcomes(&list, &accepted, &tokens, vouch, progress)?;
     report.added =
         accepted.into_iter().map(|(address, key)| AddedMember { address, fingerprint: key.fingerprint }).collect();
@@ -183,32 +186,49 @@ fn only_address(key: &KeyInfo) -> Result<Address> {
     }
 }
 
-/// The minimal form of each chosen key, checked against the caps and for
-/// parts that belong to another key (in the list's keyring or this batch).
-fn minimal_and_ungrafted(
+/// Keys no part of which belongs to another key, in the list's keyring or in
+/// this batch (checked on the full keys: their minimal forms hold less).
+fn ungrafted(list: &List, chosen: Vec<(Address, KeyInfo)>, report: &mut Imported) -> Result<Vec<(Address, KeyInfo)>> {
+    let parts: Vec<Fingerprint> = chosen.iter().flat_map(|(_, k)| k.subkeys.iter().cloned()).collect();
+    let mut holders = if parts.is_empty() { vec![] } else { list.keyring.keys_with_any(&parts)? };
+    holders.extend(chosen.iter().map(|(_, k)| k.clone()));
+    let mut kept = vec![];
+    for (address, key) in chosen {
+        match intake::check_not_grafted(&key, &holders) {
+            Ok(()) => kept.push((address, key)),
+            Err(e) => report.refused.push(refusal(&key, Some(&address), &e)),
+        }
+    }
+    Ok(kept)
+}
+
+/// The minimal form of the keys into the list's keyring in one import; a
+/// key whose minimal form is over the caps is taken out again and refused.
+fn import_minimal(
     list: &List,
     scratch: &Scratch,
     chosen: Vec<(Address, KeyInfo)>,
     report: &mut Imported,
 ) -> Result<Vec<(Address, KeyInfo)>> {
     let fprs: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
-    let minimal = Scratch::new()?;
-    minimal.keyring.import_many(&scratch.keyring.export_minimal_many(&fprs)?)?;
-    let by_fpr: HashMap<Fingerprint, KeyInfo> =
-        minimal.keyring.all_keys()?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect();
-    let parts: Vec<Fingerprint> = by_fpr.values().flat_map(|k| k.subkeys.iter().cloned()).collect();
-    let mut holders = if parts.is_empty() { vec![] } else { list.keyring.keys_with_any(&parts)? };
-    holders.extend(by_fpr.values().cloned());
+    if fprs.is_empty() {
+        return Ok(vec![]);
+    }
+    list.keyring.import_many(&scratch.keyring.export_minimal_many(&fprs)?)?;
+    let minimal: HashMap<Fingerprint, KeyInfo> =
+        list.keyring.keys_with_any(&fprs)?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect();
     let mut accepted = vec![];
     for (address, key) in chosen {
-        let Some(small) = by_fpr.get(&key.fingerprint) else {
-            report.refused.push(refusal(&key, Some(&address), &Error::data("has no minimal form gpg could export")));
-            continue;
+        let verdict = match minimal.get(&key.fingerprint) {
+            Some(small) => intake::check_caps(small).map(|_| small.clone()),
+            None => Err(Error::data("has no minimal form gpg could export")),
         };
-        let verdict = intake::check_caps(small).and_then(|_| intake::check_not_grafted(small, &holders));
         match verdict {
-            Ok(()) => accepted.push((address, small.clone())),
-            Err(e) => report.refused.push(refusal(&key, Some(&address), &e)),
+            Ok(small) => accepted.push((address, small)),
+            Err(e) => {
+                let _ = list.keyring.delete(&key.fingerprint);
+                report.refused.push(refusal(&key, Some(&address), &e));
+            }
         }
     }
     Ok(accepted)
