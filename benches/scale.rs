@@ -5,7 +5,9 @@
 //! valid one), measured in one run:
 //!
 //! 1. `members import` of all N keys, welcomes and challenges included, sent
-//!    through an SMTP sink on loopback;
+//!    through an SMTP sink on loopback, against its floor: one plain
+//!    `gpg --import` of the same keys into an empty keyring (GnuPG's keybox
+//!    costs more per key as it grows; every gpg-based import pays that);
 //! 2. the admin commands an operator runs (`members ls`, `--json`, `keys ls`,
 //!    `keys check`, `list show`);
 //! 3. `verify` of one post (its work must not grow with N);
@@ -61,6 +63,7 @@ fn main() {
         let list = ScaleList::new(&keys, n, &format!("smtp://127.0.0.1:{}", sink.port));
         let before = sink.received.load(Ordering::Relaxed);
         let import = list.import();
+        let import_floor = keys.import_floor(n);
         let mails = sink.received.load(Ordering::Relaxed) - before;
         assert_eq!(mails, 2 * n, "a welcome and a challenge for each of {n} members");
         list.verify_all();
@@ -79,9 +82,11 @@ fn main() {
         let smtp = list.distribute(&format!("smtp://127.0.0.1:{}", sink.port));
         let floor = keys.engine_floor(n, &list.post_entity);
         println!(
-            "{:>6} | {:>8.2} {:>8} | {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} | {:>6.2} | {:>7.2} {:>9.2} {:>7.2} {:>8.2}x | {:>7}",
+            "{:>6} | {:>8.2} {:>8.2} {:>7.2}x {:>8} | {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} | {:>6.2} | {:>7.2} {:>9.2} {:>7.2} {:>8.2}x | {:>7}",
             n,
             import.seconds,
+            import_floor,
+            import.seconds / import_floor,
             import.peak_kb / 1024,
             admin[0],
             admin[1],
@@ -130,6 +135,20 @@ impl MixedKeys {
             std::fs::write(&file, gpg_in(&self.home, &args)).unwrap();
         }
         file
+    }
+
+    /// Seconds for one plain `gpg --import` of members 0 to n-1 into an empty keyring.
+    fn import_floor(&self, n: usize) -> f64 {
+        let dir = tempdir("importfloor");
+        let home = dir.join("g");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join("gpg.conf"), "trust-model always\n").unwrap();
+        let start = Instant::now();
+        gpg_in(&home, &["--import", self.export(n).to_str().unwrap()]);
+        let seconds = start.elapsed().as_secs_f64();
+        kill_agent(&home);
+        let _ = std::fs::remove_dir_all(&dir);
+        seconds
     }
 
     /// Seconds for one `gpg --encrypt` of `data` to members 0 to n-1, on a

@@ -300,14 +300,17 @@ impl Keyring {
         if fprs.is_empty() {
             return Ok(());
         }
-        let mut ctx = self.context()?;
-        let listed = ctx
-            .find_keys(fprs.iter().map(Fingerprint::as_str))
-            .map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
-        let mut known = self.known.lock().map_err(|_| Error::software("the key cache is poisoned"))?;
-        for key in listed.flatten() {
-            if let Some(fpr) = key.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok()) {
-                known.insert(fpr, key);
+        // A thousand at a time: the patterns go on gpg's command line.
+        for chunk in fprs.chunks(1000) {
+            let mut ctx = self.context()?;
+            let listed = ctx
+                .find_keys(chunk.iter().map(Fingerprint::as_str))
+                .map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
+            let mut known = self.known.lock().map_err(|_| Error::software("the key cache is poisoned"))?;
+            for key in listed.flatten() {
+                if let Some(fpr) = key.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok()) {
+                    known.insert(fpr, key);
+                }
             }
         }
         Ok(())

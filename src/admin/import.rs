@@ -1,8 +1,8 @@
 //! `members import`: many members at once, under the same key rules as
 //! `members add` ([`intake`]), in a few gpg runs instead of several per key.
 //!
-//! 1. Every key file goes into one scratch keyring (one import for the
-//!    armored files, one for the binary ones) and is listed once.
+//! 1. The key files are cut into their keys, which go into scratch
+//!    keyrings of 250 keys each, read on every core, each listed once.
 //! 2. Each key gets its address (the address list given, else its one user
 //!    ID address) and passes the rules: no secret key, not revoked, expired
 //!    or weak, an encryption subkey, a user ID with the address, no
@@ -77,10 +77,10 @@ pub fn import(
     // The list's home is gpgme's default: each operation on it then costs one gpg run, not two.
     list.keyring.prepare();
     let mut report = Imported::default();
-    let scratch = read_sources(sources, &mut report)?;
-    let candidates = choose(&list, &scratch, addresses, &mut report)?;
+    let scratches = read_sources(sources, &mut report)?;
+    let candidates = choose(&list, &scratches, addresses, &mut report)?;
     let ungrafted = ungrafted(&list, candidates, &mut report)?;
-    let accepted = import_minimal(&list, &scratch, ungrafted, &mut report)?;
+    let accepted = import_minimal(&list, &scratches, ungrafted, &mut report)?;
     if accepted.is_empty() {
         return Ok(report);
     }
@@ -101,46 +101,118 @@ pub fn import(
     Ok(report)
 }
 
-/// Every source into one scratch keyring: the armored ones in one import
-/// (gpg finds each block), binary ones each on its own (a damaged one must
-/// not hide the keys after it). Sources with no key GnuPG reads are refused.
-fn read_sources(sources: &[Source], report: &mut Imported) -> Result<Scratch> {
-    let scratch = Scratch::new()?;
-    let mut armored = vec![];
+/// Keys per scratch keyring: GnuPG's keybox costs more per key as it grows,
+/// so many small keyrings, read on every core, beat one large one.
+const KEYS_PER_SCRATCH: usize = 250;
+
+/// The keys read, spread over scratch keyrings.
+struct Scratches {
+    keyrings: Vec<Scratch>,
+    /// Each key, and the keyring that holds it.
+    keys: Vec<(usize, KeyInfo)>,
+    secret: HashSet<Fingerprint>,
+}
+
+impl Scratches {
+    /// The minimal form of `fprs`, from the keyrings that hold them, in one stream.
+    fn export_minimal(&self, fprs: &HashSet<Fingerprint>) -> Result<Vec<u8>> {
+        let mut out = vec![];
+        for (i, keyring) in self.keyrings.iter().enumerate() {
+            let mine: Vec<Fingerprint> = self
+                .keys
+                .iter()
+                .filter(|(k, key)| *k == i && fprs.contains(&key.fingerprint))
+                .map(|(_, key)| key.fingerprint.clone())
+                .collect();
+            out.extend(keyring.keyring.export_minimal_many(&mine)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Every key of every source into scratch keyrings, read on every core.
+/// A source GnuPG reads nothing of, or part of, is reported.
+fn read_sources(sources: &[Source], report: &mut Imported) -> Result<Scratches> {
+    let mut chunks: Vec<(String, Vec<u8>, usize)> = vec![];
     for source in sources {
         let refuse = |reason: String| RefusedKey { key: source.name.clone(), address: None, reason };
         if let Some(version) = crate::openpgp::key_version(&source.bytes).filter(|v| *v != 4) {
             report.refused.push(refuse(format!("holds a version {version} key; the list reads only v4 keys")));
-        } else if source.bytes.first().is_some_and(|b| b & 0x80 != 0) {
-            if scratch.keyring.import_many(&source.bytes).unwrap_or(0) == 0 {
-                report.refused.push(refuse("holds no key GnuPG can read".into()));
+            continue;
+        }
+        match crate::openpgp::transferable_keys(&source.bytes) {
+            Some(keys) if keys.is_empty() => report.refused.push(refuse("is not an OpenPGP key file".into())),
+            Some(keys) => {
+                for part in keys.chunks(KEYS_PER_SCRATCH) {
+                    chunks.push((source.name.clone(), part.concat(), part.len()));
+                }
             }
-        } else if source.bytes.windows(20).any(|w| w == b"-----BEGIN PGP PUBLI" || w == b"-----BEGIN PGP PRIVA") {
-            armored.extend_from_slice(&source.bytes);
-            armored.push(b'\n');
-        } else {
-            report.refused.push(refuse("is not an OpenPGP key file".into()));
+            // Framing only gpg reads: the source whole, in a keyring of its own.
+            None => chunks.push((source.name.clone(), source.bytes.clone(), 0)),
         }
     }
-    if !armored.is_empty() {
-        scratch.keyring.import_many(&armored)?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let read: Vec<Result<(usize, Scratch, Vec<KeyInfo>, Vec<Fingerprint>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..cores.min(chunks.len()).max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = vec![];
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((_, bytes, _)) = chunks.get(i) else { break };
+                        done.push((|| {
+                            let scratch = Scratch::new()?;
+                            let _ = scratch.keyring.import_many(bytes);
+                            let keys = scratch.keyring.all_keys()?;
+                            let secret = scratch.keyring.secret_fingerprints()?;
+                            Ok((i, scratch, keys, secret))
+                        })());
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    let mut scratches = Scratches { keyrings: vec![], keys: vec![], secret: HashSet::new() };
+    for result in read {
+        let (i, scratch, keys, secret) = result?;
+        let (name, _, expected) = &chunks[i];
+        if keys.is_empty() {
+            report.refused.push(RefusedKey {
+                key: name.clone(),
+                address: None,
+                reason: "holds no key GnuPG can read".into(),
+            });
+        } else if keys.len() < *expected {
+            report.refused.push(RefusedKey {
+                key: name.clone(),
+                address: None,
+                reason: format!("{} of its keys could not be read by GnuPG", expected - keys.len()),
+            });
+        }
+        let at = scratches.keyrings.len();
+        scratches.keyrings.push(scratch);
+        scratches.keys.extend(keys.into_iter().map(|k| (at, k)));
+        scratches.secret.extend(secret);
     }
-    Ok(scratch)
+    Ok(scratches)
 }
 
 /// Each key with the address it is for, if it passes the rules that need no minimal form.
 fn choose(
     list: &List,
-    scratch: &Scratch,
+    scratches: &Scratches,
     addresses: &HashMap<Fingerprint, Address>,
     report: &mut Imported,
 ) -> Result<Vec<(Address, KeyInfo)>> {
-    let secret: HashSet<Fingerprint> = scratch.keyring.secret_fingerprints()?.into_iter().collect();
+    let secret = &scratches.secret;
     let members = list.store()?.members()?;
     let taken: HashSet<&Address> = members.iter().map(|m| &m.address).collect();
     let mut seen: HashSet<Address> = HashSet::new();
     let mut chosen = vec![];
-    for key in scratch.keyring.all_keys()? {
+    for (_, key) in scratches.keys.iter().cloned() {
         let address = match addresses.get(&key.fingerprint) {
             Some(address) => Ok(address.clone()),
             None => only_address(&key),
@@ -190,7 +262,7 @@ fn only_address(key: &KeyInfo) -> Result<Address> {
 /// this batch (checked on the full keys: their minimal forms hold less).
 fn ungrafted(list: &List, chosen: Vec<(Address, KeyInfo)>, report: &mut Imported) -> Result<Vec<(Address, KeyInfo)>> {
     let parts: Vec<Fingerprint> = chosen.iter().flat_map(|(_, k)| k.subkeys.iter().cloned()).collect();
-    let mut holders = if parts.is_empty() { vec![] } else { list.keyring.keys_with_any(&parts)? };
+    let mut holders = keys_with_any(list, &parts)?;
     holders.extend(chosen.iter().map(|(_, k)| k.clone()));
     let mut kept = vec![];
     for (address, key) in chosen {
@@ -206,7 +278,7 @@ fn ungrafted(list: &List, chosen: Vec<(Address, KeyInfo)>, report: &mut Imported
 /// key whose minimal form is over the caps is taken out again and refused.
 fn import_minimal(
     list: &List,
-    scratch: &Scratch,
+    scratches: &Scratches,
     chosen: Vec<(Address, KeyInfo)>,
     report: &mut Imported,
 ) -> Result<Vec<(Address, KeyInfo)>> {
@@ -214,9 +286,9 @@ fn import_minimal(
     if fprs.is_empty() {
         return Ok(vec![]);
     }
-    list.keyring.import_many(&scratch.keyring.export_minimal_many(&fprs)?)?;
+    list.keyring.import_many(&scratches.export_minimal(&fprs.iter().cloned().collect())?)?;
     let minimal: HashMap<Fingerprint, KeyInfo> =
-        list.keyring.keys_with_any(&fprs)?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect();
+        keys_with_any(list, &fprs)?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect();
     let mut accepted = vec![];
     for (address, key) in chosen {
         let verdict = match minimal.get(&key.fingerprint) {
@@ -232,6 +304,16 @@ fn import_minimal(
         }
     }
     Ok(accepted)
+}
+
+/// The keys of the list's keyring holding any of `parts`, looked up a
+/// thousand at a time (each look-up puts its patterns on gpg's command line).
+fn keys_with_any(list: &List, parts: &[Fingerprint]) -> Result<Vec<KeyInfo>> {
+    let mut found = vec![];
+    for chunk in parts.chunks(1000) {
+        found.extend(list.keyring.keys_with_any(chunk)?);
+    }
+    Ok(found)
 }
 
 fn refusal(key: &KeyInfo, address: Option<&Address>, e: &Error) -> RefusedKey {

@@ -117,6 +117,35 @@ pub fn key_version(file: &[u8]) -> Option<u8> {
     matches!(packet.tag, 5 | 6).then(|| packet.bytes.get(packet.header_len).copied()).flatten()
 }
 
+/// The transferable keys of a key file, each in binary: every armored block
+/// (or the binary stream) cut at each public or secret key packet. None
+/// when the framing cannot be read strictly (then gpg reads the file whole).
+pub fn transferable_keys(file: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut streams = vec![];
+    if file.first().is_some_and(|b| b & 0x80 != 0) {
+        streams.push(file.to_vec());
+    } else {
+        let text = std::str::from_utf8(file).ok()?;
+        for (start, _) in text.match_indices("-----BEGIN PGP ") {
+            streams.push(binary(&file[start..])?.into_owned());
+        }
+    }
+    let mut keys: Vec<Vec<u8>> = vec![];
+    for stream in &streams {
+        let mut rest = &stream[..];
+        while !rest.is_empty() {
+            let packet = next_packet(rest).ok()?;
+            match (packet.tag, keys.last_mut()) {
+                (5 | 6, _) => keys.push(packet.bytes.to_vec()),
+                (_, Some(key)) => key.extend_from_slice(packet.bytes),
+                (_, None) => return None,
+            }
+            rest = &rest[packet.bytes.len()..];
+        }
+    }
+    Some(keys)
+}
+
 /// A message encrypted to many recipients, taken apart.
 #[derive(Debug)]
 pub struct Encrypted<'a> {
@@ -256,6 +285,18 @@ mod tests {
         assert_eq!(key_version(&new_format(5, &[4, 1, 2])), Some(4), "a secret key");
         assert_eq!(key_version(&new_format(13, b"a user ID")), None, "not a key");
         assert_eq!(key_version(b"hello"), None);
+    }
+
+    #[test]
+    fn key_files_are_cut_into_their_keys() {
+        let key =
+            |n: u8| [new_format(6, &[4, n, 0, 0, 0, 22]), new_format(13, b"uid"), new_format(2, &[4, n])].concat();
+        let stream = [key(1), key(2), key(3)].concat();
+        assert_eq!(transferable_keys(&stream).unwrap(), vec![key(1), key(2), key(3)]);
+        let armored = |b: &[u8]| String::from_utf8(armor(b)).unwrap().replace("MESSAGE", "PUBLIC KEY BLOCK");
+        let two_blocks = format!("{}\n{}", armored(&key(1)), armored(&[key(2), key(3)].concat()));
+        assert_eq!(transferable_keys(two_blocks.as_bytes()).unwrap().len(), 3, "every armored block");
+        assert_eq!(transferable_keys(&new_format(13, b"uid")), None, "no key packet first");
     }
 
     #[test]
