@@ -333,6 +333,15 @@ impl Keyring {
         }
     }
 
+    /// Deletes a public key; a key with a secret part stays (gpg refuses).
+    pub fn delete_public(&self, fpr: &Fingerprint) -> Result<()> {
+        self.forget_keys();
+        let key = self.find(fpr)?;
+        self.context()?
+            .delete_key_with_flags(&key, gpgme::DeleteKeyFlags::empty())
+            .map_err(|e| Error::software(format!("gpg could not delete key {fpr}: {e}")))
+    }
+
     /// Deletes a key (and its secret part, if any) from the keyring.
     pub fn delete(&self, fpr: &Fingerprint) -> Result<()> {
         let key = self.find(fpr)?;

@@ -115,7 +115,7 @@ pub fn write_maps(home: &Home, binary: &Path) -> Result<Maps> {
          # Add it to Postfix once: alias_maps = hash:/etc/aliases, hash:THIS-FILE\n",
     );
     let mut recipients = String::from("# Kept by listcrypt: every address of every list (for virtual_mailbox_maps).\n");
-    let mut taken: Vec<&str> = vec![];
+    let mut taken: Vec<String> = vec![];
     for list in &lists {
         for address in [list.clone(), list.request(), list.bounces(), list.owner()] {
             writeln!(recipients, "{address} OK").ok();
@@ -124,13 +124,6 @@ pub fn write_maps(home: &Home, binary: &Path) -> Result<Maps> {
         if !alias_safe(list) {
             // The alias runs through /bin/sh: `$`, `|`, `&`, quotes... in an address would be code.
             let note = format!("{list}: left out, its address has characters a shell command line would run (use the transport recipe)");
-            writeln!(aliases, "# {note}").ok();
-            maps.warnings.push(format!("aliases: {note}"));
-            continue;
-        }
-        if taken.contains(&local) {
-            // Aliases are local parts: two domains cannot share one.
-            let note = format!("{list}: left out, another list has the local part {local} (use the transport recipe)");
             writeln!(aliases, "# {note}").ok();
             maps.warnings.push(format!("aliases: {note}"));
             continue;
@@ -144,7 +137,15 @@ pub fn write_maps(home: &Home, binary: &Path) -> Result<Maps> {
             maps.warnings.push(format!("aliases: {note}"));
             continue;
         }
-        taken.push(local);
+        if let Some(name) = names.iter().find(|n| taken.contains(n)) {
+            // Aliases are local parts: `a@y` and `a-request@z` would both want `a-request`.
+            let note =
+                format!("{list}: left out, another list has the alias {name} already (use the transport recipe)");
+            writeln!(aliases, "# {note}").ok();
+            maps.warnings.push(format!("aliases: {note}"));
+            continue;
+        }
+        taken.extend(names.iter().cloned());
         let chain = |request: &str| {
             format!(
                 "\"|{} && {} && {}\"",

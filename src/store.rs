@@ -421,6 +421,17 @@ impl Store {
         Ok(true)
     }
 
+    /// Gives back one use of `key`'s quota (what it was taken for did not happen).
+    pub fn quota_release(&self, key: &str) -> Result<()> {
+        let tree = self.tree("quotas")?;
+        if let Some(v) = tree.get(key.as_bytes()).map_err(corrupt)?.filter(|v| v.len() == 16) {
+            let count = u64::from_be_bytes(v[8..].try_into().unwrap_or_default()).saturating_sub(1);
+            let value: Vec<u8> = v[..8].iter().copied().chain(count.to_be_bytes()).collect();
+            tree.insert(key.as_bytes(), value).map_err(corrupt)?;
+        }
+        Ok(())
+    }
+
     /// How much of `key`'s quota the current window has used, without using any.
     pub fn quota_used(&self, key: &str, window: u64) -> Result<u64> {
         Ok(self.quota_window(key, window)?.1)

@@ -125,3 +125,61 @@ fn one_armored_keyring_of_many_members_comes_in_at_once() {
     assert_eq!(report["added"].as_array().unwrap().len(), 0);
     assert_eq!(report["refused"].as_array().unwrap().len(), 12);
 }
+
+#[test]
+fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    let list = Person { address: LIST.into(), home: w.list_gnupg(LIST) };
+    let list_fpr = list.fingerprint();
+    let dana = w.person("dana@example.org");
+    // Mallory's key binds dana's primary key as a subkey (the test lends him dana's secret key).
+    let mallory = w.empty_person("mallory@example.org");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    mallory.gen_key("mallory@example.org", &["--faked-system-time", &format!("{}!", now - 86_400)]);
+    mallory.gpg_pipe(&["--import"], &dana.gpg_pipe(&["--export-secret-keys", &dana.fingerprint()], b""));
+    let listing = dana.gpg_ok(&["--with-colons", "--with-keygrip", "--list-keys", &dana.fingerprint()]);
+    let field = |tag: &str, n: usize| {
+        listing.lines().find(|l| l.starts_with(tag)).unwrap().split(':').nth(n).unwrap().to_string()
+    };
+    let script = format!("addkey\n13\n{}\nQ\n0\nsave\n", field("grp:", 9));
+    let time = format!("{}!", field("pub:", 5));
+    let args = [
+        "--expert",
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "",
+        "--command-fd",
+        "0",
+        "--faked-system-time",
+        &time,
+        "--edit-key",
+        "mallory@example.org",
+    ];
+    assert!(mallory.gpg_try(&args, script.as_bytes()).status.success());
+
+    let dir = w.dir.path().join("keys");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("list.asc"), list.gpg_pipe(&["--armor", "--export", &list_fpr], b"")).unwrap();
+    fs::write(dir.join("dana.asc"), key_of(&dana, true)).unwrap();
+    fs::write(dir.join("mallory.asc"), mallory.gpg_pipe(&["--armor", "--export", "mallory@example.org"], b"")).unwrap();
+    let out = w.run(&["members", "import", LIST, dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"].as_array().unwrap().len(), 0, "{report:#}");
+    let refused = report["refused"].as_array().unwrap();
+    let reason =
+        |fpr: &str| refused.iter().find(|r| r["key"] == fpr).map(|r| r["reason"].to_string()).unwrap_or_default();
+    assert!(reason(&list_fpr).contains("the list's own key"), "{refused:#?}");
+    assert!(reason(&mallory.fingerprint()).contains("part of another key"), "{refused:#?}");
+    assert!(
+        reason(&dana.fingerprint()).contains("part of another key"),
+        "the graft's victim waits for a clean file: {refused:#?}"
+    );
+    assert!(!list_keyring_has(&w, &mallory.fingerprint()), "the graft is not in the list's keyring");
+    assert!(list.gpg_ok(&["--with-colons", "--list-secret-keys"]).contains(&list_fpr), "the list's secret key stays");
+    let out =
+        w.run(&["members", "add", LIST, "list@example.org", "--key-file", dir.join("list.asc").to_str().unwrap()]);
+    assert_eq!(code(&out), 65, "members add refuses the list's key too: {}", stderr(&out));
+}

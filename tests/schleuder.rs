@@ -478,17 +478,21 @@ fn notify_tells_each_member_once_encrypted_and_signed_by_the_list() {
 }
 
 #[test]
-fn run_as_root_the_new_list_belongs_to_the_owner_of_the_home() {
+fn root_never_builds_a_list_in_a_home_another_user_owns() {
     let Some(fx) = fixture() else { return };
     let w = World::new();
     fs::create_dir_all(&w.home).unwrap();
     std::os::unix::fs::chown(&w.home, Some(65534), Some(65534)).unwrap();
-    imported(&w, fx, &[]);
-    use std::os::unix::fs::MetadataExt;
-    let list_dir = w.home.join("lists").join(SLIST);
-    for path in
-        [w.home.join("lists"), list_dir.clone(), list_dir.join("gnupg"), list_dir.join("store"), list_dir.join("log")]
-    {
-        assert_eq!(fs::metadata(&path).unwrap().uid(), 65534, "{}", path.display());
-    }
+    let out = w.run(&[
+        "list",
+        "import-schleuder",
+        SLIST,
+        "--schleuder-db",
+        fx.db.to_str().unwrap(),
+        "--schleuder-lists-dir",
+        fx.lists_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 77, "{}", stderr(&out));
+    assert!(stderr(&out).contains("run the import as that user"), "{}", stderr(&out));
+    assert!(!w.home.join("lists").join(SLIST).exists(), "nothing was made");
 }

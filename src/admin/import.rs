@@ -79,7 +79,7 @@ pub fn import(
     let mut report = Imported::default();
     let scratches = read_sources(sources, &mut report)?;
     let candidates = choose(&list, &scratches, addresses, &mut report)?;
-    let ungrafted = ungrafted(&list, candidates, &mut report)?;
+    let ungrafted = ungrafted(&list, &scratches, candidates, &mut report)?;
     let accepted = import_minimal(&list, &scratches, ungrafted, &mut report)?;
     if accepted.is_empty() {
         return Ok(report);
@@ -87,11 +87,13 @@ pub fn import(
     let fprs = accepted.iter().map(|(_, key)| key.fingerprint.clone()).collect::<Vec<_>>();
     let tokens = store_members(&list, &accepted, vouch).inspect_err(|_| {
         for fpr in &fprs {
-            let _ = list.keyring.delete(fpr);
+            let _ = list.keyring.delete_public(fpr);
         }
     })?;
-    list.keyring.preload(&fprs)?;
-    report.unsent = send_welcomes(&list, &accepted, &tokens, vouch, progress)?;
+    // The members are in: from here on a failure only leaves mail unsent.
+    let _ = list.keyring.preload(&fprs);
+    report.unsent = send_welcomes(&list, &accepted, &tokens, vouch, progress)
+        .unwrap_or_else(|_| accepted.iter().map(|(address, _)| address.clone()).collect());
     report.added =
         accepted.into_iter().map(|(address, key)| AddedMember { address, fingerprint: key.fingerprint }).collect();
     crate::log::event(
@@ -130,12 +132,21 @@ impl Scratches {
     }
 }
 
+/// One chunk of keys read: its index, its keyring, its keys and secret keys.
+type ReadChunk = (usize, Scratch, Vec<KeyInfo>, Vec<Fingerprint>);
+
 /// Every key of every source into scratch keyrings, read on every core.
 /// A source GnuPG reads nothing of, or part of, is reported.
 fn read_sources(sources: &[Source], report: &mut Imported) -> Result<Scratches> {
     let mut chunks: Vec<(String, Vec<u8>, usize)> = vec![];
     for source in sources {
         let refuse = |reason: String| RefusedKey { key: source.name.clone(), address: None, reason };
+        if source.bytes.len() > intake::MAX_KEY_FILE {
+            report
+                .refused
+                .push(refuse(format!("is larger than {} MiB; listcrypt reads no more", intake::MAX_KEY_FILE >> 20)));
+            continue;
+        }
         if let Some(version) = crate::openpgp::key_version(&source.bytes).filter(|v| *v != 4) {
             report.refused.push(refuse(format!("holds a version {version} key; the list reads only v4 keys")));
             continue;
@@ -153,7 +164,7 @@ fn read_sources(sources: &[Source], report: &mut Imported) -> Result<Scratches> 
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let read: Vec<Result<(usize, Scratch, Vec<KeyInfo>, Vec<Fingerprint>)>> = std::thread::scope(|scope| {
+    let read: Vec<Result<ReadChunk>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..cores.min(chunks.len()).max(1))
             .map(|_| {
                 scope.spawn(|| {
@@ -208,7 +219,10 @@ fn choose(
     report: &mut Imported,
 ) -> Result<Vec<(Address, KeyInfo)>> {
     let secret = &scratches.secret;
-    let members = list.store()?.members()?;
+    let (members, list_key) = {
+        let store = list.store()?;
+        (store.members()?, store.list_record()?.fingerprint)
+    };
     let taken: HashSet<&Address> = members.iter().map(|m| &m.address).collect();
     let mut seen: HashSet<Address> = HashSet::new();
     let mut chosen = vec![];
@@ -221,6 +235,9 @@ fn choose(
         let verdict = address.and_then(|address| {
             if secret.contains(&key.fingerprint) {
                 return Err(Error::data("is a secret key; never send one, export the public key"));
+            }
+            if key.fingerprint == list_key || key.subkeys.contains(&list_key) {
+                return Err(Error::data("is the list's own key"));
             }
             intake::check_rules(&key)?;
             intake::check_address(&key, &address)?;
@@ -246,7 +263,8 @@ fn choose(
 
 /// The one address a key's user IDs name.
 fn only_address(key: &KeyInfo) -> Result<Address> {
-    let mut emails: Vec<&String> = key.emails.iter().collect();
+    let mut emails: Vec<String> = key.emails.iter().map(|e| e.to_ascii_lowercase()).collect();
+    emails.sort();
     emails.dedup();
     match emails.as_slice() {
         [one] => Address::parse(one),
@@ -259,11 +277,18 @@ fn only_address(key: &KeyInfo) -> Result<Address> {
 }
 
 /// Keys no part of which belongs to another key, in the list's keyring or in
-/// this batch (checked on the full keys: their minimal forms hold less).
-fn ungrafted(list: &List, chosen: Vec<(Address, KeyInfo)>, report: &mut Imported) -> Result<Vec<(Address, KeyInfo)>> {
+/// the files read (checked on the full keys: their minimal forms hold less).
+fn ungrafted(
+    list: &List,
+    scratches: &Scratches,
+    chosen: Vec<(Address, KeyInfo)>,
+    report: &mut Imported,
+) -> Result<Vec<(Address, KeyInfo)>> {
     let parts: Vec<Fingerprint> = chosen.iter().flat_map(|(_, k)| k.subkeys.iter().cloned()).collect();
     let mut holders = keys_with_any(list, &parts)?;
-    holders.extend(chosen.iter().map(|(_, k)| k.clone()));
+    // Every key read, refused ones too: gpg exports by fingerprint every key
+    // that holds it, so a refused key holding a chosen one would ride along.
+    holders.extend(scratches.keys.iter().map(|(_, k)| k.clone()));
     let mut kept = vec![];
     for (address, key) in chosen {
         match intake::check_not_grafted(&key, &holders) {
@@ -282,6 +307,13 @@ fn import_minimal(
     chosen: Vec<(Address, KeyInfo)>,
     report: &mut Imported,
 ) -> Result<Vec<(Address, KeyInfo)>> {
+    // Only keys the list's keyring has never held come in: only they may go again on failure.
+    let all: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
+    let held: HashSet<Fingerprint> = keys_with_any(list, &all)?.into_iter().flat_map(|k| k.subkeys).collect();
+    let (chosen, in_keyring): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, k)| !held.contains(&k.fingerprint));
+    for (address, key) in in_keyring {
+        report.refused.push(refusal(&key, Some(&address), &Error::data("is in the list's keyring already")));
+    }
     let fprs: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
     if fprs.is_empty() {
         return Ok(vec![]);
@@ -298,7 +330,7 @@ fn import_minimal(
         match verdict {
             Ok(small) => accepted.push((address, small)),
             Err(e) => {
-                let _ = list.keyring.delete(&key.fingerprint);
+                let _ = list.keyring.delete_public(&key.fingerprint);
                 report.refused.push(refusal(&key, Some(&address), &e));
             }
         }
@@ -326,11 +358,13 @@ fn refusal(key: &KeyInfo, address: Option<&Address>, e: &Error) -> RefusedKey {
 fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> Result<Vec<String>> {
     let store = list.store()?;
     let settings = store.settings()?;
-    let mut tokens = vec![];
-    for (address, key) in accepted {
+    for (address, _) in accepted {
         if store.member(address)?.is_some() {
             return Err(Error::temporary(format!("{address} became a member while the import ran; run it again")));
         }
+    }
+    let mut tokens = vec![];
+    let written = accepted.iter().try_for_each(|(address, key)| {
         let token = random_token(TOKEN_LEN);
         let mut member = Member::new(address.clone(), Role::Member);
         member.keys.push(match vouch {
@@ -338,10 +372,17 @@ fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> R
             false => MemberKey::pending(key.fingerprint.clone(), &token, settings.challenge_expiry),
         });
         member.default_key = Some(key.fingerprint.clone());
-        store.put_member(&member)?;
         tokens.push(token);
+        store.put_member(&member)
+    });
+    if let Err(e) = written.and_then(|_| store.flush()) {
+        // All or none: the members written so far go again.
+        for (address, _) in accepted.iter().take(tokens.len()) {
+            let _ = store.remove_member(address);
+        }
+        let _ = store.flush();
+        return Err(e);
     }
-    store.flush()?;
     Ok(tokens)
 }
 

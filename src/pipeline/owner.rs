@@ -66,21 +66,34 @@ fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded
     let sender = facts.from.first().map(|a| a.to_string()).unwrap_or_else(|| "an unknown sender".into());
     // Mail that passed through any list of this home: forwarding it again could loop between lists.
     let lists = home.list_addresses()?;
-    if facts.x_loop.iter().any(|l| lists.iter().any(|list| l.eq_ignore_ascii_case(list.as_str()))) {
-        crate::log::event(&list.home, &format!("owner mail from {sender} dropped: it came from a list (X-Loop)"));
-        return Ok(Forwarded { to: vec![], dropped: Some("it came from a list (X-Loop)".into()) });
+    let looped = facts.x_loop.iter().any(|l| lists.iter().any(|list| l.eq_ignore_ascii_case(list.as_str())));
+    // An auto-reply (a vacation message answering an owner note) would start a loop too.
+    if looped || facts.auto_submitted {
+        let why = if looped { "it came from a list (X-Loop)" } else { "it is an automatic reply" };
+        crate::log::event(&list.home, &format!("owner mail from {sender} dropped: {why}"));
+        return Ok(Forwarded { to: vec![], dropped: Some(why.into()) });
     }
     // The allowance is spent only by mail that reached the owners; past it
     // the MTA holds the mail for later, so a flood delays mail but loses none.
     let (sender_quota, list_quota) = (format!("owner:{sender}"), "owner:*".to_string());
     let (record, members) = {
+        // Taken before sending (two deliveries at once cannot both pass), given back if nothing went.
         let store = list.store()?;
-        if store.quota_used(&sender_quota, HOUR)? >= FROM_ONE_SENDER_AN_HOUR
-            || store.quota_used(&list_quota, HOUR)? >= IN_ALL_AN_HOUR
-        {
+        if !store.quota_allows(&sender_quota, FROM_ONE_SENDER_AN_HOUR, HOUR)? {
             return Err(Error::temporary(format!("the owners of {address} took all the mail they take this hour")));
         }
+        if !store.quota_allows(&list_quota, IN_ALL_AN_HOUR, HOUR)? {
+            store.quota_release(&sender_quota)?;
+            return Err(Error::temporary(format!("the owners of {address} took all the mail they take this hour")));
+        }
+        store.flush()?;
         (store.list_record()?, store.members()?)
+    };
+    let given_back = || -> Result<()> {
+        let store = list.store()?;
+        store.quota_release(&sender_quota)?;
+        store.quota_release(&list_quota)?;
+        store.flush()
     };
 
     let (message, how) = match crypto {
@@ -124,21 +137,16 @@ fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded
         }
     }
     if sent.is_empty() {
+        given_back()?;
+        // Every failure is temporary for the MTA: a bounce would go to a sender who may be forged.
         return Err(match failed {
             Some(e) if e.kind() == ErrorKind::Permission => {
                 Error::temporary(format!("the key of {address} is locked")).hint("run `listcrypt list unlock`")
             }
-            Some(e) if e.kind() == ErrorKind::Data => Error::data("the owners cannot be reached"),
             Some(_) => Error::temporary("the owners' mail could not be sent"),
             None => Error::temporary(format!("no admin of {address} has a usable key")),
         }
         .hint("the list log says more"));
-    }
-    {
-        let store = list.store()?;
-        store.quota_allows(&sender_quota, u64::MAX, HOUR)?;
-        store.quota_allows(&list_quota, u64::MAX, HOUR)?;
-        store.flush()?;
     }
     crate::log::event(&list.home, &format!("owner mail from {sender} forwarded to {} admin(s)", sent.len()));
     Ok(Forwarded { to: sent, dropped: None })

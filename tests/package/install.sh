@@ -230,6 +230,8 @@ purge
 pass "apt-get purge listcrypt (the list's gpg-agent running)"
 check "user and group listcrypt removed" user_gone
 check "$home with the list left in place" test -d "$home/lists/$list/gnupg"
+check "$home left to root (0700), not to a uid the next system user may get" sh -c \
+    "[ \"\$(stat -c '%U:%G %a' $home)\" = 'root:root 700' ] && [ \"\$(find $home ! -user root | wc -l)\" = 0 ]"
 check "the purge said why $home stays" grep -q "$home is not empty and was left in place" "$tmp/apt"
 check "no unit links or deb-systemd-helper state left" no_unit_leftovers
 check "no process left running as the removed user (uid $uid)" no_process_of "$uid"

@@ -98,6 +98,7 @@ impl Report {
 /// Imports the Schleuder list `address` into `home` (or, with `dry_run`,
 /// into a scratch home that is then removed).
 pub fn import(home: &Home, address: &Address, source: &Source, options: &Options) -> Result<Report> {
+    refuse_foreign_home(home)?;
     refuse_existing(home, address)?;
     let plan = read_schleuder(address, source, options)?;
     let scratch = options.dry_run.then(ScratchDir::new).transpose()?;
@@ -120,13 +121,6 @@ pub fn import(home: &Home, address: &Address, source: &Source, options: &Options
         report.notified = report.members.len() - report.not_notified.len();
     }
     list.keyring.stop_agent();
-    hand_over(home, &list).map_err(|e| {
-        Error::new(
-            e.kind(),
-            format!("{address} is imported, but could not be given to the home's owner: {}", e.message()),
-        )
-        .hint(format!("chown -R the folder {} to the list user", list.home.dir.display()))
-    })?;
     report.imported = true;
     report.switch_over = switch_over(address);
     Ok(report)
@@ -291,25 +285,21 @@ fn log_import(list: &List, report: &Report) {
     }
 }
 
-/// Run as root on a home that belongs to the list user: the new list is
-/// theirs, as if they had made it.
-fn hand_over(home: &Home, list: &List) -> Result<()> {
+/// Root must not build a list inside a home another user owns: that user
+/// could swap the folders being built (gpg would then read their gpg.conf
+/// as root) or links being handed over. The import runs as the home's owner.
+fn refuse_foreign_home(home: &Home) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let Ok(owner) = std::fs::metadata(home.root()) else { return Ok(()) };
-    if rustix::process::geteuid().as_raw() != 0 || owner.uid() == 0 {
+    let me = rustix::process::geteuid().as_raw();
+    if owner.uid() == me {
         return Ok(());
     }
-    let lists_dir = list.home.dir.parent().map(std::path::Path::to_path_buf);
-    let mut pending: Vec<PathBuf> = lists_dir.into_iter().chain([list.home.dir.clone()]).collect();
-    while let Some(path) = pending.pop() {
-        std::os::unix::fs::lchown(&path, Some(owner.uid()), Some(owner.gid()))
-            .map_err(|e| Error::io(path.display(), e))?;
-        if path.is_dir() && !path.is_symlink() && path != home.root().join("lists") {
-            let entries = std::fs::read_dir(&path).map_err(|e| Error::io(path.display(), e))?;
-            pending.extend(entries.flatten().map(|e| e.path()));
-        }
-    }
-    Ok(())
+    Err(Error::new(
+        crate::error::ErrorKind::Permission,
+        format!("{} belongs to uid {}: run the import as that user, not as uid {me}", home.root().display(), owner.uid()),
+    )
+    .hint("give it read access to Schleuder's files first, e.g. `setfacl -R -m u:listcrypt:rX /var/lib/schleuder`, then `sudo -u listcrypt listcrypt list import-schleuder ...`"))
 }
 
 /// The steps that move the list's mail from Schleuder to listcrypt.
