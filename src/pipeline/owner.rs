@@ -73,8 +73,8 @@ fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded
         crate::log::event(&list.home, &format!("owner mail from {sender} dropped: {why}"));
         return Ok(Forwarded { to: vec![], dropped: Some(why.into()) });
     }
-    // The allowance is spent only by mail that reached the owners; past it
-    // the MTA holds the mail for later, so a flood delays mail but loses none.
+    // The allowance counts only mail that reached the owners; past it the
+    // MTA holds the mail for later, so a flood delays mail rather than drops it.
     let (sender_quota, list_quota) = (format!("owner:{sender}"), "owner:*".to_string());
     let (record, members) = {
         // Taken before sending (two deliveries at once cannot both pass), given back if nothing went.
@@ -96,12 +96,18 @@ fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded
         store.flush()
     };
 
+    let limit = settings.max_message_size as usize;
+    let open = |ciphertext: &[u8]| {
+        open(&list, ciphertext, limit).inspect_err(|_| {
+            let _ = given_back();
+        })
+    };
     let (message, how) = match crypto {
-        Crypto::PgpMimeEncrypted(ciphertext) => match open(&list, &ciphertext, settings.max_message_size as usize)? {
+        Crypto::PgpMimeEncrypted(ciphertext) => match open(&ciphertext)? {
             Some(entity) => (with_outer_headers(&raw, &entity), "It came encrypted to the list key."),
             None => (raw.clone(), "It came encrypted, but not to the list key: attached as it came."),
         },
-        Crypto::InlineEncrypted(ciphertext) => match open(&list, &ciphertext, settings.max_message_size as usize)? {
+        Crypto::InlineEncrypted(ciphertext) => match open(&ciphertext)? {
             Some(text) => {
                 let mut entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
                 entity.extend_from_slice(&text);
