@@ -54,7 +54,8 @@ pub fn admit(list: &List, member: &Address, key_file: &[u8]) -> Result<Admitted>
     let incoming = single_key(list.keyring.inspect(key_file)?)?;
     let fpr = &incoming.fingerprint;
     let list_key = list.store()?.list_record()?.fingerprint;
-    if fpr == &list_key || incoming.subkeys.contains(&list_key) {
+    // (A key that merely carries the list key as a subkey is a graft, refused below.)
+    if fpr == &list_key {
         return refuse(&incoming, "is the list's own key".into(), "a member registers their own key");
     }
     if incoming.has_secret {
