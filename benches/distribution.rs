@@ -13,10 +13,9 @@
 
 mod common;
 
-use common::{gpg_in, kill_agent, tempdir, Sink};
+use common::{gpg_in, inject_post, kill_agent, tempdir, Sink};
 use listcrypt::member::{KeyState, Member, MemberKey, Role};
 use listcrypt::{Address, Fingerprint};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -272,20 +271,7 @@ impl<'k> BenchList<'k> {
                 entity_file.to_str().unwrap(),
             ],
         );
-        let mail = format!(
-            "From: <member0000@bench.example.org>\r\nTo: {LIST}\r\nSubject: bench\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
-            String::from_utf8(armored).unwrap()
-        );
-        let mut child = Command::new(env!("CARGO_BIN_EXE_listcrypt"))
-            .arg("--home")
-            .arg(&self.home)
-            .args(["inject", LIST])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(mail.as_bytes()).unwrap();
-        let id = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string();
+        let id = inject_post(&self.home, LIST, "member0000@bench.example.org", &armored);
         let out = Command::new(env!("CARGO_BIN_EXE_listcrypt"))
             .arg("--home")
             .arg(&self.home)

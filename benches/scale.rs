@@ -19,12 +19,11 @@
 
 mod common;
 
-use common::{gpg_in, kill_agent, tempdir, Sink};
+use common::{gpg_in, inject_post, kill_agent, tempdir, Sink};
 use listcrypt::member::KeyState;
 use listcrypt::Address;
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -288,20 +287,7 @@ impl<'k> ScaleList<'k> {
                 entity_file.to_str().unwrap(),
             ],
         );
-        let mail = format!(
-            "From: <{sender}>\r\nTo: {LIST}\r\nSubject: bench\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
-            String::from_utf8(armored).unwrap()
-        );
-        let mut child = Command::new(env!("CARGO_BIN_EXE_listcrypt"))
-            .arg("--home")
-            .arg(&self.home)
-            .args(["inject", LIST])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(mail.as_bytes()).unwrap();
-        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string()
+        inject_post(&self.home, LIST, &sender, &armored)
     }
 
     /// Seconds of `verify` of one post (it must be approved).

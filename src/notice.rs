@@ -29,7 +29,7 @@ pub struct Notice {
 }
 
 impl Notice {
-    fn new(to: &Address, subject: String, text: String) -> Notice {
+    pub(crate) fn new(to: &Address, subject: String, text: String) -> Notice {
         Notice {
             to: to.clone(),
             subject,

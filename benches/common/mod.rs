@@ -91,3 +91,22 @@ fn serve(stream: TcpStream, count: &AtomicUsize) {
         let _ = out.write_all(reply);
     }
 }
+
+/// `listcrypt inject` of a PGP/MIME post from `from` to `list` around
+/// `armored`, into the list of `home`; the entry id.
+pub fn inject_post(home: &Path, list: &str, from: &str, armored: &[u8]) -> String {
+    let mail = format!(
+        "From: <{from}>\r\nTo: {list}\r\nSubject: bench\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
+        String::from_utf8_lossy(armored)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_listcrypt"))
+        .arg("--home")
+        .arg(home)
+        .args(["inject", list])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(mail.as_bytes()).unwrap();
+    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string()
+}

@@ -75,15 +75,5 @@ fn moved(list: &Address, member: &ImportedMember, list_key: &Fingerprint, settin
          {}\r\n",
         rules.iter().map(|r| format!("- {r}")).collect::<Vec<_>>().join("\r\n")
     );
-    Notice {
-        to: member.address.clone(),
-        subject: format!("{list} has moved to listcrypt"),
-        text,
-        attachments: vec![],
-        null_sender: false,
-        reply_to: None,
-        autocrypt: None,
-        reply: false,
-        from_owner: false,
-    }
+    Notice::new(&member.address, format!("{list} has moved to listcrypt"), text)
 }
