@@ -3,7 +3,8 @@
 //! Header values always go through mail-builder's encoders after control
 //! characters are removed; nothing from a received mail is pasted raw.
 
-use crate::mime::parse::split_header_section;
+pub use crate::mime::text::crlf;
+use crate::mime::text::split_header_section;
 use crate::model::{random_token, Address};
 use mail_builder::headers::address::Address as MailAddress;
 use mail_builder::headers::content_type::ContentType;
@@ -275,22 +276,6 @@ fn autocrypt_value(addr: &Address, key: &[u8]) -> String {
     let encoded = crate::openpgp::base64(key);
     let chunks: Vec<&str> = encoded.chunks(72).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
     format!("addr={addr}; prefer-encrypt=mutual; keydata={}", chunks.join(" "))
-}
-
-/// `bytes` with every line ending as CRLF, as SMTP and RFC 3156 expect.
-pub fn crlf(bytes: &[u8]) -> Vec<u8> {
-    // Exactly the room needed: growing would leave copies of decrypted text behind.
-    let bare = bytes.iter().enumerate().filter(|(i, b)| **b == b'\n' && (*i == 0 || bytes[i - 1] != b'\r')).count();
-    let mut out = Vec::with_capacity(bytes.len() + bare);
-    let mut prev = 0u8;
-    for &b in bytes {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev = b;
-    }
-    out
 }
 
 #[cfg(test)]

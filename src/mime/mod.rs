@@ -3,3 +3,4 @@
 pub mod anonymize;
 pub mod build;
 pub mod parse;
+pub mod text;

@@ -4,7 +4,8 @@
 //! as `Wrapped` and never trusted.
 
 use crate::error::{Error, Result};
-use crate::mime::build::crlf;
+use crate::mime::text::crlf;
+pub use crate::mime::text::split_header_section;
 use crate::model::Address;
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
@@ -397,35 +398,6 @@ fn root_entity(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Splits a CRLF message into its header fields (each with its folded
-/// continuation lines and line ends) and its body.
-pub fn split_header_section(raw: &[u8]) -> (Vec<&[u8]>, &[u8]) {
-    let mut fields: Vec<&[u8]> = vec![];
-    let mut at = 0;
-    let mut field_start = None;
-    while at < raw.len() {
-        let end = raw[at..].windows(2).position(|w| w == b"\r\n").map(|i| at + i + 2).unwrap_or(raw.len());
-        let line = &raw[at..end];
-        if line == b"\r\n" {
-            if let Some(s) = field_start.take() {
-                fields.push(&raw[s..at]);
-            }
-            return (fields, &raw[end..]);
-        }
-        if !(line[0] == b' ' || line[0] == b'\t') {
-            if let Some(s) = field_start.take() {
-                fields.push(&raw[s..at]);
-            }
-            field_start = Some(at);
-        }
-        at = end;
-    }
-    if let Some(s) = field_start {
-        fields.push(&raw[s..]);
-    }
-    (fields, &raw[raw.len()..])
-}
-
 /// The recipients a delivery status notification (RFC 3464) reports as
 /// failed: each per-recipient block with `Action: failed`.
 pub fn failed_recipients(raw: &[u8]) -> Vec<Address> {
@@ -470,6 +442,36 @@ pub fn delivered_to(raw: &[u8]) -> Vec<String> {
         }
     }
     out
+}
+
+/// A public key attached to the signed content (application/pgp-keys, or
+/// an armored block pasted into the text).
+pub fn attached_key(entity: &[u8]) -> Option<Vec<u8>> {
+    let message = MessageParser::default().parse(entity)?;
+    const BEGIN: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+    const END: &str = "-----END PGP PUBLIC KEY BLOCK-----";
+    for part in &message.parts {
+        let is_keys = mail_parser::MimeHeaders::content_type(part).is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("application")
+                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("pgp-keys"))
+        });
+        if is_keys {
+            return Some(part.contents().to_vec());
+        }
+        if let Some(text) = part.text_contents() {
+            if let (Some(start), Some(end)) = (text.find(BEGIN), text.find(END)) {
+                if end > start {
+                    return Some(text.as_bytes()[start..end + END.len()].to_vec());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The first text part of a MIME entity, decoded.
+pub fn first_text(entity: &[u8]) -> Option<String> {
+    MessageParser::default().parse(entity).and_then(|m| m.body_text(0).map(|t| t.into_owned()))
 }
 
 #[cfg(test)]

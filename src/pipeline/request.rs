@@ -14,6 +14,7 @@ use super::notify;
 use super::verify::{judge, Examined, Outcome, Snapshot};
 use crate::error::Result;
 use crate::list::List;
+use crate::mime::parse;
 use crate::model::{Address, Fingerprint};
 use crate::notice::{self, Notice};
 use crate::policy::{Decision, Kind, Reason};
@@ -155,13 +156,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
     };
     let verified = judged.facts.member.and_then(|m| m.key(&key)).is_some_and(|k| k.is_verified());
     let address = from;
-    let text = exam
-        .content
-        .as_deref()
-        .and_then(|c| {
-            mail_parser::MessageParser::default().parse(c).and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-        })
-        .unwrap_or_default();
+    let text = exam.content.as_deref().and_then(|c| parse::first_text(c)).unwrap_or_default();
     let mut answers = vec![];
     let mut attach_key = false;
     let (mut add_key, mut unsubscribe) = (false, false);
@@ -330,7 +325,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
     drop(store);
     for who in subscribe {
         // An admin's subscribe: the new member's key comes attached; welcome and challenge follow.
-        let answer = match exam.content.as_deref().map(Vec::as_slice).and_then(attached_key) {
+        let answer = match exam.content.as_deref().map(Vec::as_slice).and_then(parse::attached_key) {
             Some(key_file) => {
                 let registered = crate::admin::members::refuse_look_alike(&who).and_then(|()| {
                     crate::admin::keys::register(list, &who, &key_file, Some(crate::member::Role::Member), false)
@@ -352,7 +347,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
     }
     if add_key {
         // A new key, signed for by a verified one: it gets its own challenge.
-        let answer = match exam.content.as_deref().map(Vec::as_slice).and_then(attached_key) {
+        let answer = match exam.content.as_deref().map(Vec::as_slice).and_then(parse::attached_key) {
             Some(key_file) => match crate::admin::keys::register(list, address, &key_file, None, false) {
                 Ok(added) if added.refreshed => {
                     changes.push("add-key (refresh)");
@@ -399,31 +394,6 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
         let _ = list.keyring.delete(&fpr);
     }
     Ok(Outcome::Commands)
-}
-
-/// A public key attached to the signed content (application/pgp-keys, or
-/// an armored block pasted into the text).
-fn attached_key(entity: &[u8]) -> Option<Vec<u8>> {
-    let message = mail_parser::MessageParser::default().parse(entity)?;
-    const BEGIN: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
-    const END: &str = "-----END PGP PUBLIC KEY BLOCK-----";
-    for part in &message.parts {
-        let is_keys = mail_parser::MimeHeaders::content_type(part).is_some_and(|ct| {
-            ct.ctype().eq_ignore_ascii_case("application")
-                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("pgp-keys"))
-        });
-        if is_keys {
-            return Some(part.contents().to_vec());
-        }
-        if let Some(text) = part.text_contents() {
-            if let (Some(start), Some(end)) = (text.find(BEGIN), text.find(END)) {
-                if end > start {
-                    return Some(text.as_bytes()[start..end + END.len()].to_vec());
-                }
-            }
-        }
-    }
-    None
 }
 
 /// What the list knows about a member (their own data only).

@@ -1,0 +1,47 @@
+//! Line-level helpers both directions of MIME need: CRLF line ends and the
+//! header section of a message (a leaf: build and parse both use it).
+
+/// `bytes` with every line ending as CRLF, as SMTP and RFC 3156 expect.
+pub fn crlf(bytes: &[u8]) -> Vec<u8> {
+    // Exactly the room needed: growing would leave copies of decrypted text behind.
+    let bare = bytes.iter().enumerate().filter(|(i, b)| **b == b'\n' && (*i == 0 || bytes[i - 1] != b'\r')).count();
+    let mut out = Vec::with_capacity(bytes.len() + bare);
+    let mut prev = 0u8;
+    for &b in bytes {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
+}
+
+/// Splits a CRLF message into its header fields (each with its folded
+/// continuation lines and line ends) and its body.
+pub fn split_header_section(raw: &[u8]) -> (Vec<&[u8]>, &[u8]) {
+    let mut fields: Vec<&[u8]> = vec![];
+    let mut at = 0;
+    let mut field_start = None;
+    while at < raw.len() {
+        let end = raw[at..].windows(2).position(|w| w == b"\r\n").map(|i| at + i + 2).unwrap_or(raw.len());
+        let line = &raw[at..end];
+        if line == b"\r\n" {
+            if let Some(s) = field_start.take() {
+                fields.push(&raw[s..at]);
+            }
+            return (fields, &raw[end..]);
+        }
+        if !(line[0] == b' ' || line[0] == b'\t') {
+            if let Some(s) = field_start.take() {
+                fields.push(&raw[s..at]);
+            }
+            field_start = Some(at);
+        }
+        at = end;
+    }
+    if let Some(s) = field_start {
+        fields.push(&raw[s..]);
+    }
+    (fields, &raw[raw.len()..])
+}
