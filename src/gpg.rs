@@ -855,12 +855,9 @@ pub mod watchdog {
         let Ok(entries) = std::fs::read_dir("/proc") else { return };
         for entry in entries.flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else { continue };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            // "pid (comm) state ppid pgrp …": comm may hold spaces, so split at the last ')'.
-            let Some((head, rest)) = stat.rsplit_once(')') else { continue };
-            let comm = head.split_once('(').map(|(_, c)| c).unwrap_or("");
-            let pgrp = rest.split_whitespace().nth(2).and_then(|g| g.parse::<i32>().ok());
-            if comm == "gpg" && pgrp == Some(group.as_raw_nonzero().get()) && pid != me.as_raw_nonzero().get() {
+            let Some(stat) = u32::try_from(pid).ok().and_then(crate::proc::stat) else { continue };
+            let pgrp = stat.field(5).and_then(|g| g.parse::<i32>().ok());
+            if stat.comm == "gpg" && pgrp == Some(group.as_raw_nonzero().get()) && pid != me.as_raw_nonzero().get() {
                 if let Some(pid) = rustix::process::Pid::from_raw(pid) {
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
                 }

@@ -32,6 +32,7 @@ pub mod openpgp;
 pub mod pipeline;
 pub mod policy;
 pub mod post;
+pub mod proc;
 pub mod settings;
 pub mod store;
 pub mod transport;
