@@ -780,7 +780,8 @@ pub mod watchdog {
     use std::sync::{Mutex, OnceLock};
     use std::time::{Duration, Instant};
 
-    static EXIT_CODE: AtomicI32 = AtomicI32::new(75);
+    /// Set by the binary (which knows the exit codes); 1 until it does.
+    static EXIT_CODE: AtomicI32 = AtomicI32::new(1);
     static NEXT: AtomicU64 = AtomicU64::new(0);
 
     fn deadlines() -> &'static Mutex<HashMap<u64, Instant>> {
@@ -797,8 +798,8 @@ pub mod watchdog {
         Duration::from_secs(secs)
     }
 
-    /// The exit code when gpg overruns (75, EX_TEMPFAIL, unless a command
-    /// that must not make the MTA retry says otherwise).
+    /// The exit code when gpg overruns: the binary sets EX_TEMPFAIL (so the
+    /// MTA retries), and 0 for the stages that must not make it retry.
     pub fn exit_with(code: i32) {
         EXIT_CODE.store(code, Ordering::Relaxed);
     }

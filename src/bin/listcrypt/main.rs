@@ -42,6 +42,8 @@ pub struct Global {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // gpg past its time limit: the MTA tries again (later stages say 0 instead).
+    listcrypt::gpg::watchdog::exit_with(i32::from(exit::code(ErrorKind::Temporary)));
     let global = Global { home: Home::new(cli.home), quiet: cli.quiet, verbose: cli.verbose };
     match cli.command {
         Command::List(cmd) => list::run(&global, cmd),
