@@ -219,6 +219,12 @@ fn choose(
     report: &mut Imported,
 ) -> Result<Vec<(Address, KeyInfo)>> {
     let secret = &scratches.secret;
+    // A key read twice (two files, or two chunks of one) is refused with every
+    // copy: gpg would merge the copies, and only one of them was checked.
+    let mut copies: HashMap<&Fingerprint, usize> = HashMap::new();
+    for (_, key) in &scratches.keys {
+        *copies.entry(&key.fingerprint).or_default() += 1;
+    }
     let (members, list_key) = {
         let store = list.store()?;
         (store.members()?, store.list_record()?.fingerprint)
@@ -233,6 +239,9 @@ fn choose(
         };
         let named = address.as_ref().ok().cloned();
         let verdict = address.and_then(|address| {
+            if copies.get(&key.fingerprint).is_some_and(|n| *n > 1) {
+                return Err(Error::data("is read more than once, in different copies; give each key once"));
+            }
             if secret.contains(&key.fingerprint) {
                 return Err(Error::data("is a secret key; never send one, export the public key"));
             }
@@ -319,8 +328,13 @@ fn import_minimal(
         return Ok(vec![]);
     }
     list.keyring.import_many(&scratches.export_minimal(&fprs.iter().cloned().collect())?)?;
-    let minimal: HashMap<Fingerprint, KeyInfo> =
-        keys_with_any(list, &fprs)?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect();
+    let listed = keys_with_any(list, &fprs).inspect_err(|_| {
+        // The keys just brought in go again: a later run must not find them "held already".
+        for fpr in &fprs {
+            let _ = list.keyring.delete_public(fpr);
+        }
+    })?;
+    let minimal: HashMap<Fingerprint, KeyInfo> = listed.into_iter().map(|k| (k.fingerprint.clone(), k)).collect();
     let mut accepted = vec![];
     for (address, key) in chosen {
         let verdict = match minimal.get(&key.fingerprint) {

@@ -21,6 +21,10 @@ pub struct MailFacts {
     pub null_sender: bool,
     /// `Auto-Submitted` other than `no`, or an autoresponder's header (RFC 3834).
     pub auto_submitted: bool,
+    /// Made by a program, not a person: `Auto-Submitted` other than `no`,
+    /// `X-Autoreply` or `X-Autorespond` (`X-Auto-Response-Suppress` only asks
+    /// others not to answer; Outlook puts it on people's mail).
+    pub automatic: bool,
     /// `Precedence: bulk | junk | list`.
     pub bulk: bool,
     /// A delivery report, or mail from MAILER-DAEMON.
@@ -271,8 +275,9 @@ fn header_facts(message: &Message<'_>) -> MailFacts {
     }
     let raw = |name: &str| message.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
     facts.null_sender = raw("Return-Path").is_some_and(|v| v == "<>");
-    facts.auto_submitted = raw("Auto-Submitted").is_some_and(|v| !v.starts_with("no"))
-        || ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"].iter().any(|h| raw(h).is_some());
+    facts.automatic = raw("Auto-Submitted").is_some_and(|v| !v.starts_with("no"))
+        || ["X-Autoreply", "X-Autorespond"].iter().any(|h| raw(h).is_some());
+    facts.auto_submitted = facts.automatic || raw("X-Auto-Response-Suppress").is_some();
     facts.bulk = raw("Precedence").is_some_and(|v| ["bulk", "junk", "list", "auto_reply"].contains(&v.as_str()));
     let mailer_daemon = facts.from.iter().any(|a| {
         let local = a.local_part();

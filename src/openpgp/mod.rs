@@ -125,9 +125,20 @@ pub fn transferable_keys(file: &[u8]) -> Option<Vec<Vec<u8>>> {
     if file.first().is_some_and(|b| b & 0x80 != 0) {
         streams.push(file.to_vec());
     } else {
+        // Blocks one after another, each begun at the start of a line: a
+        // BEGIN line anywhere else (an armor header, say) is text, not a block.
         let text = std::str::from_utf8(file).ok()?;
-        for (start, _) in text.match_indices("-----BEGIN PGP ") {
+        let mut at = 0;
+        while let Some(found) = text[at..].find("-----BEGIN PGP ") {
+            let start = at + found;
+            let line_start = start == 0 || text.as_bytes()[start - 1] == b'\n';
+            if !line_start {
+                at = start + 1;
+                continue;
+            }
             streams.push(binary(&file[start..])?.into_owned());
+            let end = text[start..].find("\n-----END PGP ").map(|e| start + e + 1)?;
+            at = text[end..].find('\n').map_or(text.len(), |n| end + n + 1);
         }
     }
     let mut keys: Vec<Vec<u8>> = vec![];
@@ -297,6 +308,12 @@ mod tests {
         let two_blocks = format!("{}\n{}", armored(&key(1)), armored(&[key(2), key(3)].concat()));
         assert_eq!(transferable_keys(two_blocks.as_bytes()).unwrap().len(), 3, "every armored block");
         assert_eq!(transferable_keys(&new_format(13, b"uid")), None, "no key packet first");
+        let header = armored(&key(1)).replacen("\n\n", "\nComment: -----BEGIN PGP x\n\n", 1);
+        assert_eq!(
+            transferable_keys(header.as_bytes()).unwrap(),
+            vec![key(1)],
+            "a BEGIN inside a block is not a block"
+        );
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded
     let lists = home.list_addresses()?;
     let looped = facts.x_loop.iter().any(|l| lists.iter().any(|list| l.eq_ignore_ascii_case(list.as_str())));
     // An auto-reply (a vacation message answering an owner note) would start a loop too.
-    if looped || facts.auto_submitted {
+    if looped || facts.automatic {
         let why = if looped { "it came from a list (X-Loop)" } else { "it is an automatic reply" };
         crate::log::event(&list.home, &format!("owner mail from {sender} dropped: {why}"));
         return Ok(Forwarded { to: vec![], dropped: Some(why.into()) });
