@@ -49,113 +49,153 @@ pub fn owner(home: &Home, address: &Address, input: impl Read) -> Result<Forward
 fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded> {
     let list = List::open(home, address)?;
     let settings = list.store()?.settings()?;
-    let mut raw = Vec::new();
-    input
-        .take(settings.max_message_size + 1)
-        .read_to_end(&mut raw)
-        .map_err(|e| Error::io("reading the message from standard input", e))?;
-    if raw.len() as u64 > settings.max_message_size {
-        return Err(Error::data(format!(
-            "the message is larger than the list's max_message_size ({} bytes)",
-            settings.max_message_size
-        )));
-    }
-    check_is_mail(&raw)?;
-    let raw = crlf(parse::strip_mbox_line(&raw).0);
+    let raw = read_message(input, settings.max_message_size)?;
     let (facts, crypto) = parse::read_mail(&raw)?;
     let sender = facts.from.first().map(|a| a.to_string()).unwrap_or_else(|| "an unknown sender".into());
-    // Mail that passed through any list of this home: forwarding it again could loop between lists.
-    let lists = home.list_addresses()?;
-    let looped = facts.x_loop.iter().any(|l| lists.iter().any(|list| l.eq_ignore_ascii_case(list.as_str())));
-    // An auto-reply (a vacation message answering an owner note) would start a loop too.
-    if looped || facts.automatic {
-        let why = if looped { "it came from a list (X-Loop)" } else { "it is an automatic reply" };
+    if let Some(why) = why_dropped(home, &facts)? {
         crate::log::event(&list.home, &format!("owner mail from {sender} dropped: {why}"));
         return Ok(Forwarded { to: vec![], dropped: Some(why.into()) });
     }
-    // The allowance counts only mail that reached the owners; past it the
-    // MTA holds the mail for later, so a flood delays mail rather than drops it.
-    let (sender_quota, list_quota) = (format!("owner:{sender}"), "owner:*".to_string());
-    let (record, members) = {
-        // Taken before sending (two deliveries at once cannot both pass), given back if nothing went.
-        let store = list.store()?;
-        if !store.quota_allows(&sender_quota, FROM_ONE_SENDER_AN_HOUR, HOUR)? {
-            return Err(Error::temporary(format!("the owners of {address} took all the mail they take this hour")));
-        }
-        if !store.quota_allows(&list_quota, IN_ALL_AN_HOUR, HOUR)? {
-            store.quota_release(&sender_quota)?;
-            return Err(Error::temporary(format!("the owners of {address} took all the mail they take this hour")));
-        }
-        store.flush()?;
-        (store.list_record()?, store.members()?)
-    };
-    let given_back = || -> Result<()> {
-        let store = list.store()?;
-        store.quota_release(&sender_quota)?;
-        store.quota_release(&list_quota)?;
-        store.flush()
-    };
-
-    let limit = settings.max_message_size as usize;
-    let open = |ciphertext: &[u8]| {
-        open(&list, ciphertext, limit).inspect_err(|_| {
-            let _ = given_back();
-        })
-    };
-    let (message, how) = match crypto {
-        Crypto::PgpMimeEncrypted(ciphertext) => match open(&ciphertext)? {
-            Some(entity) => (with_outer_headers(&raw, &entity), "It came encrypted to the list key."),
-            None => (raw.clone(), "It came encrypted, but not to the list key: attached as it came."),
-        },
-        Crypto::InlineEncrypted(ciphertext) => match open(&ciphertext)? {
-            Some(text) => {
-                let mut entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
-                entity.extend_from_slice(&text);
-                (with_outer_headers(&raw, &entity), "It came encrypted to the list key (inline).")
-            }
-            None => (raw.clone(), "It came encrypted, but not to the list key: attached as it came."),
-        },
-        _ => (raw.clone(), "It came unencrypted."),
-    };
+    let allowance = Allowance { list: &list, sender: format!("owner:{sender}") };
+    let (record, members) = allowance.take()?;
+    let (message, how) =
+        opened(&list, &raw, crypto, settings.max_message_size as usize).inspect_err(|_| allowance.give_back())?;
     let subject = facts.subject.as_deref().map(printable).unwrap_or_default();
     let text = format!(
         "Mail to {} from {sender} (as its From: says; not verified)\r\nSubject: {subject}\r\n\r\n\
          {how}\r\nThe message is attached; to answer the writer, reply to it, not to this note.",
         address.owner()
     );
+    let (sent, failed) = send_to_admins(&list, &members, &record.fingerprint, &settings.transport, &text, &message);
+    if sent.is_empty() {
+        allowance.give_back();
+        return Err(nothing_sent(address, failed));
+    }
+    crate::log::event(&list.home, &format!("owner mail from {sender} forwarded to {} admin(s)", sent.len()));
+    Ok(Forwarded { to: sent, dropped: None })
+}
+
+/// The message from `input`, CRLF, without the mbox line: at most `max` bytes, and a mail.
+fn read_message(input: impl Read, max: u64) -> Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    input.take(max + 1).read_to_end(&mut raw).map_err(|e| Error::io("reading the message from standard input", e))?;
+    if raw.len() as u64 > max {
+        return Err(Error::data(format!("the message is larger than the list's max_message_size ({max} bytes)")));
+    }
+    check_is_mail(&raw)?;
+    Ok(crlf(parse::strip_mbox_line(&raw).0))
+}
+
+/// Why the mail must not be forwarded, if it must not: it passed through a
+/// list of this home, or a program made it (a vacation reply to a note);
+/// forwarding either could start a loop.
+fn why_dropped(home: &Home, facts: &parse::MailFacts) -> Result<Option<&'static str>> {
+    let lists = home.list_addresses()?;
+    if facts.x_loop.iter().any(|l| lists.iter().any(|list| l.eq_ignore_ascii_case(list.as_str()))) {
+        return Ok(Some("it came from a list (X-Loop)"));
+    }
+    Ok(facts.automatic.then_some("it is an automatic reply"))
+}
+
+/// The hour's allowance of mail to the owners: one sender's, and the list's.
+/// It counts only mail that reached the owners; past it the MTA holds the
+/// mail for later, so a flood delays mail rather than drops it.
+struct Allowance<'a> {
+    list: &'a List,
+    sender: String,
+}
+
+impl Allowance<'_> {
+    const LIST: &'static str = "owner:*";
+
+    /// Takes one of each before sending (two deliveries at once cannot both
+    /// pass); with the store open, the list's record and members.
+    fn take(&self) -> Result<(crate::store::ListRecord, Vec<crate::member::Member>)> {
+        let store = self.list.store()?;
+        let over =
+            || Error::temporary(format!("the owners of {} took all the mail they take this hour", self.list.address()));
+        if !store.quota_allows(&self.sender, FROM_ONE_SENDER_AN_HOUR, HOUR)? {
+            return Err(over());
+        }
+        if !store.quota_allows(Self::LIST, IN_ALL_AN_HOUR, HOUR)? {
+            store.quota_release(&self.sender)?;
+            return Err(over());
+        }
+        store.flush()?;
+        Ok((store.list_record()?, store.members()?))
+    }
+
+    /// Gives both back: nothing reached the owners (best effort).
+    fn give_back(&self) {
+        let _ = self.list.store().and_then(|store| {
+            store.quota_release(&self.sender)?;
+            store.quota_release(Self::LIST)?;
+            store.flush()
+        });
+    }
+}
+
+/// The message to attach, and how it came: opened when it was encrypted to
+/// the list key (admins cannot read that), else as it came.
+fn opened(list: &List, raw: &[u8], crypto: Crypto, limit: usize) -> Result<(Vec<u8>, &'static str)> {
+    const NOT_OURS: &str = "It came encrypted, but not to the list key: attached as it came.";
+    Ok(match crypto {
+        Crypto::PgpMimeEncrypted(ciphertext) => match open(list, &ciphertext, limit)? {
+            Some(entity) => (with_outer_headers(raw, &entity), "It came encrypted to the list key."),
+            None => (raw.to_vec(), NOT_OURS),
+        },
+        Crypto::InlineEncrypted(ciphertext) => match open(list, &ciphertext, limit)? {
+            Some(text) => {
+                let mut entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
+                entity.extend_from_slice(&text);
+                (with_outer_headers(raw, &entity), "It came encrypted to the list key (inline).")
+            }
+            None => (raw.to_vec(), NOT_OURS),
+        },
+        _ => (raw.to_vec(), "It came unencrypted."),
+    })
+}
+
+/// The note, signed by the list, to each admin with a usable key: who got
+/// it, and the failure that counts most (a temporary one) if any did not.
+fn send_to_admins(
+    list: &List,
+    members: &[crate::member::Member],
+    list_key: &crate::Fingerprint,
+    transport_setting: &crate::settings::Transport,
+    text: &str,
+    message: &[u8],
+) -> (Vec<Address>, Option<Error>) {
     let mut sent = vec![];
     let mut failed: Option<Error> = None;
     for admin in members.iter().filter(|m| m.is_admin()) {
         let Some(key) = admin.delivery_key() else { continue };
-        let note = notice::owner_mail(address, &admin.address, &text, &message);
+        let note = notice::owner_mail(list.address(), &admin.address, text, message);
         // Signed, always: an unsigned note would teach admins to trust forgeries.
-        let result =
-            list.seal_signed(&note, key, &record.fingerprint).and_then(|m| transport::send(&settings.transport, &m));
-        match result {
+        match list.seal_signed(&note, key, list_key).and_then(|m| transport::send(transport_setting, &m)) {
             Ok(()) => sent.push(admin.address.clone()),
             Err(e) => {
                 crate::log::event(&list.home, &format!("owner mail to {} not sent: {}", admin.address, e.message()));
-                // A temporary failure outweighs a permanent one: the MTA tries again.
                 if failed.as_ref().is_none_or(|f| f.kind() != ErrorKind::Temporary) {
                     failed = Some(e);
                 }
             }
         }
     }
-    if sent.is_empty() {
-        given_back()?;
-        // Every failure is temporary for the MTA: a bounce would go to a sender who may be forged.
-        return Err(match failed {
-            Some(e) if e.kind() == ErrorKind::Permission => {
-                Error::temporary(format!("the key of {address} is locked")).hint("run `listcrypt list unlock`")
-            }
-            Some(_) => Error::temporary("the owners' mail could not be sent"),
-            None => Error::temporary(format!("no admin of {address} has a usable key")),
+    (sent, failed)
+}
+
+/// Why nothing went out, for the MTA: always temporary, since a bounce would
+/// go to a sender who may be forged.
+fn nothing_sent(address: &Address, failed: Option<Error>) -> Error {
+    match failed {
+        Some(e) if e.kind() == ErrorKind::Permission => {
+            Error::temporary(format!("the key of {address} is locked")).hint("run `listcrypt list unlock`")
         }
-        .hint("the list log says more"));
+        Some(_) => Error::temporary("the owners' mail could not be sent").hint("the list log says why"),
+        None => Error::temporary(format!("no admin of {address} has a usable key"))
+            .hint("an admin adds and verifies a key (`listcrypt keys add`)"),
     }
-    crate::log::event(&list.home, &format!("owner mail from {sender} forwarded to {} admin(s)", sent.len()));
-    Ok(Forwarded { to: sent, dropped: None })
 }
 
 /// The mail's own encryption opened with the list key (at most `limit`

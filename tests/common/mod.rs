@@ -514,17 +514,7 @@ impl Scene {
 
     /// The MTA's alias: `inject && verify && distribute`, the mail on stdin.
     pub fn deliver(&self, mail: &[u8]) -> Output {
-        let bin = env!("CARGO_BIN_EXE_listcrypt");
-        let home = self.w.home.display();
-        let script = format!(
-            "{bin} --home {home} inject {LIST} && {bin} --home {home} verify {LIST} && {bin} --home {home} distribute {LIST}"
-        );
-        let mut cmd = Command::new("/bin/sh");
-        cmd.env_clear().env("PATH", "/usr/bin:/bin").env("HOME", "/nonexistent").arg("-c").arg(script);
-        use std::io::Write;
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let _ = child.stdin.take().unwrap().write_all(mail);
-        child.wait_with_output().unwrap()
+        self.w.through_alias(LIST, false, mail)
     }
 
     /// Copies of posts (not notices) that reached `person`.
@@ -534,6 +524,31 @@ impl Scene {
 }
 
 impl World {
+    /// The mail through a list's alias chain (`inject [--request] && verify &&
+    /// distribute`) run by /bin/sh with the environment local(8) gives it.
+    pub fn through_alias(&self, list: &str, request: bool, mail: &[u8]) -> Output {
+        let bin = env!("CARGO_BIN_EXE_listcrypt");
+        let home = self.home.display();
+        let request = if request { "--request " } else { "" };
+        let script = format!(
+            "{bin} --home {home} inject {request}{list} && {bin} --home {home} verify {list} && {bin} --home {home} distribute {list}"
+        );
+        let mut child = Command::new("/bin/sh")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", "/nonexistent")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let _ = child.stdin.take().unwrap().write_all(mail);
+        child.wait_with_output().unwrap()
+    }
+
     /// Adds a member, answers the challenge with their key, and gives them the list key.
     pub fn verified_member(&self, address: &str, list_key: &str, existing: bool) -> Person {
         let person = self.person(address);
@@ -738,24 +753,7 @@ impl Scene {
 
 /// The MTA's -request alias: `inject --request && verify && distribute`.
 pub fn to_request(s: &Scene, mail: &[u8]) -> Output {
-    let bin = env!("CARGO_BIN_EXE_listcrypt");
-    let home = s.w.home.display();
-    let script = format!(
-        "{bin} --home {home} inject --request {LIST} && {bin} --home {home} verify {LIST} && {bin} --home {home} distribute {LIST}"
-    );
-    let mut child = Command::new("/bin/sh")
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    let _ = child.stdin.take().unwrap().write_all(mail);
-    child.wait_with_output().unwrap()
+    s.w.through_alias(LIST, true, mail)
 }
 
 /// Commands in `body`, signed by `sender` and encrypted to the list, to -request.
