@@ -144,12 +144,7 @@ fn a_missing_flush_schedule_and_a_stuck_queue_are_found() {
 fn a_locked_list_key_and_one_about_to_expire_are_found() {
     let h = Healthy::new();
     // A list key with a passphrase, never unlocked.
-    let owner = h.w.empty_person("locked@example.org");
-    owner.gen_key("locked@example.org", &["--passphrase", "secret words"]);
-    let exported =
-        owner.gpg(&["--passphrase", "secret words", "--armor", "--export-secret-keys", &owner.fingerprint()]);
-    let file = owner.home.join("secret.asc");
-    fs::write(&file, &exported.stdout).unwrap();
+    let (_, file) = h.w.owners_list_key("locked@example.org", "never", Some("secret words"));
     let created = h.listcrypt(&[
         "list",
         "create",
@@ -170,11 +165,7 @@ fn a_locked_list_key_and_one_about_to_expire_are_found() {
     h.listcrypt(&["list", "delete", "locked@example.org", "--yes"]);
 
     // A list key that expires in ten days: a warning, the run still passes.
-    let soon = h.w.empty_person("soon@example.org");
-    soon.gen_key_expiring("soon@example.org", &[], "10d");
-    let exported = soon.gpg(&["--armor", "--export-secret-keys", &soon.fingerprint()]);
-    let file = soon.home.join("secret.asc");
-    fs::write(&file, &exported.stdout).unwrap();
+    let (_, file) = h.w.owners_list_key("soon@example.org", "10d", None);
     let created = h.listcrypt(&[
         "list",
         "create",

@@ -4,19 +4,10 @@
 
 mod common;
 use common::*;
-use std::fs;
 
 /// A list whose own key (made by its owner) expires in `expire`, protected by `passphrase`.
 fn list_with_key(w: &World, expire: &str, passphrase: Option<&str>) -> Person {
-    let owner = w.empty_person(LIST);
-    let protect: Vec<&str> = passphrase.map(|p| vec!["--passphrase", p]).unwrap_or_default();
-    owner.gen_key_expiring(LIST, &protect, expire);
-    let mut args = protect.clone();
-    args.extend(["--armor", "--export-secret-keys"]);
-    let fpr = owner.fingerprint();
-    args.push(&fpr);
-    let file = owner.home.join("secret.asc");
-    fs::write(&file, owner.gpg_ok(&args)).unwrap();
+    let (owner, file) = w.owners_list_key(LIST, expire, passphrase);
     w.ok(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", file.to_str().unwrap()]);
     w.use_outbox(LIST);
     owner

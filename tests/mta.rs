@@ -220,14 +220,7 @@ fn owner_mail_waits_in_the_mta_while_no_admin_can_receive() {
 #[test]
 fn owner_mail_waits_while_the_list_key_is_locked_and_never_goes_unsigned() {
     let w = World::new();
-    let owner = w.empty_person(LIST);
-    owner.gen_key(LIST, &["--passphrase", "owner words"]);
-    let file = owner.home.join("secret.asc");
-    fs::write(
-        &file,
-        owner.gpg_ok(&["--passphrase", "owner words", "--armor", "--export-secret-keys", &owner.fingerprint()]),
-    )
-    .unwrap();
+    let (_owner, file) = w.owners_list_key(LIST, "never", Some("owner words"));
     w.ok(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", file.to_str().unwrap()]);
     w.use_outbox(LIST);
     let list_key = w.ok(&["list", "export-key", LIST]);

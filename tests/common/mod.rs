@@ -549,6 +549,20 @@ impl World {
         child.wait_with_output().unwrap()
     }
 
+    /// A list key made by its owner (expiring after `expire`, or "never";
+    /// protected by `passphrase`, if any), its secret part exported into a file.
+    pub fn owners_list_key(&self, list: &str, expire: &str, passphrase: Option<&str>) -> (Person, PathBuf) {
+        let owner = self.empty_person(list);
+        let protect: Vec<&str> = passphrase.map(|p| vec!["--passphrase", p]).unwrap_or_default();
+        owner.gen_key_expiring(list, &protect, expire);
+        let fpr = owner.fingerprint();
+        let mut args = protect;
+        args.extend(["--armor", "--export-secret-keys", &fpr]);
+        let file = owner.home.join("secret.asc");
+        fs::write(&file, owner.gpg_ok(&args)).unwrap();
+        (owner, file)
+    }
+
     /// Adds a member, answers the challenge with their key, and gives them the list key.
     pub fn verified_member(&self, address: &str, list_key: &str, existing: bool) -> Person {
         let person = self.person(address);
