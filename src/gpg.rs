@@ -220,9 +220,21 @@ impl Keyring {
         start_gpgme(&self.home);
     }
 
-    /// A context for one operation, watched by [`watchdog`] while it lives.
+    /// A context for one operation that only reads the keyring, watched by
+    /// [`watchdog`] while it lives.
     fn context(&self) -> Result<Watched> {
+        self.watched(Access::Read)
+    }
+
+    /// A context for one operation that changes the keyring.
+    fn context_to_change(&self) -> Result<Watched> {
+        self.watched(Access::Change)
+    }
+
+    fn watched(&self, access: Access) -> Result<Watched> {
+        // Armed first: a wait for the keyring lock counts against the limit.
         let deadline = watchdog::arm();
+        let lock = keyring_lock(&self.home, access)?;
         let default_home = start_gpgme(&self.home);
         let mut ctx = Context::from_protocol(Protocol::OpenPgp).map_err(unavailable)?;
         // Another home costs this context one more `gpg --version`.
@@ -231,7 +243,7 @@ impl Keyring {
         }
         ctx.set_pinentry_mode(PinentryMode::Cancel).map_err(unavailable)?;
         ctx.set_offline(true);
-        Ok(Watched { ctx, _deadline: deadline })
+        Ok(Watched { ctx, _lock: lock, _deadline: deadline })
     }
 
     /// The keys in `bytes` (armored or binary), without importing them.
@@ -260,7 +272,7 @@ impl Keyring {
     /// Imports every key in `bytes` (public or secret).
     pub fn import(&self, bytes: &[u8]) -> Result<()> {
         self.forget_keys();
-        let mut ctx = self.context()?;
+        let mut ctx = self.context_to_change()?;
         let result = ctx.import(bytes).map_err(|e| Error::data(format!("gpg refused the key: {e}")))?;
         if result.considered() == 0 || result.not_imported() > 0 {
             return Err(Error::data(format!(
@@ -286,7 +298,7 @@ impl Keyring {
     /// to `lifetime` from now. Needs the secret key unlocked in the agent.
     pub fn extend(&self, fpr: &Fingerprint, lifetime: Duration) -> Result<()> {
         let key = lookup(&mut *self.context()?, fpr.as_str(), true).map_err(|_| not_in_keyring(fpr, &self.home))?;
-        let mut ctx = self.context()?;
+        let mut ctx = self.context_to_change()?;
         let failed = |e| gpg_error("setting the key's expiry", e);
         ctx.set_expire(&key, lifetime, std::iter::empty::<&str>()).map_err(failed)?;
         ctx.set_expire_all(&key, lifetime).map_err(failed)?;
@@ -337,7 +349,7 @@ impl Keyring {
     pub fn delete_public(&self, fpr: &Fingerprint) -> Result<()> {
         self.forget_keys();
         let key = self.find(fpr)?;
-        self.context()?
+        self.context_to_change()?
             .delete_key_with_flags(&key, gpgme::DeleteKeyFlags::empty())
             .map_err(|e| Error::software(format!("gpg could not delete key {fpr}: {e}")))
     }
@@ -346,7 +358,7 @@ impl Keyring {
     pub fn delete(&self, fpr: &Fingerprint) -> Result<()> {
         let key = self.find(fpr)?;
         self.forget_keys();
-        self.context()?
+        self.context_to_change()?
             .delete_key_with_flags(&key, gpgme::DeleteKeyFlags::ALLOW_SECRET | gpgme::DeleteKeyFlags::FORCE)
             .map_err(|e| Error::software(format!("gpg could not delete key {fpr}: {e}")))
     }
@@ -419,7 +431,8 @@ impl Keyring {
     /// Imports what gpg can read of `bytes`, many keys at once; how many it took.
     pub fn import_many(&self, bytes: &[u8]) -> Result<u32> {
         self.forget_keys();
-        let result = self.context()?.import(bytes).map_err(|e| Error::data(format!("gpg refused the keys: {e}")))?;
+        let result =
+            self.context_to_change()?.import(bytes).map_err(|e| Error::data(format!("gpg refused the keys: {e}")))?;
         Ok(result.imported() + result.unchanged())
     }
 
@@ -427,7 +440,7 @@ impl Keyring {
     /// subkey for `user_id` (tests and small set-ups; real lists import theirs).
     pub fn generate(&self, user_id: &str) -> Result<Fingerprint> {
         self.forget_keys();
-        let mut ctx = self.context()?;
+        let mut ctx = self.context_to_change()?;
         let flags = CreateKeyFlags::NOPASSWD | CreateKeyFlags::NOEXPIRE;
         let made = ctx
             .create_key_with_flags(
@@ -452,15 +465,16 @@ impl Keyring {
         plaintext: &[u8],
         signer: Option<&Fingerprint>,
     ) -> Result<Vec<u8>> {
+        // Keys are found before the context takes its hold on the keyring lock.
+        let keys = recipients.iter().map(|f| self.find(f)).collect::<Result<Vec<_>>>()?;
+        let signing_key = signer.map(|fpr| self.find(fpr)).transpose()?;
         let mut ctx = self.context()?;
         ctx.set_armor(true);
-        let keys = recipients.iter().map(|f| self.find(f)).collect::<Result<Vec<_>>>()?;
         let mut out = Vec::new();
         let flags = EncryptFlags::ALWAYS_TRUST | EncryptFlags::NO_ENCRYPT_TO;
-        match signer {
-            Some(fpr) => {
+        match signing_key {
+            Some(key) => {
                 // gpg finds the secret part itself, through the agent.
-                let key = self.find(fpr)?;
                 ctx.add_signer(&key).map_err(|e| gpg_error("signing", e))?;
                 ctx.sign_and_encrypt_with_flags(&keys, plaintext, &mut out, flags)
                     .map_err(|e| gpg_error("signing and encrypting", e))?;
@@ -531,10 +545,10 @@ impl Keyring {
     /// A detached, armored signature over `data` by `signer`, with the
     /// RFC 3156 `micalg` name of its hash (`pgp-sha256`).
     pub fn sign_detached(&self, signer: &Fingerprint, data: &[u8]) -> Result<(Vec<u8>, String)> {
-        let mut ctx = self.context()?;
-        ctx.set_armor(true);
         // gpg finds the secret part itself, through the agent.
         let key = self.find(signer)?;
+        let mut ctx = self.context()?;
+        ctx.set_armor(true);
         ctx.add_signer(&key).map_err(|e| gpg_error("signing", e))?;
         let mut out = Vec::new();
         let result = ctx.sign_detached(data, &mut out).map_err(|e| gpg_error("signing", e))?;
@@ -749,10 +763,47 @@ impl Drop for Scratch {
     }
 }
 
-/// A gpgme context whose operations the watchdog times.
+/// A gpgme context whose operations the watchdog times, with its hold on
+/// the keyring lock.
 struct Watched {
     ctx: Context,
+    _lock: Option<std::fs::File>,
     _deadline: watchdog::Deadline,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    Read,
+    Change,
+}
+
+/// GnuPG 2.2 puts a changed pubring.kbx in place by two renames (the old
+/// file to `pubring.kbx~`, then the new one in), so a gpg that opens the
+/// keyring between them finds none: a member's signature checks as "no
+/// public key" and encrypting to a member fails with "unusable public key".
+/// listcrypt's gpg runs therefore share each keyring under a lock: reads
+/// together, a change alone. Measured before the lock: 1 encryption in 300
+/// failed while another process imported keys.
+///
+/// A keyring the list user cannot open the lock of (a home made by root, a
+/// read-only one listcrypt only reads) goes without; doctor names files of
+/// the home another user owns.
+fn keyring_lock(home: &Path, access: Access) -> Result<Option<std::fs::File>> {
+    use rustix::fs::{Mode, OFlags};
+    let path = home.join("listcrypt-keyring.lock");
+    let flags = OFlags::RDONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let file = match rustix::fs::open(&path, flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::ROFS) => return Ok(None),
+        Err(e) => return Err(Error::temporary(format!("cannot open {}: {e}", path.display()))),
+    };
+    let operation = match access {
+        Access::Read => rustix::fs::FlockOperation::LockShared,
+        Access::Change => rustix::fs::FlockOperation::LockExclusive,
+    };
+    rustix::fs::flock(&file, operation)
+        .map_err(|e| Error::temporary(format!("cannot lock {}: {e}", path.display())))?;
+    Ok(Some(file))
 }
 
 impl std::ops::Deref for Watched {
@@ -983,6 +1034,44 @@ fn gpg_error(what: &str, e: gpgme::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// gpg swaps pubring.kbx in by two renames; without the keyring lock a
+    /// gpg started between them finds no keyring at all.
+    #[test]
+    fn readers_never_see_the_keyring_missing_while_keys_come_and_go() {
+        let home = Scratch::new().unwrap();
+        let reader = Keyring::new(home.keyring.home());
+        let list = reader.generate("list@example.org").unwrap();
+        let others: Vec<(Fingerprint, Vec<u8>)> = (0..3)
+            .map(|i| {
+                let scratch = Scratch::new().unwrap();
+                let fpr = scratch.keyring.generate(&format!("m{i}@example.org")).unwrap();
+                let public = scratch.keyring.export_minimal(&fpr).unwrap();
+                (fpr, public)
+            })
+            .collect();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let failures = std::thread::scope(|s| {
+            s.spawn(|| {
+                let writer = Keyring::new(home.keyring.home());
+                for _ in 0..50 {
+                    for (fpr, public) in &others {
+                        writer.import(public).unwrap();
+                        writer.delete_public(fpr).unwrap();
+                    }
+                }
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let mut failures = vec![];
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Err(e) = reader.encrypt(std::slice::from_ref(&list), b"hello", None) {
+                    failures.push(e.message().to_string());
+                }
+            }
+            failures
+        });
+        assert!(failures.is_empty(), "{} encryptions failed: {:?}", failures.len(), failures.first());
+    }
 
     #[test]
     fn capped_output_grows_by_hand_and_stops_at_the_limit() {
