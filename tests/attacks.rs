@@ -275,7 +275,7 @@ fn hidden_recipients_and_extra_recipients_do_not_matter_to_the_list() {
 fn a_signature_from_300_days_ago_is_refused() {
     let s = Scene::new();
     let list_key = s.w.ok(&["list", "export-key", LIST]);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = now();
     let stamp = |days: u64| format!("{}!", now - days * 86_400);
     let old = s.w.empty_person("old@example.org");
     old.gen_key_expiring("old@example.org", &["--faked-system-time", &stamp(400)], "never");

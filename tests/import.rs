@@ -135,7 +135,7 @@ fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
     let dana = w.person("dana@example.org");
     // Mallory's key binds dana's primary key as a subkey (the test lends him dana's secret key).
     let mallory = w.empty_person("mallory@example.org");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = now();
     mallory.gen_key("mallory@example.org", &["--faked-system-time", &format!("{}!", now - 86_400)]);
     mallory.gpg_pipe(&["--import"], &dana.gpg_pipe(&["--export-secret-keys", &dana.fingerprint()], b""));
     // A clean copy of Mallory's key, in a file of its own beside the grafted one.

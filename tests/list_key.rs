@@ -16,7 +16,7 @@ fn list_with_key(w: &World, expire: &str, passphrase: Option<&str>) -> Person {
 /// Days from now until the list key's primary key and encryption subkey expire, as a member's gpg reads them.
 fn days_left(reader: &Person, key: &[u8]) -> Vec<u64> {
     reader.import(key);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = now();
     reader
         .gpg_ok(&["--with-colons", "--list-keys", LIST])
         .lines()

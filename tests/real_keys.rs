@@ -6,10 +6,6 @@
 mod common;
 use common::*;
 
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
 /// gpg in `person`'s home with an empty passphrase and a fixed clock.
 fn gpg_at(person: &Person, at: u64, args: &[&str]) {
     let mut all = vec!["--pinentry-mode", "loopback", "--passphrase", ""];

@@ -28,7 +28,7 @@ fn spawn(w: &World, args: &[&str], input: Option<&[u8]>) -> Child {
 
 /// Runs `flush` until the queue is empty (at most `rounds` times).
 fn drain(s: &Scene, rounds: usize) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = now();
     for round in 0..rounds as u64 {
         // A killed run counted as an attempt: its entry waits out a back-off, so the clock moves on.
         let out = s.w.cmd(&["flush"]).env("LISTCRYPT_NOW", (now + round * 3600).to_string()).output().unwrap();
@@ -314,7 +314,7 @@ fn a_hung_gpg_agent_stops_verify_at_the_time_limit_and_loses_nothing() {
     let second = s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "second", "more"));
     assert!(second.status.success(), "{}", stderr(&second));
     let started = std::time::Instant::now();
-    let before_the_stop = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let before_the_stop = now();
     // In a process group of its own, as under an MTA's pipe (the watchdog kills its group's gpg).
     use std::os::unix::process::CommandExt;
     let child =

@@ -7,10 +7,6 @@ use common::attack::*;
 use common::*;
 use std::time::Instant;
 
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
 fn setting(s: &Scene, name: &str) -> String {
     let shown: serde_json::Value = serde_json::from_str(&s.w.ok(&["list", "show", LIST, "--json"])).unwrap();
     let found = shown["settings"].as_array().unwrap().iter().find(|x| x["name"] == name).cloned().unwrap();

@@ -21,10 +21,10 @@ use crate::mime::build::{self, Head};
 use crate::model::{Address, Fingerprint, Secret};
 use crate::openpgp::{self, KeyId, Packet};
 use crate::pipeline::acceptance::list_id;
-use crate::pipeline::{defer, quarantine, quarantine_stalling, release, renew_lease, select, tell_admins};
+use crate::pipeline::snapshot::{lease, Leased, Snapshot};
+use crate::pipeline::{defer, quarantine, release, renew_lease, select, tell_admins};
 use crate::post::Post;
 use crate::settings::{Encryption, Settings};
-use crate::store::ListRecord;
 use crate::transport::{Outgoing, Session};
 use std::collections::HashMap;
 
@@ -83,14 +83,6 @@ pub fn distribute(home: &Home, address: &Address, ids: &[String]) -> Result<Dist
     Ok(report)
 }
 
-struct Snapshot {
-    record: ListRecord,
-    settings: Settings,
-    members: Vec<Member>,
-    first_attempt: bool,
-    payload: Vec<u8>,
-}
-
 /// False when the list key is locked.
 fn distribute_entry(list: &List, id: &str, explicit: bool, report: &mut DistributeReport) -> Result<bool> {
     let mut phases = vec![];
@@ -107,57 +99,51 @@ fn send_entry(
     report: &mut DistributeReport,
     watch: &mut Stopwatch<'_>,
 ) -> Result<bool> {
-    let snap = {
-        let store = list.store()?;
-        let Some(entry) = store.lease(id, Stage::Outgoing, explicit)? else { return Ok(true) };
-        store.flush()?;
-        if entry.is_stalling() {
-            drop(store);
-            quarantine_stalling(list, id)?;
-            return Ok(true);
-        }
-        Snapshot {
-            record: store.list_record()?,
-            settings: store.settings()?,
-            members: store.members()?,
-            first_attempt: entry.attempts == 1,
-            payload: store.payload(id)?.unwrap_or_default(),
-        }
+    let snap = match lease(list, id, Stage::Outgoing, explicit)? {
+        Leased::Ready(snap) => snap,
+        Leased::Skipped | Leased::Quarantined(_) => return Ok(true),
     };
     watch.lap("store");
+    match encrypt_and_send(list, id, &snap, report, watch)? {
+        Delivery::Sent => {}
+        Delivery::Deferred => return Ok(true),
+        Delivery::Stopped { locked } => return Ok(!locked),
+    }
+    let store = list.store()?;
+    store.remove_entry(id)?;
+    store.note_progress()?;
+    store.flush()?;
+    drop(store);
+    journal::remove(&list.home, id);
+    crate::log::event(&list.home, &format!("entry {id} distributed"));
+    report.done.push(id.to_string());
+    Ok(true)
+}
+
+/// The batches look up their keys while the post is opened and signed;
+/// then each encrypts (split mode) and its copies go out as soon as it is
+/// done, while the others still encrypt.
+fn encrypt_and_send(
+    list: &List,
+    id: &str,
+    snap: &Snapshot,
+    report: &mut DistributeReport,
+    watch: &mut Stopwatch<'_>,
+) -> Result<Delivery> {
     let delivered = journal::delivered(&list.home, id)?;
     let candidates: Vec<Fingerprint> =
         snap.members.iter().filter(|m| m.delivery).filter_map(|m| m.delivery_key().cloned()).collect();
-    let split = snap.settings.encryption == Encryption::Split;
-    let outcome = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         // The list key for the Autocrypt header; its look-up serves the signature too.
         let autocrypt = scope.spawn(|| list.autocrypt_key(&snap.record.fingerprint));
-        // Each batch looks up its keys (one gpg run) while the post is opened
-        // and signed (two more), encrypts as soon as the signed post exists,
-        // and hands its result over when done: copies of the first batch go
-        // out while the others still encrypt.
-        let (finished, results) = std::sync::mpsc::channel();
-        let mut jobs = vec![];
-        for chunk in candidates.chunks(batch_size(candidates.len())) {
-            let (job, next) = std::sync::mpsc::channel();
-            jobs.push(job);
-            let finished = finished.clone();
-            scope.spawn(move || {
-                let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(list, chunk, &next)));
-                finished.send(batch.unwrap_or_else(|_| Batch {
-                    keys: Err(Error::software("a distribution batch failed")),
-                    ciphertext: None,
-                }))
-            });
-        }
-        drop(finished);
-        let (post, head, signed) = match open_and_sign(list, id, &snap)? {
+        let (jobs, results) = start_batches(scope, list, &candidates);
+        let (post, head, signed) = match open_and_sign(list, id, snap)? {
             Prepared::Ready { post, head, signed } => (*post, *head, std::sync::Arc::new(signed)),
             // Dropping the jobs tells the batches there is nothing to encrypt.
-            Prepared::Stop { locked } => return Ok(Outcome::Stopped { locked }),
+            Prepared::Stop { locked } => return Ok(Delivery::Stopped { locked }),
         };
-        let (recipients, keyless) = recipients(&snap, &post.author, &delivered);
-        if split {
+        let (recipients, keyless) = recipients(snap, &post.author, &delivered);
+        if snap.settings.encryption == Encryption::Split {
             let wanted = recipients.iter().map(|(_, f)| f.clone()).collect();
             let job = std::sync::Arc::new(Job { signed: std::sync::Arc::clone(&signed), wanted });
             for next in &jobs {
@@ -166,8 +152,8 @@ fn send_entry(
         }
         drop(jobs);
         watch.lap("open and sign");
-        if snap.first_attempt && delivered.is_empty() && !keyless.is_empty() {
-            tell_keyless(list, &snap, id, &keyless);
+        if snap.first_attempt() && delivered.is_empty() && !keyless.is_empty() {
+            tell_keyless(list, snap, id, &keyless);
         }
         let mut outer = head;
         if snap.settings.protect_subject {
@@ -176,7 +162,7 @@ fn send_entry(
         outer.autocrypt = autocrypt.join().ok().flatten().map(|key| (list.address().clone(), key));
         let mut copies = Copies {
             list,
-            snap: &snap,
+            snap,
             id,
             outer,
             signed: &signed,
@@ -190,30 +176,40 @@ fn send_entry(
         };
         for batch in results {
             if !copies.send_batch(batch)? {
-                return Ok(Outcome::Deferred);
+                return Ok(Delivery::Deferred);
             }
         }
         watch.lap("encrypt, build and send");
-        Ok::<_, Error>(Outcome::Sent)
-    })?;
-    match outcome {
-        Outcome::Sent => {}
-        Outcome::Deferred => return Ok(true),
-        Outcome::Stopped { locked } => return Ok(!locked),
+        Ok(Delivery::Sent)
+    })
+}
+
+/// One batch per core: each looks up its keys at once (one gpg run), then
+/// waits for its job and hands its result over when done.
+fn start_batches<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    list: &'scope List,
+    candidates: &'scope [Fingerprint],
+) -> (Vec<std::sync::mpsc::Sender<std::sync::Arc<Job>>>, std::sync::mpsc::Receiver<Batch>) {
+    let (finished, results) = std::sync::mpsc::channel();
+    let mut jobs = vec![];
+    for chunk in candidates.chunks(batch_size(candidates.len())) {
+        let (job, next) = std::sync::mpsc::channel();
+        jobs.push(job);
+        let finished = finished.clone();
+        scope.spawn(move || {
+            let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(list, chunk, &next)));
+            finished.send(batch.unwrap_or_else(|_| Batch {
+                keys: Err(Error::software("a distribution batch failed")),
+                ciphertext: None,
+            }))
+        });
     }
-    let store = list.store()?;
-    store.remove_entry(id)?;
-    store.note_progress()?;
-    store.flush()?;
-    drop(store);
-    journal::remove(&list.home, id);
-    crate::log::event(&list.home, &format!("entry {id} distributed"));
-    report.done.push(id.to_string());
-    Ok(true)
+    (jobs, results)
 }
 
 /// How far one entry's distribution got.
-enum Outcome {
+enum Delivery {
     /// Every recipient has it (or was skipped for good).
     Sent,
     /// The transport is down: the rest waits for `flush`.

@@ -5,12 +5,14 @@
 pub mod acceptance;
 pub mod bounce;
 pub mod distribute;
+mod examine;
 pub mod flush;
 pub mod inject;
 pub mod notify;
 pub mod owner;
 pub mod queue;
 mod request;
+mod snapshot;
 pub mod verify;
 
 use crate::entry::{Entry, Stage};

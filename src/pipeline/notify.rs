@@ -75,20 +75,20 @@ pub(super) fn plan(store: &Store, facts: &Facts<'_>, decision: Decision, from_a_
 }
 
 /// Carries out a [`Plan`]: best effort, failures are logged.
-pub(super) fn carry_out(list: &List, snap: &Snapshot<'_>, id: &str, decision: Decision, plan: Plan) {
+pub(super) fn carry_out(list: &List, view: &View<'_>, id: &str, decision: Decision, plan: Plan) {
     if let Some(sender) = &plan.sender {
-        send_rejection(list, snap, id, sender);
+        send_rejection(list, view, id, sender);
     }
     if plan.report {
-        report_to_admins(list, snap, id, decision);
+        report_to_admins(list, view, id, decision);
     }
     if let Some(digest) = plan.digest {
-        tell_digest(list, snap, &digest);
+        tell_digest(list, view, &digest);
     }
 }
 
-/// What the notices need to know about the list and the mail.
-pub(super) struct Snapshot<'a> {
+/// The notices' view of the list and the mail: what they need to know.
+pub(super) struct View<'a> {
     pub(super) members: &'a [Member],
     pub(super) settings: &'a crate::settings::Settings,
     pub(super) list_key: &'a crate::model::Fingerprint,
@@ -97,14 +97,14 @@ pub(super) struct Snapshot<'a> {
 }
 
 /// The one fixed notice to the member whose mail was refused.
-fn send_rejection(list: &List, snap: &Snapshot<'_>, id: &str, to: &Address) {
-    let sent = list.keyring.export(snap.list_key).and_then(|key| {
-        let notice = notice::rejection(list.address(), to, snap.list_key, &key);
+fn send_rejection(list: &List, view: &View<'_>, id: &str, to: &Address) {
+    let sent = list.keyring.export(view.list_key).and_then(|key| {
+        let notice = notice::rejection(list.address(), to, view.list_key, &key);
         // Encrypted to a member's verified key; in clear if that key cannot be used (revoked, expired).
         let mail: Outgoing = list
-            .seal(&notice, snap.member.and_then(Member::delivery_key), snap.list_key)
+            .seal(&notice, view.member.and_then(Member::delivery_key), view.list_key)
             .unwrap_or_else(|_| notice.in_clear(list.address()));
-        transport::send(&snap.settings.transport, &mail)
+        transport::send(&view.settings.transport, &mail)
     });
     if let Err(e) = sent {
         crate::log::event(&list.home, &format!("entry {id}: rejection notice not sent: {}", e.message()));
@@ -112,13 +112,13 @@ fn send_rejection(list: &List, snap: &Snapshot<'_>, id: &str, to: &Address) {
 }
 
 /// What happened to a member's mail and why, for the admins (never any content).
-fn report_to_admins(list: &List, snap: &Snapshot<'_>, id: &str, decision: Decision) {
+fn report_to_admins(list: &List, view: &View<'_>, id: &str, decision: Decision) {
     let (what, reason) = match decision {
         Decision::Reject(r) => ("rejected", r),
         Decision::Hold(r) => ("held", r),
         _ => return,
     };
-    let from = match (snap.settings.anonymous, snap.member) {
+    let from = match (view.settings.anonymous, view.member) {
         (false, Some(m)) => m.address.to_string(),
         (true, Some(_)) => "a member (anonymous list)".into(),
         (_, None) => "a non-member".into(),
@@ -133,10 +133,10 @@ fn report_to_admins(list: &List, snap: &Snapshot<'_>, id: &str, decision: Decisi
             list = list.address()
         ));
     }
-    tell_admins(list, snap.members, snap.settings, snap.list_key, &format!("post {what}"), &text);
+    tell_admins(list, view.members, view.settings, view.list_key, &format!("post {what}"), &text);
 }
 
-fn tell_digest(list: &List, snap: &Snapshot<'_>, digest: &Digest) {
+fn tell_digest(list: &List, view: &View<'_>, digest: &Digest) {
     let mut text = format!("Since {}:\r\n", utc(digest.since));
     if !digest.refused.is_empty() {
         text.push_str(&format!(
@@ -164,7 +164,7 @@ fn tell_digest(list: &List, snap: &Snapshot<'_>, digest: &Digest) {
         &list.home,
         &format!("admin digest sent: {} refused mail(s), {} change(s)", digest.total(), digest.changes.len()),
     );
-    tell_admins(list, snap.members, snap.settings, snap.list_key, "hourly report", &text);
+    tell_admins(list, view.members, view.settings, view.list_key, "hourly report", &text);
 }
 
 /// Sends the admins' digest if one is due (at most one an hour); `flush`
@@ -176,8 +176,8 @@ pub fn send_digest(list: &List) -> Result<()> {
         store.flush()?;
         (digest, store.members()?, store.settings()?, store.list_record()?)
     };
-    let snap = Snapshot { members: &members, settings: &settings, list_key: &record.fingerprint, member: None };
-    tell_digest(list, &snap, &digest);
+    let view = View { members: &members, settings: &settings, list_key: &record.fingerprint, member: None };
+    tell_digest(list, &view, &digest);
     Ok(())
 }
 

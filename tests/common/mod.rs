@@ -12,6 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const LIST: &str = "crypto@example.org";
 
+/// Seconds since the epoch: the clock tests move with `LISTCRYPT_NOW`.
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
 /// A throwaway world: a home, a mail folder and the people in it.
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -32,8 +37,10 @@ impl World {
         fs::write(
             &sendmail,
             format!(
-                "#!/bin/sh\n# stand-in sendmail: one file per message, its argv beside it\n\
-                 f=$(mktemp {out}/mail-XXXXXXXX) || exit 75\nprintf '%s\\n' \"$@\" > \"$f.args\"\ncat > \"$f\"\n",
+                "#!/bin/sh\n# stand-in sendmail: one file per message, numbered in the order they come, its argv beside it\n\
+                 exec 9>>{out}/.seq.lock && flock 9 || exit 75\n\
+                 n=$(( $(cat {out}/.seq 2>/dev/null || echo 0) + 1 ))\necho $n > {out}/.seq\nexec 9>&-\n\
+                 f={out}/mail-$(printf %08d $n)\nprintf '%s\\n' \"$@\" > \"$f.args\"\ncat > \"$f\"\n",
                 out = outbox.display()
             ),
         )
@@ -114,20 +121,22 @@ impl World {
         Person { address: address.to_string(), home }
     }
 
-    /// Messages the stand-in sendmail received, oldest first.
+    /// Messages the stand-in sendmail received, in the order they came.
     pub fn mails(&self) -> Vec<Mail> {
-        let mut found: Vec<(std::time::SystemTime, Mail)> = fs::read_dir(&self.outbox)
+        let mut found: Vec<PathBuf> = fs::read_dir(&self.outbox)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_none())
+            .filter(|p| p.extension().is_none() && p.file_name().unwrap().to_string_lossy().starts_with("mail-"))
+            .collect();
+        // Numbered with leading zeros: the names sort in arrival order.
+        found.sort();
+        found
+            .into_iter()
             .map(|p| {
                 let args = fs::read_to_string(p.with_extension("args")).unwrap_or_default();
-                let modified = fs::metadata(&p).unwrap().modified().unwrap();
-                (modified, Mail { args: args.lines().map(String::from).collect(), bytes: fs::read(&p).unwrap() })
+                Mail { args: args.lines().map(String::from).collect(), bytes: fs::read(&p).unwrap() }
             })
-            .collect();
-        found.sort_by_key(|(t, _)| *t);
-        found.into_iter().map(|(_, m)| m).collect()
+            .collect()
     }
 
     pub fn mails_to(&self, address: &str) -> Vec<Mail> {
