@@ -827,13 +827,15 @@ impl std::ops::DerefMut for Watched {
 /// that is gone, so the next run takes it over.
 pub mod watchdog {
     use std::collections::HashMap;
-    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
     use std::sync::{Mutex, OnceLock};
     use std::time::{Duration, Instant};
 
     /// Set by the binary (which knows the exit codes); 1 until it does.
     static EXIT_CODE: AtomicI32 = AtomicI32::new(1);
     static NEXT: AtomicU64 = AtomicU64::new(0);
+    /// Set once the watchdog has decided to end the process.
+    static STOPPING: AtomicBool = AtomicBool::new(false);
 
     fn deadlines() -> &'static Mutex<HashMap<u64, Instant>> {
         static DEADLINES: OnceLock<Mutex<HashMap<u64, Instant>>> = OnceLock::new();
@@ -868,6 +870,13 @@ pub mod watchdog {
 
     impl Drop for Deadline {
         fn drop(&mut self) {
+            // An operation whose gpg the watchdog killed fails at once ("no
+            // data", say); that failure is the watchdog's, not the mail's, and
+            // must not be acted on (a good mail quarantined as undecryptable)
+            // before the process ends.
+            while STOPPING.load(Ordering::SeqCst) {
+                std::thread::park();
+            }
             if let Ok(mut all) = deadlines().lock() {
                 all.remove(&self.0);
             }
@@ -887,6 +896,7 @@ pub mod watchdog {
             let overrun = deadlines().lock().map(|all| all.values().any(|d| *d < Instant::now())).unwrap_or(false);
             if overrun {
                 let _held = hold();
+                STOPPING.store(true, Ordering::SeqCst);
                 eprintln!(
                     "listcrypt: gpg did not finish within {} s; stopped (queued mail stays queued)",
                     limit().as_secs()

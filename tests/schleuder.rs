@@ -1,5 +1,5 @@
 //! `list import-schleuder` against a real Schleuder 4.0.3 list, made once per
-//! test process by tests/schleuder/make-list.sh (Debian's packages, the
+//! test run by tests/schleuder/make-list.sh (Debian's packages, the
 //! list made through Schleuder's own API daemon; see tests/schleuder/NOTES.md):
 //! admin@ (admin), alice@, bob@ (delivery disabled) and carol@, each with
 //! an Ed25519 key, and settings changed from Debian's defaults.
@@ -48,19 +48,38 @@ fn fixture() -> Option<&'static Fixture> {
         .as_ref()
 }
 
-/// Runs make-list.sh into a fresh folder under the target directory (one
-/// per test process; the next run starts it anew).
+/// Runs make-list.sh into a folder under the target directory, once per
+/// test run: test processes of one run (nextest starts one per test) share
+/// it, under a lock, and read it only; the next run starts it anew.
 fn make_fixture() -> Fixture {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("schleuder-fixture");
-    let _ = fs::remove_dir_all(&dir);
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = base.join("schleuder-fixture");
+    let lock = fs::File::create(base.join("schleuder-fixture.lock")).unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    // nextest names its run; under `cargo test` the one process is the run.
+    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| format!("pid {}", std::process::id()));
+    let made_for = fs::read_to_string(dir.join("made-for-run")).unwrap_or_default();
+    if made_for != run || !dir.join("fixture.env").exists() {
+        build_fixture(&dir);
+        fs::write(dir.join("made-for-run"), &run).unwrap();
+    }
+    drop(lock);
+    read_fixture(&dir)
+}
+
+fn build_fixture(dir: &Path) {
+    let _ = fs::remove_dir_all(dir);
     let out =
-        Command::new(repo_root().join("tests/schleuder/make-list.sh")).arg(&dir).stdin(Stdio::null()).output().unwrap();
+        Command::new(repo_root().join("tests/schleuder/make-list.sh")).arg(dir).stdin(Stdio::null()).output().unwrap();
     assert!(
         out.status.success(),
         "make-list.sh failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn read_fixture(dir: &Path) -> Fixture {
     let env = read_env(&dir.join("fixture.env"));
     // Paths through the short link are only needed by gpg-agent sockets in
     // those homes; the tests copy the homes they use, so the link goes.
