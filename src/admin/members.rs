@@ -19,8 +19,8 @@ pub struct MemberView {
     pub keys: Vec<KeyView>,
 }
 
-/// Adds a member with a pending key; sends the welcome and the challenge.
-/// Adds a member. An address whose domain looks like another's (Latin mixed
+/// Adds a member with a pending key and sends the welcome and the challenge
+/// (or, with `vouch`, a verified key and the welcome only). An address whose domain looks like another's (Latin mixed
 /// with Greek or Cyrillic letters) needs `allow_look_alike`: registered
 /// verbatim by an admin who meant it, never by accident or by mail.
 pub fn add(

@@ -514,7 +514,8 @@ fn post_head(list: &Address, settings: &Settings, post: &Post) -> Head {
         ("List-Id", format!("<{id}>")),
         ("List-Post", format!("<mailto:{list}>")),
         ("List-Help", format!("<mailto:{}?subject=help>", list.request())),
-        // Unsubscribing by mail is not handled yet: people ask the owner.
+        // `unsubscribe` to -request must be signed and encrypted, which a
+        // client's one-click List-Unsubscribe cannot do: it asks the owners.
         ("List-Unsubscribe", format!("<mailto:{}?subject=unsubscribe>", list.owner())),
         ("List-Owner", format!("<mailto:{}>", list.owner())),
         ("Precedence", "list".into()),
