@@ -232,9 +232,9 @@ impl Keyring {
     }
 
     fn watched(&self, access: Access) -> Result<Watched> {
-        // Armed first: a wait for the keyring lock counts against the limit.
-        let deadline = watchdog::arm();
+        // The lock has a wait limit of its own; gpg's time starts after it.
         let lock = keyring_lock(&self.home, access)?;
+        let deadline = watchdog::arm();
         let default_home = start_gpgme(&self.home);
         let mut ctx = Context::from_protocol(Protocol::OpenPgp).map_err(unavailable)?;
         // Another home costs this context one more `gpg --version`.
@@ -785,25 +785,66 @@ enum Access {
 /// together, a change alone. Measured before the lock: 1 encryption in 300
 /// failed while another process imported keys.
 ///
-/// A keyring the list user cannot open the lock of (a home made by root, a
-/// read-only one listcrypt only reads) goes without; doctor names files of
-/// the home another user owns.
+/// A change waits at a turnstile it closes behind it, so that readers who
+/// come later wait for the change instead of keeping it out for as long as
+/// their reads overlap. A wait longer than gpg's time limit (a run stopped
+/// while it held the lock) is a temporary error: the MTA or cron retries.
+///
+/// Only the owner of the GnuPG home creates the lock files (root running a
+/// command there must not leave files the list user cannot open); a home
+/// whose lock files another user cannot make or open goes without.
 fn keyring_lock(home: &Path, access: Access) -> Result<Option<std::fs::File>> {
-    use rustix::fs::{Mode, OFlags};
-    let path = home.join("listcrypt-keyring.lock");
-    let flags = OFlags::RDONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let file = match rustix::fs::open(&path, flags, Mode::from_raw_mode(0o600)) {
-        Ok(fd) => std::fs::File::from(fd),
-        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::ROFS) => return Ok(None),
-        Err(e) => return Err(Error::temporary(format!("cannot open {}: {e}", path.display()))),
+    use rustix::fs::FlockOperation::{NonBlockingLockExclusive, NonBlockingLockShared};
+    let (Some(turnstile), Some(lock)) =
+        (lock_file(home, "listcrypt-keyring.turn")?, lock_file(home, "listcrypt-keyring.lock")?)
+    else {
+        return Ok(None);
     };
+    let give_up = std::time::Instant::now() + watchdog::limit();
     let operation = match access {
-        Access::Read => rustix::fs::FlockOperation::LockShared,
-        Access::Change => rustix::fs::FlockOperation::LockExclusive,
+        Access::Read => NonBlockingLockShared,
+        Access::Change => NonBlockingLockExclusive,
     };
-    rustix::fs::flock(&file, operation)
-        .map_err(|e| Error::temporary(format!("cannot lock {}: {e}", path.display())))?;
-    Ok(Some(file))
+    for file in [&turnstile, &lock] {
+        loop {
+            match rustix::fs::flock(file, operation) {
+                Ok(()) => break,
+                Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) if std::time::Instant::now() < give_up => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => {
+                    return Err(Error::temporary(format!("the keyring in {} stayed busy: {e}", home.display()))
+                        .hint("another listcrypt run holds it; it is retried later"))
+                }
+            }
+        }
+    }
+    // A reader passes the turnstile at once; closing it lets the next one through.
+    drop(turnstile);
+    Ok(Some(lock))
+}
+
+/// Opens one lock file of the keyring, making it if this user owns the home.
+fn lock_file(home: &Path, name: &str) -> Result<Option<std::fs::File>> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::unix::fs::MetadataExt;
+    let path = home.join(name);
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let opened = match rustix::fs::open(&path, flags, Mode::empty()) {
+        Err(rustix::io::Errno::NOENT) => {
+            let owner = std::fs::metadata(home).map(|m| m.uid()).ok();
+            if owner != Some(rustix::process::geteuid().as_raw()) {
+                return Ok(None);
+            }
+            rustix::fs::open(&path, flags | OFlags::CREATE, Mode::from_raw_mode(0o600))
+        }
+        other => other,
+    };
+    match opened {
+        Ok(fd) => Ok(Some(std::fs::File::from(fd))),
+        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::ROFS) => Ok(None),
+        Err(e) => Err(Error::temporary(format!("cannot open {}: {e}", path.display()))),
+    }
 }
 
 impl std::ops::Deref for Watched {
@@ -827,6 +868,7 @@ impl std::ops::DerefMut for Watched {
 /// that is gone, so the next run takes it over.
 pub mod watchdog {
     use std::collections::HashMap;
+    use std::io::Write;
     use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
     use std::sync::{Mutex, OnceLock};
     use std::time::{Duration, Instant};
@@ -896,11 +938,13 @@ pub mod watchdog {
             let overrun = deadlines().lock().map(|all| all.values().any(|d| *d < Instant::now())).unwrap_or(false);
             if overrun {
                 let _held = hold();
-                STOPPING.store(true, Ordering::SeqCst);
-                eprintln!(
+                // Never `eprintln!`: it panics on a closed stderr, and this thread must reach the exit.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "listcrypt: gpg did not finish within {} s; stopped (queued mail stays queued)",
                     limit().as_secs()
                 );
+                STOPPING.store(true, Ordering::SeqCst);
                 stop_gpg();
                 std::process::exit(EXIT_CODE.load(Ordering::Relaxed));
             }

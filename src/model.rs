@@ -70,16 +70,15 @@ impl Address {
         Ok(Address(format!("{local}@{domain}").to_ascii_lowercase()))
     }
 
-    /// The domain mixes Latin letters with Greek or Cyrillic ones in one
-    /// label, the classic look-alike of another address (`exаmple.org` with a
-    /// Cyrillic "а"). Whole-script look-alikes need a confusables table and
-    /// are not caught.
+    /// A label of the domain mixes scripts (UTS #39's single-script test, as
+    /// `unicode-security` implements it: Japanese kana with Han is one
+    /// script, Latin with Cyrillic is not), the classic look-alike of another
+    /// address (`exаmple.org` with a Cyrillic "а"). Whole-script look-alikes
+    /// need a confusables table and are not caught.
     pub fn looks_alike(&self) -> bool {
+        use unicode_security::MixedScript;
         let (unicode, _) = idna::domain_to_unicode(self.domain());
-        unicode.split('.').any(|label| {
-            let scripts = label.chars().filter_map(script).fold(0u8, |seen, s| seen | s as u8);
-            scripts.count_ones() > 1
-        })
+        unicode.split('.').any(|label| !label.is_single_script())
     }
 
     pub fn as_str(&self) -> &str {
@@ -116,23 +115,6 @@ impl Address {
 
     pub fn owner(&self) -> Address {
         self.with_suffix("owner")
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Script {
-    Latin = 1,
-    Greek = 2,
-    Cyrillic = 4,
-}
-
-/// The script of a letter, for the scripts look-alikes are drawn from.
-fn script(c: char) -> Option<Script> {
-    match c as u32 {
-        0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F | 0x1E00..=0x1EFF => Some(Script::Latin),
-        0x370..=0x3FF | 0x1F00..=0x1FFF => Some(Script::Greek),
-        0x400..=0x52F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Some(Script::Cyrillic),
-        _ => None,
     }
 }
 
@@ -239,15 +221,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 /// The bytes of a hex string (either case); None if it is not hex.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
+    data_encoding::HEXLOWER_PERMISSIVE.decode(text.as_bytes()).ok()
 }
 
 /// Seconds since the Unix epoch. `LISTCRYPT_NOW` (seconds) sets listcrypt's

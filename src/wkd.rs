@@ -8,14 +8,16 @@ use crate::model::Address;
 use sha1::{Digest, Sha1};
 use std::path::{Path, PathBuf};
 
-/// z-base-32's alphabet (RFC 6189 §5.1.6), as WKD uses it.
-const ZBASE32: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
+/// z-base-32 (RFC 6189 §5.1.6), as WKD uses it.
+static ZBASE32: std::sync::LazyLock<data_encoding::Encoding> = std::sync::LazyLock::new(|| {
+    let mut spec = data_encoding::Specification::new();
+    spec.symbols.push_str("ybndrfg8ejkmcpqxot1uwisza345h769");
+    spec.encoding().expect("z-base-32 is a valid specification")
+});
 
 /// The WKD name of an address's local part: z-base-32 of the SHA-1 of it, lower-cased.
 pub fn hashed_local_part(address: &Address) -> String {
-    let digest = Sha1::digest(address.local_part().to_ascii_lowercase().as_bytes());
-    let bits: Vec<bool> = digest.iter().flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1)).collect();
-    bits.chunks(5).map(|c| char::from(ZBASE32[c.iter().fold(0usize, |n, bit| n << 1 | usize::from(*bit))])).collect()
+    ZBASE32.encode(&Sha1::digest(address.local_part().to_ascii_lowercase().as_bytes()))
 }
 
 /// Writes the key (binary, `key`) for `address` under `dir` in the direct

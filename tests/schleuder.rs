@@ -53,18 +53,29 @@ fn fixture() -> Option<&'static Fixture> {
 /// it, under a lock, and read it only; the next run starts it anew.
 fn make_fixture() -> Fixture {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = base.join("schleuder-fixture");
+    // nextest names its run; under `cargo test` the one process is the run.
+    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| format!("pid-{}", std::process::id()));
+    let run: String = run.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let dir = base.join(format!("schleuder-fixture-{run}"));
     let lock = fs::File::create(base.join("schleuder-fixture.lock")).unwrap();
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-    // nextest names its run; under `cargo test` the one process is the run.
-    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| format!("pid {}", std::process::id()));
-    let made_for = fs::read_to_string(dir.join("made-for-run")).unwrap_or_default();
-    if made_for != run || !dir.join("fixture.env").exists() {
+    if !dir.join("fixture.env").exists() {
+        remove_old_fixtures(base);
         build_fixture(&dir);
-        fs::write(dir.join("made-for-run"), &run).unwrap();
     }
     drop(lock);
     read_fixture(&dir)
+}
+
+/// Fixtures of earlier runs (a run that is still going made its own today).
+fn remove_old_fixtures(base: &Path) {
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+    for old in fs::read_dir(base).into_iter().flatten().flatten() {
+        let stale = old.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < day_ago);
+        if stale && old.file_name().to_string_lossy().starts_with("schleuder-fixture-") {
+            let _ = fs::remove_dir_all(old.path());
+        }
+    }
 }
 
 fn build_fixture(dir: &Path) {

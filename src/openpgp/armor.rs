@@ -57,18 +57,10 @@ pub fn binary(data: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
     None
 }
 
+/// The armor's checksum (RFC 4880 §6.1).
 fn crc24(data: &[u8]) -> u32 {
-    let mut crc: u32 = 0xB704CE;
-    for &b in data {
-        crc ^= u32::from(b) << 16;
-        for _ in 0..8 {
-            crc <<= 1;
-            if crc & 0x1000000 != 0 {
-                crc ^= 0x1864CFB;
-            }
-        }
-    }
-    crc & 0xFFFFFF
+    const CRC24: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_24_OPENPGP);
+    CRC24.checksum(data)
 }
 
 #[cfg(test)]
@@ -81,6 +73,7 @@ mod tests {
         assert_eq!(base64(b"fooba"), b"Zm9vYmE=");
         assert_eq!(base64(b"f"), b"Zg==");
         assert_eq!(crc24(b""), 0xB704CE);
+        assert_eq!(crc24(b"123456789"), 0x21CF02, "CRC-24/OPENPGP's check value");
         let armored = String::from_utf8(armor(&[0xC0 | 18, 1, 0])).unwrap();
         assert!(armored.starts_with("-----BEGIN PGP MESSAGE-----\n\n"));
         assert!(armored.ends_with("\n-----END PGP MESSAGE-----\n"));
