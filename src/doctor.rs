@@ -185,7 +185,7 @@ fn check_queue(address: &Address, entries: &[crate::entry::Entry]) -> Check {
 /// The list key: the agent answers, it signs (unlocked or needs no
 /// passphrase), it can encrypt, and it does not expire within 30 days.
 fn check_list_key(list: &List, address: &Address, fpr: &crate::Fingerprint) -> Vec<Check> {
-    let info = match list.keyring.key(fpr) {
+    let info = match list.keyring.key_info(fpr) {
         Ok(info) => info,
         Err(e) => return vec![Check::new("list key", Some(address), Status::Fail, e.message().to_string())],
     };

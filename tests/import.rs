@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::fs;
 
 /// The public key of `person`, armored or binary.
-fn key_of(person: &Person, armored: bool) -> Vec<u8> {
+fn key_info_holding(person: &Person, armored: bool) -> Vec<u8> {
     let fpr = person.fingerprint();
     if armored {
         person.gpg_pipe(&["--armor", "--export", &fpr], b"")
@@ -43,13 +43,13 @@ fn a_folder_of_keys_comes_in_under_the_rules_of_members_add() {
 
     let dir = w.dir.path().join("keys");
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("1-dana.asc"), key_of(&dana, true)).unwrap();
-    fs::write(dir.join("2-erin.gpg"), key_of(&erin, false)).unwrap();
-    fs::write(dir.join("3-frank.asc"), key_of(&frank, true)).unwrap();
-    fs::write(dir.join("4-old.asc"), key_of(&old, true)).unwrap();
+    fs::write(dir.join("1-dana.asc"), key_info_holding(&dana, true)).unwrap();
+    fs::write(dir.join("2-erin.gpg"), key_info_holding(&erin, false)).unwrap();
+    fs::write(dir.join("3-frank.asc"), key_info_holding(&frank, true)).unwrap();
+    fs::write(dir.join("4-old.asc"), key_info_holding(&old, true)).unwrap();
     fs::write(dir.join("5-secret.asc"), secret.gpg_pipe(&["--armor", "--export-secret-keys"], b"")).unwrap();
-    fs::write(dir.join("6-twin.asc"), key_of(&twin, true)).unwrap();
-    fs::write(dir.join("7-bob.asc"), key_of(&bob, true)).unwrap();
+    fs::write(dir.join("6-twin.asc"), key_info_holding(&twin, true)).unwrap();
+    fs::write(dir.join("7-bob.asc"), key_info_holding(&bob, true)).unwrap();
     fs::write(dir.join("8-notes.txt"), b"not a key at all").unwrap();
     let addresses = w.dir.path().join("addresses.txt");
     fs::write(&addresses, format!("# which address a key is for\nfrank@example.org {}\n", frank.fingerprint()))
@@ -108,7 +108,7 @@ fn one_armored_keyring_of_many_members_comes_in_at_once() {
     let w = World::new();
     w.generated_list("alice@example.org");
     let people: Vec<Person> = (0..12).map(|i| w.person(&format!("reader{i:02}@example.org"))).collect();
-    let keyring: Vec<u8> = people.iter().flat_map(|p| key_of(p, true)).collect();
+    let keyring: Vec<u8> = people.iter().flat_map(|p| key_info_holding(p, true)).collect();
     let file = w.dir.path().join("members.asc");
     fs::write(&file, keyring).unwrap();
     let out = w.run(&["members", "import", LIST, file.to_str().unwrap()]);
@@ -164,7 +164,7 @@ fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
     let dir = w.dir.path().join("keys");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("list.asc"), list.gpg_pipe(&["--armor", "--export", &list_fpr], b"")).unwrap();
-    fs::write(dir.join("dana.asc"), key_of(&dana, true)).unwrap();
+    fs::write(dir.join("dana.asc"), key_info_holding(&dana, true)).unwrap();
     fs::write(dir.join("mallory.asc"), mallory.gpg_pipe(&["--armor", "--export", "mallory@example.org"], b"")).unwrap();
     fs::write(dir.join("mallory-clean.asc"), &clean).unwrap();
     let out = w.run(&["members", "import", LIST, dir.to_str().unwrap(), "--json"]);

@@ -175,7 +175,7 @@ fn read_sources(sources: &[Source], report: &mut Imported) -> Result<Scratches> 
                         done.push((|| {
                             let scratch = Scratch::new()?;
                             let _ = scratch.keyring.import_many(bytes);
-                            let keys = scratch.keyring.all_keys()?;
+                            let keys = scratch.keyring.all_key_infos()?;
                             let secret = scratch.keyring.secret_fingerprints()?;
                             Ok((i, scratch, keys, secret))
                         })());
@@ -294,7 +294,7 @@ fn ungrafted(
     report: &mut Imported,
 ) -> Result<Vec<(Address, KeyInfo)>> {
     let parts: Vec<Fingerprint> = chosen.iter().flat_map(|(_, k)| k.subkeys.iter().cloned()).collect();
-    let mut holders = keys_with_any(list, &parts)?;
+    let mut holders = key_infos_holding_any(list, &parts)?;
     // Every key read, refused ones too: gpg exports by fingerprint every key
     // that holds it, so a refused key holding a chosen one would ride along.
     holders.extend(scratches.keys.iter().map(|(_, k)| k.clone()));
@@ -318,7 +318,7 @@ fn import_minimal(
 ) -> Result<Vec<(Address, KeyInfo)>> {
     // Only keys the list's keyring has never held come in: only they may go again on failure.
     let all: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
-    let held: HashSet<Fingerprint> = keys_with_any(list, &all)?.into_iter().flat_map(|k| k.subkeys).collect();
+    let held: HashSet<Fingerprint> = key_infos_holding_any(list, &all)?.into_iter().flat_map(|k| k.subkeys).collect();
     let (chosen, in_keyring): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, k)| !held.contains(&k.fingerprint));
     for (address, key) in in_keyring {
         report.refused.push(refusal(&key, Some(&address), &Error::data("is in the list's keyring already")));
@@ -328,7 +328,7 @@ fn import_minimal(
         return Ok(vec![]);
     }
     list.keyring.import_many(&scratches.export_minimal(&fprs.iter().cloned().collect())?)?;
-    let listed = keys_with_any(list, &fprs).inspect_err(|_| {
+    let listed = key_infos_holding_any(list, &fprs).inspect_err(|_| {
         // The keys just brought in go again: a later run must not find them "held already".
         for fpr in &fprs {
             let _ = list.keyring.delete_public(fpr);
@@ -354,10 +354,10 @@ fn import_minimal(
 
 /// The keys of the list's keyring holding any of `parts`, looked up a
 /// thousand at a time (each look-up puts its patterns on gpg's command line).
-fn keys_with_any(list: &List, parts: &[Fingerprint]) -> Result<Vec<KeyInfo>> {
+fn key_infos_holding_any(list: &List, parts: &[Fingerprint]) -> Result<Vec<KeyInfo>> {
     let mut found = vec![];
     for chunk in parts.chunks(1000) {
-        found.extend(list.keyring.keys_with_any(chunk)?);
+        found.extend(list.keyring.key_infos_holding_any(chunk)?);
     }
     Ok(found)
 }

@@ -68,14 +68,14 @@ pub fn admit(list: &List, member: &Address, key_file: &[u8]) -> Result<Admitted>
     // One look-up in the list's keyring for every part of the key (each
     // look-up reads the whole keyring): its own earlier copy, and any other
     // key that holds one of its parts.
-    let holders = list.keyring.keys_with_any(&incoming.subkeys)?;
+    let holders = list.keyring.key_infos_holding_any(&incoming.subkeys)?;
     let known = holders.iter().any(|k| &k.fingerprint == fpr);
     let scratch = Scratch::new()?;
     scratch.keyring.import(key_file)?;
     if known {
         scratch.keyring.import(&list.keyring.export_minimal(fpr)?)?;
     }
-    let merged = scratch.keyring.key(fpr)?;
+    let merged = scratch.keyring.key_info(fpr)?;
     check_rules(&merged)?;
     let minimal = scratch.keyring.export_minimal(fpr)?;
     let info = single_key(list.keyring.inspect(&minimal)?)?;

@@ -238,7 +238,7 @@ pub fn check(home: &Home, only: Option<&Address>) -> Result<Vec<KeyProblem>> {
 
 /// The list key (or its encryption subkey) stops working within 30 days: what to say.
 fn list_key_expiry(list: &List, fpr: &Fingerprint) -> Result<Option<String>> {
-    let info = list.keyring.key(fpr)?;
+    let info = list.keyring.key_info(fpr)?;
     let until = [info.expires, info.encrypt_until].into_iter().flatten().min();
     Ok(until.filter(|until| *until <= now() + crate::doctor::KEY_EXPIRY_WARNING).map(|until| {
         format!(
@@ -295,7 +295,9 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
         .collect();
     let infos: std::collections::HashMap<Fingerprint, crate::gpg::KeyInfo> = match verified.is_empty() {
         true => Default::default(),
-        false => list.keyring.keys_with_any(&verified)?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect(),
+        false => {
+            list.keyring.key_infos_holding_any(&verified)?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect()
+        }
     };
     let mut warnings = vec![];
     for member in members.iter().filter(|m| m.delivery) {

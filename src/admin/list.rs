@@ -91,7 +91,7 @@ fn set_up(
             let info = single_key(keyring.inspect(&bytes)?)?;
             check_list_key(&info, address)?;
             keyring.import(&bytes)?;
-            if !keyring.key(&info.fingerprint)?.has_secret {
+            if !keyring.key_info(&info.fingerprint)?.has_secret {
                 return Err(Error::data("the key file's secret key could not be imported")
                     .hint("export it with `gpg --export-secret-keys --armor FINGERPRINT`"));
             }
@@ -247,7 +247,7 @@ pub fn extend_key(home: &Home, address: &Address, days: u32) -> Result<Extended>
     };
     let fpr = &record.fingerprint;
     list.keyring.extend(fpr, std::time::Duration::from_secs(u64::from(days) * 86_400))?;
-    let info = list.keyring.key(fpr)?;
+    let info = list.keyring.key_info(fpr)?;
     crate::log::event(&list.home, &format!("list key {fpr} extended by {days} days"));
     let key = list.keyring.export(fpr)?;
     let mut told = vec![];
@@ -276,7 +276,7 @@ pub fn wkd(home: &Home, address: &Address, dir: &std::path::Path) -> Result<Vec<
 pub fn unlock(home: &Home, address: &Address, passphrase: &str) -> Result<Fingerprint> {
     let list = List::open(home, address)?;
     let fingerprint = list.store()?.list_record()?.fingerprint;
-    let info = list.keyring.key(&fingerprint)?;
+    let info = list.keyring.key_info(&fingerprint)?;
     list.keyring.unlock(&fingerprint, &info.keygrips, passphrase)?;
     Ok(fingerprint)
 }

@@ -181,7 +181,7 @@ fn judge_signature(
     }
     // Should a key grafted from another hold the same subkey, the member's
     // own key is the one that counts: a duplicate never makes a signer "unknown".
-    let candidates = list.keyring.keys_with(&check.fingerprint)?;
+    let candidates = list.keyring.key_infos_holding(&check.fingerprint)?;
     let owner_of = |k: &crate::gpg::KeyInfo| members.iter().find(|m| m.key(&k.fingerprint).is_some());
     let Some(key) = candidates
         .iter()

@@ -77,7 +77,7 @@ pub fn gather(keyring: &Keyring, subscriptions: &[Subscription]) -> Result<(Vec<
             ));
             continue;
         };
-        let Some(info) = keyring.key_of(fpr.as_str())? else {
+        let Some(info) = keyring.key_info_holding(fpr.as_str())? else {
             unusable.push(refuse(Some(fpr.as_str()), format!("key {fpr} is not in the Schleuder list's keyring")));
             continue;
         };

@@ -203,7 +203,7 @@ fn list_secret_key(keyring: &crate::gpg::Keyring, fingerprint: &Fingerprint) -> 
         Error::data(format!("the Schleuder list's keyring has no secret key {fingerprint}"))
             .hint("check --schleuder-lists-dir: the list's home there must hold its private-keys-v1.d")
     };
-    if !keyring.key(fingerprint).map_err(|_| missing())?.has_secret {
+    if !keyring.key_info(fingerprint).map_err(|_| missing())?.has_secret {
         return Err(missing());
     }
     keyring.export_secret(fingerprint).map_err(|e| {
