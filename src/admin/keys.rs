@@ -8,6 +8,8 @@ use crate::list::List;
 use crate::member::{KeyState, Member, MemberKey, Role};
 use crate::model::{now, random_token, Address, Fingerprint};
 use crate::notice;
+use crate::settings::Settings;
+use crate::store::ListRecord;
 use crate::transport::{self, Outgoing};
 use serde::Serialize;
 
@@ -254,9 +256,37 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
         let store = list.store()?;
         (store.members()?, store.settings()?, store.list_record()?)
     };
+    let mut problems = remove_unconfirmed(list)?;
     let horizon = now() + u64::from(settings.key_expiry_warning_days) * 86_400;
-    let mut problems = vec![];
-    // Pending keys whose challenge ran out go, from the store and the keyring.
+    let (found, expiring) = check_verified_keys(list, &members, horizon)?;
+    problems.extend(found);
+    for (member, fpr, until) in expiring {
+        warn_of_expiry(list, &record, &settings, &member, &fpr, until)?;
+    }
+    if let Some(problem) = list_key_expiry(list, &record.fingerprint)? {
+        if list.store()?.notice_allowed("list-key-expiry", 20 * 3600)? {
+            let text = format!("The list key {problem}.");
+            crate::pipeline::tell_admins(list, &members, &settings, &record.fingerprint, "the list key expires", &text);
+        }
+        problems.push(KeyProblem {
+            list: list.address().clone(),
+            member: list.address().clone(),
+            fingerprint: Some(record.fingerprint.clone()),
+            problem,
+        });
+    }
+    let cannot: Vec<String> =
+        problems.iter().filter(|p| p.fingerprint.is_none()).map(|p| format!("{} {}", p.member, p.problem)).collect();
+    if !cannot.is_empty() {
+        let text = format!("These members can no longer receive posts:\r\n{}", cannot.join("\r\n"));
+        let subject = "members who cannot receive";
+        crate::pipeline::tell_admins(list, &members, &settings, &record.fingerprint, subject, &text);
+    }
+    Ok(problems)
+}
+
+/// Pending keys whose challenge ran out go, from the store and the keyring.
+fn remove_unconfirmed(list: &List) -> Result<Vec<KeyProblem>> {
     let mut stale = vec![];
     {
         let store = list.store()?;
@@ -277,6 +307,7 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
         }
         store.flush()?;
     }
+    let mut problems = vec![];
     for (member, fpr) in stale {
         let _ = list.keyring.delete(&fpr);
         crate::log::event(&list.home, &format!("pending key {fpr} of {member} expired unconfirmed and was removed"));
@@ -287,6 +318,15 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
             problem: "was never confirmed; its challenge expired and it was removed".into(),
         });
     }
+    Ok(problems)
+}
+
+/// A member's key that expires soon, and when.
+type Expiring = (Address, Fingerprint, u64);
+
+/// The problems of the verified keys of members with delivery on, and the
+/// keys that expire before `horizon`.
+fn check_verified_keys(list: &List, members: &[Member], horizon: u64) -> Result<(Vec<KeyProblem>, Vec<Expiring>)> {
     // Every verified key in one keyring listing: one per key is 10,000 gpg runs on a big list.
     let verified: Vec<Fingerprint> = members
         .iter()
@@ -299,27 +339,27 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
             list.keyring.key_infos_holding_any(&verified)?.into_iter().map(|k| (k.fingerprint.clone(), k)).collect()
         }
     };
-    let mut warnings = vec![];
+    let mut problems = vec![];
+    let mut expiring = vec![];
     for member in members.iter().filter(|m| m.delivery) {
         let mut usable = 0;
         for key in member.keys.iter().filter(|k| k.is_verified()) {
-            let problem = match infos.get(&key.fingerprint).cloned() {
+            let problem = match infos.get(&key.fingerprint) {
                 None => Some("is missing from the list's keyring".to_string()),
                 Some(info) if info.revoked => Some("is revoked".to_string()),
                 Some(info) if info.expired || !info.can_encrypt => Some("has expired or cannot encrypt".to_string()),
-                Some(info) if info.weak.is_some() => {
-                    usable += 1;
-                    Some(format!(
-                        "uses {}, too weak: the member should move to a stronger key",
-                        info.weak.unwrap_or_default()
-                    ))
-                }
                 Some(info) => {
                     usable += 1;
-                    info.encrypt_until.filter(|until| *until <= horizon).map(|until| {
-                        warnings.push((member.address.clone(), key.fingerprint.clone(), until));
-                        format!("expires on {}", crate::model::utc(until))
-                    })
+                    match (&info.weak, info.encrypt_until.filter(|until| *until <= horizon)) {
+                        (Some(weak), _) => {
+                            Some(format!("uses {weak}, too weak: the member should move to a stronger key"))
+                        }
+                        (None, Some(until)) => {
+                            expiring.push((member.address.clone(), key.fingerprint.clone(), until));
+                            Some(format!("expires on {}", crate::model::utc(until)))
+                        }
+                        (None, None) => None,
+                    }
                 }
             };
             if let Some(problem) = problem {
@@ -340,43 +380,26 @@ fn check_list(list: &List) -> Result<Vec<KeyProblem>> {
             });
         }
     }
-    for (member, fpr, until) in warnings {
-        let allowed = list.store()?.notice_allowed(&format!("expiry:{fpr}"), 20 * 3600)?;
-        if !allowed {
-            continue;
-        }
-        let warning = notice::expiry_warning(list.address(), &member, &fpr, until);
-        let sent =
-            list.seal(&warning, Some(&fpr), &record.fingerprint).and_then(|m| transport::send(&settings.transport, &m));
-        if let Err(e) = sent {
-            crate::log::event(&list.home, &format!("expiry warning to {member} not sent: {}", e.message()));
-        }
+    Ok((problems, expiring))
+}
+
+/// The member's warning that their key expires, at most once in 20 hours.
+fn warn_of_expiry(
+    list: &List,
+    record: &ListRecord,
+    settings: &Settings,
+    member: &Address,
+    fpr: &Fingerprint,
+    until: u64,
+) -> Result<()> {
+    if !list.store()?.notice_allowed(&format!("expiry:{fpr}"), 20 * 3600)? {
+        return Ok(());
     }
-    if let Some(problem) = list_key_expiry(list, &record.fingerprint)? {
-        let allowed = list.store()?.notice_allowed("list-key-expiry", 20 * 3600)?;
-        if allowed {
-            let text = format!("The list key {problem}.");
-            crate::pipeline::tell_admins(list, &members, &settings, &record.fingerprint, "the list key expires", &text);
-        }
-        problems.push(KeyProblem {
-            list: list.address().clone(),
-            member: list.address().clone(),
-            fingerprint: Some(record.fingerprint.clone()),
-            problem,
-        });
+    let warning = notice::expiry_warning(list.address(), member, fpr, until);
+    let sent =
+        list.seal(&warning, Some(fpr), &record.fingerprint).and_then(|m| transport::send(&settings.transport, &m));
+    if let Err(e) = sent {
+        crate::log::event(&list.home, &format!("expiry warning to {member} not sent: {}", e.message()));
     }
-    let cannot: Vec<String> =
-        problems.iter().filter(|p| p.fingerprint.is_none()).map(|p| format!("{} {}", p.member, p.problem)).collect();
-    if !cannot.is_empty() {
-        let text = format!("These members can no longer receive posts:\r\n{}", cannot.join("\r\n"));
-        crate::pipeline::tell_admins(
-            list,
-            &members,
-            &settings,
-            &record.fingerprint,
-            "members who cannot receive",
-            &text,
-        );
-    }
-    Ok(problems)
+    Ok(())
 }
