@@ -20,6 +20,7 @@ fn efail_style_mixes_of_encrypted_and_plain_parts_are_refused() {
         assert!(out.status.success());
         nothing_distributed(&s);
         no_canary_anywhere(&s, &[&out]);
+        assert_last_decision(&s, "signed or encrypted parts inside an unsigned wrapper");
     }
     let rfc822 = client::lf(&format!(
         "{}Content-Type: message/rfc822\r\n\r\nFrom: alice@example.org\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n\r\n--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--enc--\r\n",
@@ -27,6 +28,14 @@ fn efail_style_mixes_of_encrypted_and_plain_parts_are_refused() {
     ));
     assert!(s.deliver(&rfc822).status.success());
     nothing_distributed(&s);
+    // A forwarded message is content, never the list's cryptography: this mail is not encrypted.
+    assert_last_decision(&s, "not encrypted to the list key");
+    // The control: the same encrypted part, as the root of the mail, goes out.
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "plain"), &armored))
+        .status
+        .success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
 }
 
 #[test]
@@ -45,6 +54,15 @@ fn several_signatures_are_refused() {
     assert!(out.status.success());
     nothing_distributed(&s);
     no_canary_anywhere(&s, &[&out]);
+    assert_last_decision(&s, "a bad signature, or several signatures");
+    // The control: the same mail with Alice's signature alone goes out.
+    let alone = signed.replace(&sig_bob, "");
+    let armored = s.alice.encrypt(alone.as_bytes(), &s.list_key);
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "one"), &armored))
+        .status
+        .success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
 }
 
 #[test]
@@ -124,16 +142,26 @@ fn encoded_line_breaks_in_display_names_never_make_headers() {
 #[test]
 fn loops_by_list_id_and_auto_replies_are_dropped_silently() {
     let s = Scene::new();
-    for extra in
-        ["List-Id: Crypto list <crypto.example.org>\r\n", "Auto-Submitted: auto-replied\r\n", "Precedence: bulk\r\n"]
-    {
+    for (extra, reason) in [
+        ("List-Id: Crypto list <crypto.example.org>\r\n", "discarded: a mail loop (this list's X-Loop or List-Id)"),
+        ("Auto-Submitted: auto-replied\r\n", "discarded: an auto-reply or bulk mail"),
+        ("Precedence: bulk\r\n", "discarded: an auto-reply or bulk mail"),
+    ] {
         let armored = s.alice.sign_encrypt(client::text_entity(CANARY).as_bytes(), &s.list_key);
         let headers = format!("{extra}{}", client::headers("alice@example.org", LIST, "auto"));
         let out = s.deliver(&client::encrypted(&headers, &armored));
         assert!(out.status.success());
         nothing_distributed(&s);
         assert!(s.w.mails().is_empty(), "no notice for {extra}");
+        assert_last_decision(&s, reason);
     }
+    // The control: the same mail without those headers goes out.
+    let armored = s.alice.sign_encrypt(client::text_entity("a person wrote this").as_bytes(), &s.list_key);
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "person"), &armored))
+        .status
+        .success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
 }
 
 #[test]
@@ -233,6 +261,27 @@ fn ciphertext_for_another_list_on_the_same_host_is_refused() {
     assert!(out.status.success());
     nothing_distributed(&s);
     assert!(s.admin_reports().iter().any(|r| r.contains("not decryptable")), "{:?}", s.admin_reports());
+    // The control: the same construction, to this list's key, goes out.
+    let own_file = s.w.dir.path().join("own.asc");
+    std::fs::write(&own_file, s.w.ok(&["list", "export-key", LIST])).unwrap();
+    let armored = String::from_utf8(s.alice.gpg_pipe(
+        &[
+            "--armor",
+            "--local-user",
+            &s.alice.fingerprint(),
+            "--recipient-file",
+            own_file.to_str().unwrap(),
+            "--sign",
+            "--encrypt",
+        ],
+        client::text_entity("for this list").as_bytes(),
+    ))
+    .unwrap();
+    assert!(s
+        .deliver(&client::encrypted(&client::headers("alice@example.org", LIST, "here"), &armored))
+        .status
+        .success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
     let _ = std::process::Command::new("gpgconf")
         .arg("--homedir")
         .arg(s.w.list_gnupg("other@example.org"))

@@ -33,6 +33,10 @@ fn ciphertext_without_integrity_protection_is_refused() {
     let listed = s.alice.list_packets(armored.as_bytes());
     assert!(listed.contains("tag=9"), "the attack really lacks an MDC: {listed}");
     refused_for(&s, &mail("alice@example.org", &armored), "not decryptable");
+    // The control: the same packets encrypted the ordinary way (with an MDC) go out.
+    let armored = encrypt_packets(&s, &s.alice, &signed, &[]);
+    assert!(s.deliver(&mail("alice@example.org", &armored)).status.success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
 }
 
 #[test]
@@ -48,6 +52,10 @@ fn a_second_literal_packet_next_to_a_signed_one_is_refused() {
         let armored = encrypt_packets(&s, &s.bob, &packets, &["--compress-algo", "none"]);
         refused_for(&s, &mail("alice@example.org", &armored), "not decryptable");
     }
+    // The control: Alice's signed message alone, put together the same way, goes out.
+    let armored = encrypt_packets(&s, &s.bob, &signed, &["--compress-algo", "none"]);
+    assert!(s.deliver(&mail("alice@example.org", &armored)).status.success());
+    assert_eq!(s.posts_to(&s.bob).len(), 1, "{}", s.log());
 }
 
 #[test]
@@ -264,8 +272,7 @@ fn a_signing_subkey_without_a_back_signature_signs_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     nothing_distributed(&s);
     no_canary_anywhere(&s, &[&out]);
-    let decision = s.log().lines().last().unwrap_or_default().to_string();
-    assert!(decision.contains("rejected"), "{decision}");
+    assert_last_decision(&s, "rejected: a bad signature, or several signatures");
     // Dave's primary key, which is properly bound, still signs his posts.
     s.w.clear_outbox();
     let armored = String::from_utf8(dave.gpg_pipe(

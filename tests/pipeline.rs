@@ -66,10 +66,11 @@ fn signed_then_encrypted_and_inline_posts_are_accepted() {
     assert!(texts[0].contains("first post") && texts[1].contains("second post"), "{texts:?}");
 }
 
-/// The post went nowhere: no member got a copy; the sender got (or not) the
-/// one fixed notice, which holds nothing of the post.
-fn assert_refused(s: &Scene, out: &std::process::Output, sender: &str, notice_expected: bool) {
-    assert_refused_by(s, out, sender, None, notice_expected)
+/// The post went nowhere for `reason` (the list log's last decision): no
+/// member got a copy; the sender got (or not) the one fixed notice, which
+/// holds nothing of the post.
+fn assert_refused(s: &Scene, out: &std::process::Output, sender: &str, notice_expected: bool, reason: &str) {
+    assert_refused_by(s, out, sender, None, notice_expected, reason)
 }
 
 /// As `assert_refused`, for a sender whose notice may come encrypted to them.
@@ -79,8 +80,10 @@ fn assert_refused_by(
     sender: &str,
     reader: Option<&Person>,
     notice_expected: bool,
+    reason: &str,
 ) {
     assert!(out.status.success(), "the MTA sees success once the mail is queued: {}", stderr(out));
+    common::attack::assert_last_decision(s, reason);
     for member in [&s.alice, &s.bob, &s.carol] {
         assert!(s.posts_to(member).is_empty(), "{} received a refused post", member.address);
     }
@@ -120,7 +123,7 @@ fn an_unencrypted_post_is_refused_when_encryption_is_required() {
     let s = Scene::new();
     let entity = client::signed_entity(&s.bob, &client::text_entity(SECRET));
     let mail = client::lf(&format!("{}{entity}", client::headers("bob@example.org", LIST, "clear")));
-    assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&s.bob), true);
+    assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&s.bob), true, "not encrypted to the list key");
     let reports = s.admin_reports();
     assert_eq!(reports.len(), 1);
     assert!(reports[0].contains("not encrypted"), "the admin learns why");
@@ -131,7 +134,7 @@ fn an_unsigned_post_is_refused_when_signatures_are_required() {
     let s = Scene::new();
     let armored = s.bob.encrypt(client::text_entity(SECRET).as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("bob@example.org", LIST, "unsigned"), &armored);
-    assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&s.bob), true);
+    assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&s.bob), true, "not signed");
     assert!(s.admin_reports()[0].contains("not signed"));
 }
 
@@ -140,7 +143,13 @@ fn a_post_signed_by_a_non_member_is_refused() {
     let s = Scene::new();
     let dave = s.w.person("dave@example.org");
     dave.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
-    assert_refused(&s, &s.deliver(&client::post(&dave, &s.list_key, "hello", SECRET)), "dave@example.org", false);
+    assert_refused(
+        &s,
+        &s.deliver(&client::post(&dave, &s.list_key, "hello", SECRET)),
+        "dave@example.org",
+        false,
+        "rejected: the sender is not a member",
+    );
 }
 
 #[test]
@@ -150,7 +159,13 @@ fn a_post_signed_by_a_pending_key_is_refused() {
     s.w.ok(&["members", "add", LIST, "eve@example.org", "--key-file", eve.export(false).to_str().unwrap()]);
     s.w.clear_outbox();
     eve.import(s.w.ok(&["list", "export-key", LIST]).as_bytes());
-    assert_refused(&s, &s.deliver(&client::post(&eve, &s.list_key, "hi", SECRET)), "eve@example.org", true);
+    assert_refused(
+        &s,
+        &s.deliver(&client::post(&eve, &s.list_key, "hi", SECRET)),
+        "eve@example.org",
+        true,
+        "signed by a key that is not verified yet",
+    );
     assert!(s.admin_reports()[0].contains("not verified"));
 }
 
@@ -159,7 +174,14 @@ fn a_post_signed_by_bob_claiming_to_be_from_carol_is_refused() {
     let s = Scene::new();
     let armored = s.bob.sign_encrypt(client::text_entity(SECRET).as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("carol@example.org", LIST, "spoof"), &armored);
-    assert_refused_by(&s, &s.deliver(&mail), "carol@example.org", Some(&s.carol), true);
+    assert_refused_by(
+        &s,
+        &s.deliver(&mail),
+        "carol@example.org",
+        Some(&s.carol),
+        true,
+        "signed by a key of another member",
+    );
     assert!(s.admin_reports()[0].contains("another member"));
 }
 
@@ -179,6 +201,7 @@ fn posts_signed_with_expired_or_revoked_keys_are_refused() {
         "carol@example.org",
         Some(&s.carol),
         true,
+        "the signing key is revoked",
     );
     assert!(s.admin_reports()[0].contains("revoked"), "{:?}", s.admin_reports());
 
@@ -203,7 +226,14 @@ fn posts_signed_with_expired_or_revoked_keys_are_refused() {
     );
     let armored = bob_expired.encrypt(signed.as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("bob@example.org", LIST, "expired"), &armored);
-    assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&bob_expired), true);
+    assert_refused_by(
+        &s,
+        &s.deliver(&mail),
+        "bob@example.org",
+        Some(&bob_expired),
+        true,
+        "the signing key was expired when it signed, or is now",
+    );
     assert!(s.admin_reports()[0].contains("expired"));
 }
 
@@ -232,7 +262,14 @@ fn a_signed_part_wrapped_in_an_unsigned_multipart_with_extra_text_is_refused() {
     );
     let armored = s.bob.encrypt(wrapper.as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("bob@example.org", LIST, "wrapped"), &armored);
-    assert_refused_by(&s, &s.deliver(&mail), "bob@example.org", Some(&s.bob), true);
+    assert_refused_by(
+        &s,
+        &s.deliver(&mail),
+        "bob@example.org",
+        Some(&s.bob),
+        true,
+        "signed or encrypted parts inside an unsigned wrapper",
+    );
     assert!(s.admin_reports()[0].contains("unsigned wrapper"));
 }
 
@@ -244,7 +281,14 @@ fn a_replayed_post_is_refused() {
     assert_eq!(s.posts_to(&s.carol).len(), 1);
     s.w.clear_outbox();
     let replay = String::from_utf8(post).unwrap().replace("Message-ID: <", "Message-ID: <again");
-    assert_refused_by(&s, &s.deliver(replay.as_bytes()), "bob@example.org", Some(&s.bob), true);
+    assert_refused_by(
+        &s,
+        &s.deliver(replay.as_bytes()),
+        "bob@example.org",
+        Some(&s.bob),
+        true,
+        "a replay of a post the list has already accepted",
+    );
     assert!(s.admin_reports()[0].contains("replay"));
 }
 
@@ -253,7 +297,13 @@ fn a_post_carrying_this_lists_x_loop_is_dropped_without_notice() {
     let s = Scene::new();
     let post = String::from_utf8(client::post(&s.bob, &s.list_key, "loop", SECRET)).unwrap();
     let looped = post.replacen("To: ", &format!("X-Loop: {LIST}\nTo: "), 1);
-    assert_refused(&s, &s.deliver(looped.as_bytes()), "bob@example.org", false);
+    assert_refused(
+        &s,
+        &s.deliver(looped.as_bytes()),
+        "bob@example.org",
+        false,
+        "discarded: a mail loop (this list's X-Loop or List-Id)",
+    );
     assert!(s.w.mails().is_empty(), "no notice to anyone");
 }
 
@@ -265,7 +315,13 @@ fn a_bounce_with_a_null_sender_gets_no_notice() {
     ));
     let bounce =
         String::from_utf8(bounce).unwrap().replace("Return-Path: <sender@client.example.net>", "Return-Path: <>");
-    assert_refused(&s, &s.deliver(bounce.as_bytes()), "MAILER-DAEMON@example.net", false);
+    assert_refused(
+        &s,
+        &s.deliver(bounce.as_bytes()),
+        "MAILER-DAEMON@example.net",
+        false,
+        "discarded: a bounce or delivery report",
+    );
     assert!(s.w.mails().is_empty(), "no notice to anyone");
 }
 
@@ -374,12 +430,17 @@ fn assert_no_marker(w: &World) {
 fn inject_refuses_what_is_not_a_mail_and_unknown_lists() {
     let w = World::new();
     w.generated_list("alice@example.org");
-    assert_eq!(code(&w.run_with_stdin(&["inject", LIST], b"")), 65, "empty");
-    assert_eq!(code(&w.run_with_stdin(&["inject", LIST], b"just some words\n")), 65, "not a mail");
+    let out = w.run_with_stdin(&["inject", LIST], b"");
+    assert_eq!(code(&out), 65, "empty");
+    assert!(stderr(&out).contains("the message is empty"), "{}", stderr(&out));
+    let out = w.run_with_stdin(&["inject", LIST], b"just some words\n");
+    assert_eq!(code(&out), 65, "not a mail");
+    assert!(stderr(&out).contains("not a mail message"), "{}", stderr(&out));
     w.ok(&["list", "set", LIST, "max_message_size", "1K"]);
     let big = format!("From: a@example.org\nSubject: big\n\n{}\n", "x".repeat(2000));
     let out = w.run_with_stdin(&["inject", LIST], big.as_bytes());
     assert_eq!(code(&out), 65, "oversized: {}", stderr(&out));
+    assert!(stderr(&out).contains("larger than the list's max_message_size"), "{}", stderr(&out));
     assert_eq!(code(&w.run_with_stdin(&["inject", "other@example.org"], b"From: a@example.org\n\nhi\n")), 67);
     let queue: serde_json::Value = serde_json::from_str(&w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
     assert_eq!(queue.as_array().unwrap().len(), 0, "nothing refused was queued");
@@ -491,6 +552,8 @@ fn bounces_count_and_stop_delivery_past_the_threshold() {
     report(&bobs, Some("crypto-bounces@example.org"));
     report(&bobs, Some("crypto-bounces@example.org"));
     assert!(bob_delivers(), "forged reports stopped nothing");
+    let ignored = s.log().matches("a report naming bob@example.org without its bounce tag was ignored").count();
+    assert_eq!(ignored, 8, "each forged report is logged as ignored: {}", s.log());
     // Reports that came back to Bob's own tag count: by the MTA's word, or by the headers without it.
     report("crypto-bounces@example.org", Some(&bobs));
     report(&bobs, None);
@@ -596,7 +659,14 @@ fn a_private_signed_mail_forwarded_to_the_list_is_refused() {
     let signed_by_alice = client::signed_entity(&s.alice, &entity);
     let armored = s.bob.encrypt(signed_by_alice.as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("alice@example.org", LIST, "fwd"), &armored);
-    assert_refused_by(&s, &s.deliver(&mail), "alice@example.org", Some(&s.alice), true);
+    assert_refused_by(
+        &s,
+        &s.deliver(&mail),
+        "alice@example.org",
+        Some(&s.alice),
+        true,
+        "the signed part is addressed to others",
+    );
     assert!(s.admin_reports()[0].contains("addressed to others"), "{:?}", s.admin_reports());
 }
 

@@ -51,6 +51,7 @@ fn a_new_member_confirms_their_key_by_replying_to_the_challenge() {
     assert!(to_request(&s, &commands).status.success());
     assert!(answers(&s, &dave).is_empty());
     assert_eq!(s.w.mails_to("dave@example.org")[0].envelope_sender(), "<>");
+    assert!(s.log().contains("(commands) rejected: a replay of a post the list has already accepted"), "{}", s.log());
 }
 
 #[test]
@@ -321,6 +322,7 @@ fn unconfirmed_keys_expire_and_unencrypted_commands_get_the_fixed_notice() {
     let mails = s.w.mails_to("bob@example.org");
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].envelope_sender(), "<>");
+    assert!(s.log().contains("(commands) rejected: not encrypted to the list key"), "{}", s.log());
     // The same command, encrypted: an answer.
     s.w.clear_outbox();
     assert!(to_request(&s, &command_mail(&s, &s.bob, "list-keys")).status.success());

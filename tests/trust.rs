@@ -78,6 +78,8 @@ fn a_members_private_signed_mail_replayed_at_request_runs_no_commands() {
     let post = alices_signed_mail_resent_by_bob(&s, LIST, "pause");
     assert!(to_request(&s, &post).status.success());
     assert!(delivery_of(&s, "alice@example.org"));
+    let refused = s.log().matches("(commands) rejected: the signed part is addressed to others").count();
+    assert_eq!(refused, 2, "{}", s.log());
     // The honest control: the same mail, addressed to -request, pauses her.
     let honest = alices_signed_mail_resent_by_bob(&s, "crypto-request@example.org", "pause");
     assert!(to_request(&s, &honest).status.success());
@@ -136,6 +138,7 @@ fn strangers_get_nothing_and_the_admins_one_count_an_hour() {
         client::lf(&format!("{}{}", client::headers("bob@example.org", LIST, "x"), client::text_entity("x")));
     assert!(s.deliver(&unsigned).status.success());
     assert_eq!(s.w.mails_to("bob@example.org").iter().filter(|m| m.envelope_sender() == "<>").count(), 1);
+    assert!(s.log().contains("from bob@example.org rejected: not encrypted to the list key"), "{}", s.log());
 }
 
 /// A binary OpenPGP message from `person`: signed, encrypted to the list key
@@ -245,7 +248,9 @@ fn local_faults_never_bounce_mail() {
     assert!(!s.w.home.join("lists").join("a").exists());
     // Faults of the mail bounce; faults of the host make the MTA wait.
     assert_eq!(code(&s.w.run_with_stdin(&["inject", "nosuch@example.org"], b"Subject: x\n\nx\n")), 67);
-    assert_eq!(code(&s.w.run_with_stdin(&["inject", LIST], b"\n\n")), 65);
+    let out = s.w.run_with_stdin(&["inject", LIST], b"\n\n");
+    assert_eq!(code(&out), 65);
+    assert!(stderr(&out).contains("the message is empty"), "{}", stderr(&out));
     let gnupg = s.w.list_gnupg(LIST);
     let aside = gnupg.with_extension("aside");
     std::fs::rename(&gnupg, &aside).unwrap();
@@ -339,6 +344,7 @@ fn forged_mail_held_in_a_members_name_reaches_the_admins_once_an_hour() {
     }
     let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
     assert_eq!(queue.as_array().unwrap().len(), 3, "each is held");
+    assert_eq!(s.log().matches("held: not encrypted to the list key").count(), 3, "{}", s.log());
     let reports = s.admin_reports();
     assert_eq!(reports.len(), 1, "one report, not one per forged mail: {reports:?}");
     assert!(reports[0].contains("held"));
@@ -376,6 +382,7 @@ fn a_flood_of_refused_large_mail_gives_its_disk_space_back() {
     s.w.ok(&["verify", LIST]);
     let queue: serde_json::Value = serde_json::from_str(&s.w.ok(&["queue", "ls", LIST, "--json"])).unwrap();
     assert!(queue.as_array().unwrap().is_empty(), "all refused");
+    assert_eq!(s.log().matches("rejected: the sender is not a member").count(), 200, "every one for being a stranger");
     let flooded = listcrypt::store::folder_size(&store);
     s.w.ok(&["flush", LIST]);
     let after = listcrypt::store::folder_size(&store);

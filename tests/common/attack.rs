@@ -32,15 +32,21 @@ pub fn encrypted_from(s: &Scene, sender: &Person, from: &str, entity: &str) -> V
 }
 
 /// Delivers `mail`, expects the pipeline to take it calmly (exit 0) and to
-/// distribute nothing, and log the rejection with `reason` (the admins'
+/// distribute nothing, and log the refusal with `reason` (the admins'
 /// reports say the same, at most once an hour per sender); then clears the outbox.
 pub fn refused_for(s: &Scene, mail: &[u8], reason: &str) {
     let out = s.deliver(mail);
     assert!(out.status.success(), "{}", stderr(&out));
     nothing_distributed(s);
     no_canary_anywhere(s, &[&out]);
-    let log = s.log();
-    let last = log.lines().rev().find(|l| l.contains(" rejected: ") || l.contains(" held: ")).unwrap_or_default();
-    assert!(last.contains(reason), "expected '{reason}' in the last decision; the log:\n{log}");
+    assert_last_decision(s, reason);
     s.w.clear_outbox();
+}
+
+/// The list log's last decision on a mail (rejected, held or discarded) gives `reason`.
+pub fn assert_last_decision(s: &Scene, reason: &str) {
+    let log = s.log();
+    let decided = |l: &&str| [" rejected: ", " held: ", " discarded: "].iter().any(|d| l.contains(d));
+    let last = log.lines().rev().find(decided).unwrap_or_default();
+    assert!(last.contains(reason), "expected '{reason}' in the last decision; the log:\n{log}");
 }
