@@ -24,6 +24,8 @@ pub struct World {
     pub outbox: PathBuf,
     pub sendmail: PathBuf,
     agents: std::cell::RefCell<Vec<PathBuf>>,
+    /// Addresses whose committed test key a person of this world already has.
+    committed_keys_used: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 impl World {
@@ -47,7 +49,7 @@ impl World {
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&sendmail, fs::Permissions::from_mode(0o755)).unwrap();
-        World { dir, home, outbox, sendmail, agents: Default::default() }
+        World { dir, home, outbox, sendmail, agents: Default::default(), committed_keys_used: Default::default() }
     }
 
     /// The listcrypt binary with a clean environment and this world's home.
@@ -104,10 +106,23 @@ impl World {
         self.home.join("lists").join(list).join("gnupg")
     }
 
-    /// A person with their own GnuPG home and an unprotected key pair.
+    /// A person with their own GnuPG home and an unprotected key pair: the
+    /// committed test key of that address (tests/data/keys/, made by
+    /// scripts/test-keys) the first time this world asks for it, a new key
+    /// after that (a second key for the same address) or for other addresses.
     pub fn person(&self, address: &str) -> Person {
         let person = self.empty_person(address);
-        person.gen_key(address, &[]);
+        let committed = repo_root().join("tests/data/keys").join(format!("{address}.asc"));
+        if committed.exists() && self.committed_keys_used.borrow_mut().insert(address.to_string()) {
+            person.gpg_ok(&["--import", committed.to_str().unwrap()]);
+            // Where gpg keeps the revocation certificate it makes with a key.
+            let revocations = person.home.join("openpgp-revocs.d");
+            fs::create_dir_all(&revocations).unwrap();
+            let certificate = revocations.join(format!("{}.rev", person.fingerprint()));
+            fs::copy(committed.with_extension("rev"), certificate).unwrap();
+        } else {
+            person.gen_key(address, &[]);
+        }
         person
     }
 
