@@ -22,7 +22,7 @@ use crate::model::{Address, Fingerprint, Secret};
 use crate::openpgp::{self, KeyId, Packet};
 use crate::pipeline::acceptance::list_id;
 use crate::pipeline::snapshot::{lease, Leased, Snapshot};
-use crate::pipeline::{defer, quarantine, release, renew_lease, select, tell_admins};
+use crate::pipeline::{defer, notify, quarantine, release, renew_lease, select, tell_admins};
 use crate::post::Post;
 use crate::settings::{Encryption, Settings};
 use crate::transport::{Outgoing, Session};
@@ -153,7 +153,7 @@ fn encrypt_and_send(
         drop(jobs);
         watch.lap("open and sign");
         if snap.first_attempt() && delivered.is_empty() && !keyless.is_empty() {
-            tell_keyless(list, snap, id, &keyless);
+            notify::tell_keyless(list, snap, id, &keyless);
         }
         let mut outer = head;
         if snap.settings.protect_subject {
@@ -216,20 +216,6 @@ enum Delivery {
     Deferred,
     /// Quarantined (`locked: false`), or the list key is locked.
     Stopped { locked: bool },
-}
-
-/// Tells the admins, and each member concerned, that members without a
-/// verified key get no copy.
-fn tell_keyless(list: &List, snap: &Snapshot, id: &str, keyless: &[&Member]) {
-    let names: Vec<&str> = keyless.iter().map(|m| m.address.as_str()).collect();
-    let text = format!(
-        "Entry {id} was not sent to these members, who have no verified key:\r\n{}\r\nNo cleartext copy was sent.",
-        names.join("\r\n")
-    );
-    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "members without a usable key", &text);
-    for member in keyless {
-        tell_missed(list, snap, &member.address);
-    }
 }
 
 /// Builds and sends each recipient's copy, batch by batch.
@@ -398,7 +384,7 @@ fn skip(
     journal.record(address)?;
     let why = match why {
         Skipped::Key(why) => {
-            tell_missed(list, snap, address);
+            notify::tell_missed(list, snap, address);
             format!("no usable key ({why})")
         }
         Skipped::Refused(why) => format!("the relay refused the address for good ({why}); the key is fine"),
@@ -407,26 +393,6 @@ fn skip(
     let text = format!("Entry {id} was not sent to {address}: {why}.\r\nNo cleartext copy was sent.");
     tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "a member was skipped", &text);
     Ok(())
-}
-
-/// Tells a member, at most once a day and without any content, that a post
-/// could not reach them for want of a usable key.
-fn tell_missed(list: &List, snap: &Snapshot, member: &Address) {
-    let allowed = list.store().and_then(|store| {
-        let allowed = store.notice_allowed(&format!("missed:{member}"), 86_400)?;
-        store.flush()?;
-        Ok(allowed)
-    });
-    if !allowed.unwrap_or(false) {
-        return;
-    }
-    let notice = crate::notice::missed_post(list.address(), member);
-    let sent = list
-        .seal(&notice, None, &snap.record.fingerprint)
-        .and_then(|m| crate::transport::send(&snap.settings.transport, &m));
-    if let Err(e) = sent {
-        crate::log::event(&list.home, &format!("missed-post notice to {member} not sent: {}", e.message()));
-    }
 }
 
 /// Members who get this post (delivery on, a verified key, not yet served),

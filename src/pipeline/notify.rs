@@ -10,7 +10,11 @@
 //! held stranger mail is counted there too, to be found with `queue ls`.
 //! Reports of a member's held or rejected mail come at most once an hour
 //! per member, so that mail forged in their name cannot flood the admins.
+//!
+//! A member without a usable key hears, at most once a day and without any
+//! content, that a post missed them ([`tell_missed`]); the admins hear who.
 
+use super::snapshot::Snapshot;
 use super::tell_admins;
 use crate::error::Result;
 use crate::list::List;
@@ -192,4 +196,38 @@ pub fn report_changes(list: &List, lines: &[String]) -> Result<()> {
         store.flush()?;
     }
     send_digest(list)
+}
+
+/// Tells the admins, and each member concerned, that members without a
+/// verified key get no copy.
+pub(super) fn tell_keyless(list: &List, snap: &Snapshot, id: &str, keyless: &[&Member]) {
+    let names: Vec<&str> = keyless.iter().map(|m| m.address.as_str()).collect();
+    let text = format!(
+        "Entry {id} was not sent to these members, who have no verified key:\r\n{}\r\nNo cleartext copy was sent.",
+        names.join("\r\n")
+    );
+    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "members without a usable key", &text);
+    for member in keyless {
+        tell_missed(list, snap, &member.address);
+    }
+}
+
+/// Tells a member, at most once a day and without any content, that a post
+/// could not reach them for want of a usable key.
+pub(super) fn tell_missed(list: &List, snap: &Snapshot, member: &Address) {
+    let allowed = list.store().and_then(|store| {
+        let allowed = store.notice_allowed(&format!("missed:{member}"), 86_400)?;
+        store.flush()?;
+        Ok(allowed)
+    });
+    if !allowed.unwrap_or(false) {
+        return;
+    }
+    let notice = crate::notice::missed_post(list.address(), member);
+    let sent = list
+        .seal(&notice, None, &snap.record.fingerprint)
+        .and_then(|m| crate::transport::send(&snap.settings.transport, &m));
+    if let Err(e) = sent {
+        crate::log::event(&list.home, &format!("missed-post notice to {member} not sent: {}", e.message()));
+    }
 }
