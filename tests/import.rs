@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::fs;
 
 /// The public key of `person`, armored or binary.
-fn key_info_holding(person: &Person, armored: bool) -> Vec<u8> {
+fn exported_key(person: &Person, armored: bool) -> Vec<u8> {
     let fpr = person.fingerprint();
     if armored {
         person.gpg_pipe(&["--armor", "--export", &fpr], b"")
@@ -43,13 +43,13 @@ fn a_folder_of_keys_comes_in_under_the_rules_of_members_add() {
 
     let dir = w.dir.path().join("keys");
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("1-dana.asc"), key_info_holding(&dana, true)).unwrap();
-    fs::write(dir.join("2-erin.gpg"), key_info_holding(&erin, false)).unwrap();
-    fs::write(dir.join("3-frank.asc"), key_info_holding(&frank, true)).unwrap();
-    fs::write(dir.join("4-old.asc"), key_info_holding(&old, true)).unwrap();
+    fs::write(dir.join("1-dana.asc"), exported_key(&dana, true)).unwrap();
+    fs::write(dir.join("2-erin.gpg"), exported_key(&erin, false)).unwrap();
+    fs::write(dir.join("3-frank.asc"), exported_key(&frank, true)).unwrap();
+    fs::write(dir.join("4-old.asc"), exported_key(&old, true)).unwrap();
     fs::write(dir.join("5-secret.asc"), secret.gpg_pipe(&["--armor", "--export-secret-keys"], b"")).unwrap();
-    fs::write(dir.join("6-twin.asc"), key_info_holding(&twin, true)).unwrap();
-    fs::write(dir.join("7-bob.asc"), key_info_holding(&bob, true)).unwrap();
+    fs::write(dir.join("6-twin.asc"), exported_key(&twin, true)).unwrap();
+    fs::write(dir.join("7-bob.asc"), exported_key(&bob, true)).unwrap();
     fs::write(dir.join("8-notes.txt"), b"not a key at all").unwrap();
     let addresses = w.dir.path().join("addresses.txt");
     fs::write(&addresses, format!("# which address a key is for\nfrank@example.org {}\n", frank.fingerprint()))
@@ -108,7 +108,7 @@ fn one_armored_keyring_of_many_members_comes_in_at_once() {
     let w = World::new();
     w.generated_list("alice@example.org");
     let people: Vec<Person> = (0..12).map(|i| w.person(&format!("reader{i:02}@example.org"))).collect();
-    let keyring: Vec<u8> = people.iter().flat_map(|p| key_info_holding(p, true)).collect();
+    let keyring: Vec<u8> = people.iter().flat_map(|p| exported_key(p, true)).collect();
     let file = w.dir.path().join("members.asc");
     fs::write(&file, keyring).unwrap();
     let out = w.run(&["members", "import", LIST, file.to_str().unwrap()]);
@@ -134,16 +134,17 @@ fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
     let list_fpr = list.fingerprint();
     let dana = w.person("dana@example.org");
     // Mallory's key binds dana's primary key as a subkey (the test lends him dana's secret key).
-    let mallory = w.empty_person("mallory@example.org");
-    let now = now();
-    mallory.gen_key("mallory@example.org", &["--faked-system-time", &format!("{}!", now - 86_400)]);
-    mallory.gpg_pipe(&["--import"], &dana.gpg_pipe(&["--export-secret-keys", &dana.fingerprint()], b""));
-    // A clean copy of Mallory's key, in a file of its own beside the grafted one.
-    let clean = mallory.gpg_pipe(&["--armor", "--export", "mallory@example.org"], b"");
     let listing = dana.gpg_ok(&["--with-colons", "--with-keygrip", "--list-keys", &dana.fingerprint()]);
     let field = |tag: &str, n: usize| {
         listing.lines().find(|l| l.starts_with(tag)).unwrap().split(':').nth(n).unwrap().to_string()
     };
+    // A day older than dana's key (a committed test key may be old), so that the graft can be bound at its creation time.
+    let mallory = w.empty_person("mallory@example.org");
+    let older = field("pub:", 5).parse::<u64>().unwrap() - 86_400;
+    mallory.gen_key("mallory@example.org", &["--faked-system-time", &format!("{older}!")]);
+    mallory.gpg_pipe(&["--import"], &dana.gpg_pipe(&["--export-secret-keys", &dana.fingerprint()], b""));
+    // A clean copy of Mallory's key, in a file of its own beside the grafted one.
+    let clean = mallory.gpg_pipe(&["--armor", "--export", "mallory@example.org"], b"");
     let script = format!("addkey\n13\n{}\nQ\n0\nsave\n", field("grp:", 9));
     let time = format!("{}!", field("pub:", 5));
     let args = [
@@ -164,7 +165,7 @@ fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
     let dir = w.dir.path().join("keys");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("list.asc"), list.gpg_pipe(&["--armor", "--export", &list_fpr], b"")).unwrap();
-    fs::write(dir.join("dana.asc"), key_info_holding(&dana, true)).unwrap();
+    fs::write(dir.join("dana.asc"), exported_key(&dana, true)).unwrap();
     fs::write(dir.join("mallory.asc"), mallory.gpg_pipe(&["--armor", "--export", "mallory@example.org"], b"")).unwrap();
     fs::write(dir.join("mallory-clean.asc"), &clean).unwrap();
     let out = w.run(&["members", "import", LIST, dir.to_str().unwrap(), "--json"]);

@@ -387,7 +387,7 @@ fn posts_wait_while_the_list_key_is_locked_and_go_out_after_unlock() {
     let list_key = w.ok(&["list", "export-key", LIST]);
     let alice = w.verified_member("alice@example.org", &list_key, true);
     let bob = w.verified_member("bob@example.org", &list_key, false);
-    let s = Scene { w, alice, bob, carol: owner, list_key: String::new() };
+    let s = Scene { w, alice, bob, carol: owner, list_key: String::new(), decisions_checked: Default::default() };
     let fpr = s.carol.fingerprint();
     s.w.clear_outbox();
 

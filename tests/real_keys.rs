@@ -202,15 +202,16 @@ fn a_key_grafting_another_key_as_its_subkey_is_refused() {
             Person { address: LIST.into(), home: s.w.list_gnupg(LIST) }.gpg_pipe(&["--export-secret-keys"], b""),
         ),
     ] {
-        // Older than the victims' keys, so that the graft can be bound at their creation time.
-        let mallory = s.w.empty_person("mallory@example.org");
-        mallory.gen_key("mallory@example.org", &["--faked-system-time", &format!("{}!", now() - 86_400)]);
-        mallory.gpg_pipe(&["--import"], &secret);
         let listing = victim.gpg_ok(&["--with-colons", "--with-keygrip", "--list-keys", &victim.fingerprint()]);
         let field = |tag: &str, n: usize| {
             listing.lines().find(|l| l.starts_with(tag)).unwrap().split(':').nth(n).unwrap().to_string()
         };
         let (grip, created) = (field("grp:", 9), field("pub:", 5));
+        // A day older than the victim's key (a committed test key may be old), so that the graft can be bound at its creation time.
+        let mallory = s.w.empty_person("mallory@example.org");
+        let older = created.parse::<u64>().unwrap() - 86_400;
+        mallory.gen_key("mallory@example.org", &["--faked-system-time", &format!("{older}!")]);
+        mallory.gpg_pipe(&["--import"], &secret);
         let script = format!("addkey\n13\n{grip}\nQ\n0\nsave\n");
         let mut args = vec!["--expert", "--pinentry-mode", "loopback", "--passphrase", "", "--command-fd", "0"];
         let time = format!("{created}!");

@@ -42,7 +42,7 @@ pub fn add(
 pub fn refuse_look_alike(member: &Address) -> Result<()> {
     if member.looks_alike() {
         return Err(Error::data(format!(
-            "{member} mixes Latin letters with Greek or Cyrillic ones in its domain, so it looks like another address"
+            "{member} mixes writing systems in a label of its domain (Latin with Cyrillic, say), so it may look like another address"
         ))
         .hint(
             "if it really is the member's address, an admin adds it with `listcrypt members add --allow-look-alike`",

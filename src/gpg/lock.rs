@@ -39,17 +39,21 @@ pub(super) fn keyring_lock(home: &Path, access: Access) -> Result<Option<std::fs
         Access::Read => NonBlockingLockShared,
         Access::Change => NonBlockingLockExclusive,
     };
+    let mut pause = Duration::from_millis(2);
     for file in [&turnstile, &lock] {
         loop {
             match rustix::fs::flock(file, operation) {
                 Ok(()) => break,
                 Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) if std::time::Instant::now() < give_up => {
-                    std::thread::sleep(Duration::from_millis(2));
+                    // From 2 ms up to 50 ms: short waits stay short, long ones cost little.
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Err(e) => {
-                    return Err(Error::temporary(format!("the keyring in {} stayed busy: {e}", home.display()))
+                Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) => {
+                    return Err(Error::temporary(format!("the keyring in {} stayed busy", home.display()))
                         .hint("another listcrypt run holds it; it is retried later"))
                 }
+                Err(e) => return Err(Error::temporary(format!("cannot lock the keyring in {}: {e}", home.display()))),
             }
         }
     }

@@ -168,6 +168,9 @@ mod tests {
         assert!(Address::parse(cyrillic_a.as_str()).unwrap().looks_alike());
         assert!(!Address::parse("ivan@\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.example").unwrap().looks_alike());
         assert!(!Address::parse("alice@example.org").unwrap().looks_alike());
+        // Japanese is one writing system (Han with kana); Latin with Han in one label is not.
+        assert!(!Address::parse("taro@\u{6771}\u{4eac}\u{30bf}\u{30ef}\u{30fc}.example").unwrap().looks_alike());
+        assert!(Address::parse("taro@shop\u{6771}\u{4eac}.example").unwrap().looks_alike());
         assert!(Address::parse("alice@exa\u{0}mple.org").is_err());
     }
 }

@@ -43,10 +43,18 @@ pub fn refused_for(s: &Scene, mail: &[u8], reason: &str) {
     s.w.clear_outbox();
 }
 
-/// The list log's last decision on a mail (rejected, held or discarded) gives `reason`.
+/// The list log has a decision (rejected, held or discarded) that was not
+/// there at the last check, and the newest gives `reason`: an earlier mail's
+/// decision never passes for the one just sent.
 pub fn assert_last_decision(s: &Scene, reason: &str) {
     let log = s.log();
     let decided = |l: &&str| [" rejected: ", " held: ", " discarded: "].iter().any(|d| l.contains(d));
-    let last = log.lines().rev().find(decided).unwrap_or_default();
+    let decisions: Vec<&str> = log.lines().filter(decided).collect();
+    assert!(
+        decisions.len() > s.decisions_checked.get(),
+        "no new decision since the last check (expected '{reason}'); the log:\n{log}"
+    );
+    s.decisions_checked.set(decisions.len());
+    let last = decisions.last().unwrap_or(&"");
     assert!(last.contains(reason), "expected '{reason}' in the last decision; the log:\n{log}");
 }

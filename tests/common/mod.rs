@@ -517,6 +517,8 @@ pub struct Scene {
     pub bob: Person,
     pub carol: Person,
     pub list_key: String,
+    /// Decisions in the list log already checked by `attack::assert_last_decision`.
+    pub decisions_checked: std::cell::Cell<usize>,
 }
 
 impl Scene {
@@ -533,7 +535,7 @@ impl Scene {
             .as_str()
             .unwrap()
             .to_string();
-        Scene { w, alice, bob, carol, list_key: fpr }
+        Scene { w, alice, bob, carol, list_key: fpr, decisions_checked: Default::default() }
     }
 
     /// The MTA's alias: `inject && verify && distribute`, the mail on stdin.

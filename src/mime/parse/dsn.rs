@@ -4,7 +4,8 @@ use crate::model::Address;
 use mail_parser::{MessageParser, MimeHeaders};
 
 /// The recipients a delivery status notification (RFC 3464) reports as
-/// failed: each per-recipient block of its `message/delivery-status` part
+/// failed: each per-recipient block of its `message/delivery-status` (or
+/// RFC 6533 `message/global-delivery-status`) part
 /// with `Action: failed`. Nothing else in the report is read for them: not
 /// its human-readable text, nor the returned message, which a sender writes.
 pub fn failed_recipients(raw: &[u8]) -> Vec<Address> {
@@ -12,7 +13,10 @@ pub fn failed_recipients(raw: &[u8]) -> Vec<Address> {
     let status = message.parts.iter().find(|part| {
         part.content_type().is_some_and(|ct| {
             ct.ctype().eq_ignore_ascii_case("message")
-                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("delivery-status"))
+                && ct.subtype().is_some_and(|s| {
+                    // RFC 6533's form, for mail that went with SMTPUTF8.
+                    s.eq_ignore_ascii_case("delivery-status") || s.eq_ignore_ascii_case("global-delivery-status")
+                })
         })
     });
     status.map(|part| failed_in_status_fields(&String::from_utf8_lossy(part.contents()))).unwrap_or_default()
