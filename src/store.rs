@@ -280,6 +280,13 @@ impl Store {
         Ok(())
     }
 
+    /// An entry is done (refused, answered or distributed): it goes, and the
+    /// queue counts it as progress ([`Store::progress`]).
+    pub fn finish_entry(&self, id: &str) -> Result<()> {
+        self.remove_entry(id)?;
+        self.note_progress()
+    }
+
     /// Takes the lease on `id` if it is in `stage` and ready; None if another
     /// run has it, it moved on, or its back-off has not passed.
     pub fn lease(&self, id: &str, stage: Stage, ignore_backoff: bool) -> Result<Option<Entry>> {

@@ -105,6 +105,8 @@ impl Drop for Scratch {
 /// A gpgme context whose operations the watchdog times, with its hold on
 /// the keyring lock.
 struct Watched {
+    // Dropped in this order: gpgme's context, then the lock, then the
+    // deadline (which parks a stopped run's thread without holding the lock).
     ctx: Context,
     _lock: Option<std::fs::File>,
     _deadline: watchdog::Deadline,

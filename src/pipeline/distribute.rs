@@ -110,8 +110,7 @@ fn send_entry(
         Delivery::Stopped { locked } => return Ok(!locked),
     }
     let store = list.store()?;
-    store.remove_entry(id)?;
-    store.note_progress()?;
+    store.finish_entry(id)?;
     store.flush()?;
     drop(store);
     journal::remove(&list.home, id);

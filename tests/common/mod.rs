@@ -12,6 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const LIST: &str = "crypto@example.org";
 
+/// The committed test-only key pair of `address` (tests/data/keys, made by scripts/test-keys).
+fn committed_key(address: &str) -> PathBuf {
+    repo_root().join("tests/data/keys").join(format!("{address}.asc"))
+}
+
 /// Seconds since the epoch: the clock tests move with `LISTCRYPT_NOW`.
 pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
@@ -112,14 +117,9 @@ impl World {
     /// after that (a second key for the same address) or for other addresses.
     pub fn person(&self, address: &str) -> Person {
         let person = self.empty_person(address);
-        let committed = repo_root().join("tests/data/keys").join(format!("{address}.asc"));
+        let committed = committed_key(address);
         if committed.exists() && self.committed_keys_used.borrow_mut().insert(address.to_string()) {
             person.gpg_ok(&["--import", committed.to_str().unwrap()]);
-            // Where gpg keeps the revocation certificate it makes with a key.
-            let revocations = person.home.join("openpgp-revocs.d");
-            fs::create_dir_all(&revocations).unwrap();
-            let certificate = revocations.join(format!("{}.rev", person.fingerprint()));
-            fs::copy(committed.with_extension("rev"), certificate).unwrap();
         } else {
             person.gen_key(address, &[]);
         }
@@ -734,8 +734,12 @@ impl World {
     /// Imports `person`'s revocation certificate into the list's keyring, as
     /// if the list had learned that the key was revoked.
     pub fn revoke_in_list(&self, person: &Person) {
+        // gpg keeps one beside every key it makes; a committed test key has its own.
         let rev = person.home.join("openpgp-revocs.d").join(format!("{}.rev", person.fingerprint()));
-        let certificate = fs::read_to_string(rev).unwrap().replace(":-----BEGIN", "-----BEGIN");
+        let certificate = fs::read_to_string(&rev)
+            .or_else(|_| fs::read_to_string(committed_key(&person.address).with_extension("rev")))
+            .unwrap()
+            .replace(":-----BEGIN", "-----BEGIN");
         let file = self.dir.path().join(format!("{}.rev", person.fingerprint()));
         fs::write(&file, certificate).unwrap();
         self.import_into_list(&file);

@@ -177,7 +177,7 @@ pub(super) fn apply(
     commands.sort_by_key(|c| !matches!(c, Command::Token(_)));
     let mut applied = Applied::default();
     for command in commands {
-        let answer = answer(&command, state, &mut applied, allow)?;
+        let answer = apply_one(&command, state, &mut applied, allow)?;
         if !answer.is_empty() {
             applied.answers.push(answer);
         }
@@ -193,7 +193,7 @@ pub(super) fn apply(
 
 /// One command's effect on `state` and `applied`, and its answer (empty when
 /// the caller answers later, as for attached keys).
-fn answer(
+fn apply_one(
     command: &Command,
     state: &mut State,
     applied: &mut Applied,

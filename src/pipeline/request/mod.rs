@@ -52,8 +52,10 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
     };
     let verified = judged.facts.member.and_then(|m| m.key(&signer)).is_some_and(|k| k.is_verified());
     // The member as stored now, not as read before gpg ran (no lost updates).
-    let Some(sender) = store.member(from)? else {
-        finish_entry(&store, id)?;
+    let members = store.members()?;
+    let Some(sender) = members.iter().find(|m| &m.address == from).cloned() else {
+        store.finish_entry(id)?;
+        store.flush()?;
         return Ok(Handled::Refused(Decision::Discard(Reason::NonMember)));
     };
     let mut state = State {
@@ -62,7 +64,7 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
         sender,
         signer,
         verified,
-        members: store.members()?,
+        members,
         settings: store.settings()?,
     };
     let text = exam.content.as_deref().and_then(|c| parse::first_text(c)).unwrap_or_default();
@@ -89,17 +91,12 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
 /// post would earn.
 fn refuse(list: &List, snap: &Snapshot, id: &str, store: Store, judged: &Judgement<'_>, exam: &Examined) -> Result<()> {
     let plan = notify::plan(&store, &judged.facts, judged.decision, exam.facts.mailing_list)?;
-    finish_entry(&store, id)?;
+    store.finish_entry(id)?;
+    store.flush()?;
     drop(store);
     crate::log::event(&list.home, &judged.log_line(id));
     notify::carry_out(list, &judged.notice_view(snap), id, judged.decision, plan);
     Ok(())
-}
-
-fn finish_entry(store: &Store, id: &str) -> Result<()> {
-    store.remove_entry(id)?;
-    store.note_progress()?;
-    store.flush()
 }
 
 /// Writes back what the commands changed, in one flush with the entry's removal.
@@ -115,7 +112,8 @@ fn save(store: &Store, id: &str, state: &State, applied: &Applied) -> Result<()>
     } else {
         store.put_member(&state.sender)?;
     }
-    finish_entry(store, id)
+    store.finish_entry(id)?;
+    store.flush()
 }
 
 /// An admin's subscribe: the new member's key comes attached; welcome and
