@@ -89,7 +89,7 @@ impl Member<'_> {
         // RFC 3156 §5: a MIME entity is checked in its canonical form, CRLF
         // line ends. gosop's `decrypt` writes LF line ends (GopenPGP's text
         // handling); a mail client puts them back, and so does this.
-        let plaintext = crlf(&self.decrypt(&mail.armored())?);
+        let plaintext = listcrypt::mime::text::crlf(&self.decrypt(&mail.armored())?);
         let message = mail_parser::MessageParser::default().parse(&plaintext).ok_or("not MIME")?;
         let kids = message.root_part().sub_parts().ok_or("not multipart/signed")?;
         let signed = &message.parts[kids[0] as usize];
@@ -122,18 +122,6 @@ impl Member<'_> {
         let armored = self.software.ok(&["encrypt", &self.list_cert.display().to_string()], signed.as_bytes());
         client::encrypted(&client::headers(&self.address, LIST, subject), &String::from_utf8(armored).unwrap())
     }
-}
-
-/// Every line end made CRLF.
-fn crlf(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 20);
-    for (i, &b) in data.iter().enumerate() {
-        if b == b'\n' && (i == 0 || data[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
 }
 
 /// The list (GnuPG members alice, bob and carol), plus one member per

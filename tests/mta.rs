@@ -184,7 +184,9 @@ fn mail_to_the_owners_reaches_each_admin_encrypted_and_list_signed() {
     assert!(s.w.run_with_stdin(&["owner", LIST], mail.as_bytes()).status.success());
     let opened = s.alice.decrypt(&s.w.mails()[0].armored());
     assert!(
-        opened.plaintext.contains("Content-Type: text/plain; charset=utf-8\r\n\r\nINLINE-FOR-OWNERS"),
+        opened.plaintext.contains(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nINLINE-FOR-OWNERS"
+        ),
         "{}",
         opened.plaintext
     );
@@ -196,6 +198,18 @@ fn mail_to_the_owners_reaches_each_admin_encrypted_and_list_signed() {
     let out = s.w.run_with_stdin(&["owner", LIST], looped.as_bytes());
     assert!(out.status.success() && s.w.mails().is_empty(), "{}", stderr(&out));
     assert!(s.log().contains("dropped: it came from a list (X-Loop)"), "{}", s.log());
+    // A program's automatic reply is dropped too; a person's mail that only asks
+    // not to be answered automatically (Outlook's header) still reaches the owners.
+    let automatic = format!("Auto-Submitted: auto-replied\n{}", String::from_utf8(stranger_mail("AWAY")).unwrap());
+    assert!(s.w.run_with_stdin(&["owner", LIST], automatic.as_bytes()).status.success());
+    assert!(s.w.mails().is_empty(), "an automatic reply went to the owners");
+    assert!(s.log().contains("dropped: it is an automatic reply"), "{}", s.log());
+    // (From another sender: the stranger's hourly allowance is counted below.)
+    let person = String::from_utf8(stranger_mail("PERSON-WROTE")).unwrap().replace("stranger@", "person@");
+    let outlook = format!("X-Auto-Response-Suppress: All\n{person}");
+    assert!(s.w.run_with_stdin(&["owner", LIST], outlook.as_bytes()).status.success());
+    let forwarded = s.alice.decrypt(&s.w.mails()[0].armored());
+    assert!(forwarded.plaintext.contains("PERSON-WROTE"), "{}", forwarded.plaintext);
 
     // One sender gets 10 mails an hour to the owners (the first one above counted); the MTA keeps the rest.
     s.w.clear_outbox();

@@ -230,6 +230,8 @@ fn choose(
         (store.members()?, store.list_record()?.fingerprint)
     };
     let taken: HashSet<&Address> = members.iter().map(|m| &m.address).collect();
+    // Looked up once per key read: a set, not a scan of every member's keys.
+    let held: HashSet<&Fingerprint> = members.iter().flat_map(|m| m.keys.iter().map(|k| &k.fingerprint)).collect();
     let mut seen: HashSet<Address> = HashSet::new();
     let mut chosen = vec![];
     for (_, key) in scratches.keys.iter().cloned() {
@@ -254,7 +256,7 @@ fn choose(
             if taken.contains(&address) {
                 return Err(Error::data(format!("{address} is already a member (add keys with `keys add`)")));
             }
-            if crate::admin::keys::owner_of(&members, &key.fingerprint).is_some() {
+            if held.contains(&key.fingerprint) {
                 return Err(Error::data("already belongs to a member"));
             }
             if !seen.insert(address.clone()) {

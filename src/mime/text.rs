@@ -1,6 +1,16 @@
 //! Line-level helpers both directions of MIME need: CRLF line ends and the
 //! header section of a message (a leaf: build and parse both use it).
 
+/// Inline PGP's text as a text/plain MIME entity, in a buffer sized once and
+/// wiped on drop (it holds decrypted text).
+pub fn text_entity(text: &[u8]) -> crate::model::Secret {
+    const HEAD: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
+    let mut entity = crate::model::Secret::new(Vec::with_capacity(HEAD.len() + text.len()));
+    entity.extend_from_slice(HEAD);
+    entity.extend_from_slice(text);
+    entity
+}
+
 /// `bytes` with every line ending as CRLF, as SMTP and RFC 3156 expect.
 pub fn crlf(bytes: &[u8]) -> Vec<u8> {
     // Exactly the room needed: growing would leave copies of decrypted text behind.

@@ -11,6 +11,7 @@ use crate::list::List;
 use crate::member::Member;
 use crate::mime::build::crlf;
 use crate::mime::parse::{self, Crypto, MailFacts, Protected};
+use crate::mime::text::text_entity;
 use crate::model::{now, sha256_hex, Address, Fingerprint, Secret};
 use crate::openpgp;
 use crate::pipeline::acceptance::{facts_of, Arrival, Findings};
@@ -153,14 +154,6 @@ fn open_inline_signed(list: &List, armored: &[u8], exam: &mut Examined) -> Resul
     exam.content = Some(text_entity(&Secret::new(crlf(&signed_text))));
     exam.signed = signed_text;
     Ok(())
-}
-
-fn text_entity(text: &[u8]) -> Secret {
-    const HEAD: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
-    let mut entity = Secret::new(Vec::with_capacity(HEAD.len() + text.len()));
-    entity.extend_from_slice(HEAD);
-    entity.extend_from_slice(text);
-    entity
 }
 
 /// Turns gpg's signature report into the policy's view, and the replay digest.

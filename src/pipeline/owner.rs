@@ -15,6 +15,7 @@ use crate::home::Home;
 use crate::list::List;
 use crate::mime::build::crlf;
 use crate::mime::parse::{self, check_is_mail, Crypto};
+use crate::mime::text::text_entity;
 use crate::model::{printable, Address};
 use crate::notice;
 use crate::openpgp;
@@ -145,11 +146,7 @@ fn opened(list: &List, raw: &[u8], crypto: Crypto, limit: usize) -> Result<(Vec<
             None => (raw.to_vec(), NOT_OURS),
         },
         Crypto::InlineEncrypted(ciphertext) => match open(list, &ciphertext, limit)? {
-            Some(text) => {
-                let mut entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
-                entity.extend_from_slice(&text);
-                (with_outer_headers(raw, &entity), "It came encrypted to the list key (inline).")
-            }
+            Some(text) => (with_outer_headers(raw, &text_entity(&text)), "It came encrypted to the list key (inline)."),
             None => (raw.to_vec(), NOT_OURS),
         },
         _ => (raw.to_vec(), "It came unencrypted."),
