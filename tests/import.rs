@@ -126,25 +126,20 @@ fn one_armored_keyring_of_many_members_comes_in_at_once() {
     assert_eq!(report["refused"].as_array().unwrap().len(), 12);
 }
 
-#[test]
-fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
-    let w = World::new();
-    w.generated_list("alice@example.org");
-    let list = Person { address: LIST.into(), home: w.list_gnupg(LIST) };
-    let list_fpr = list.fingerprint();
-    let dana = w.person("dana@example.org");
-    // Mallory's key binds dana's primary key as a subkey (the test lends him dana's secret key).
-    let listing = dana.gpg_ok(&["--with-colons", "--with-keygrip", "--list-keys", &dana.fingerprint()]);
+/// A key for `address`, made a day before `victim`'s key, that binds the
+/// victim's primary key (`victim_fpr`) as its own subkey (the test lends it
+/// the victim's secret key); and a clean copy of it, exported before the graft.
+fn grafted_key(w: &World, address: &str, victim: &Person, victim_fpr: &str) -> (Person, Vec<u8>) {
+    let listing = victim.gpg_ok(&["--with-colons", "--with-keygrip", "--list-keys", victim_fpr]);
     let field = |tag: &str, n: usize| {
         listing.lines().find(|l| l.starts_with(tag)).unwrap().split(':').nth(n).unwrap().to_string()
     };
-    // A day older than dana's key (a committed test key may be old), so that the graft can be bound at its creation time.
-    let mallory = w.empty_person("mallory@example.org");
+    // Older than the victim's key (a committed test key may be old), so that the graft can be bound at its creation time.
+    let thief = w.empty_person(address);
     let older = field("pub:", 5).parse::<u64>().unwrap() - 86_400;
-    mallory.gen_key("mallory@example.org", &["--faked-system-time", &format!("{older}!")]);
-    mallory.gpg_pipe(&["--import"], &dana.gpg_pipe(&["--export-secret-keys", &dana.fingerprint()], b""));
-    // A clean copy of Mallory's key, in a file of its own beside the grafted one.
-    let clean = mallory.gpg_pipe(&["--armor", "--export", "mallory@example.org"], b"");
+    thief.gen_key(address, &["--faked-system-time", &format!("{older}!")]);
+    thief.gpg_pipe(&["--import"], &victim.gpg_pipe(&["--export-secret-keys", victim_fpr], b""));
+    let clean = thief.gpg_pipe(&["--armor", "--export", address], b"");
     let script = format!("addkey\n13\n{}\nQ\n0\nsave\n", field("grp:", 9));
     let time = format!("{}!", field("pub:", 5));
     let args = [
@@ -158,10 +153,21 @@ fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
         "--faked-system-time",
         &time,
         "--edit-key",
-        "mallory@example.org",
+        address,
     ];
-    assert!(mallory.gpg_try(&args, script.as_bytes()).status.success());
+    assert!(thief.gpg_try(&args, script.as_bytes()).status.success());
+    (thief, clean)
+}
 
+#[test]
+fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    let list = Person { address: LIST.into(), home: w.list_gnupg(LIST) };
+    let list_fpr = list.fingerprint();
+    let dana = w.person("dana@example.org");
+    // Mallory's key binds dana's primary key as a subkey (the test lends him dana's secret key).
+    let (mallory, clean) = grafted_key(&w, "mallory@example.org", &dana, &dana.fingerprint());
     let dir = w.dir.path().join("keys");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("list.asc"), list.gpg_pipe(&["--armor", "--export", &list_fpr], b"")).unwrap();
@@ -189,4 +195,19 @@ fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
     let out =
         w.run(&["members", "add", LIST, "list@example.org", "--key-file", dir.join("list.asc").to_str().unwrap()]);
     assert_eq!(code(&out), 65, "members add refuses the list's key too: {}", stderr(&out));
+
+    // A key that carries the list key's primary key as a subkey, alone in its import:
+    // only the look-up in the list's keyring can see the graft.
+    let (trudy, _) = grafted_key(&w, "trudy@example.org", &list, &list_fpr);
+    let alone = w.dir.path().join("trudy");
+    fs::create_dir_all(&alone).unwrap();
+    fs::write(alone.join("trudy.asc"), trudy.gpg_pipe(&["--armor", "--export", "trudy@example.org"], b"")).unwrap();
+    let out = w.run(&["members", "import", LIST, alone.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"].as_array().unwrap().len(), 0, "{report:#}");
+    let why = report["refused"][0]["reason"].as_str().unwrap_or_default().to_string();
+    assert!(why.contains(&format!("carries {list_fpr}")) && why.contains("part of another key"), "{report:#}");
+    assert!(!list_keyring_has(&w, &trudy.fingerprint()), "the graft is not in the list's keyring");
+    assert!(w.run(&["list", "export-key", LIST]).status.success(), "the list key is found, alone");
 }

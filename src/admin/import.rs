@@ -247,7 +247,8 @@ fn choose(
             if secret.contains(&key.fingerprint) {
                 return Err(Error::data("is a secret key; never send one, export the public key"));
             }
-            if key.fingerprint == list_key || key.subkeys.contains(&list_key) {
+            // (A key that merely carries the list key as a subkey is a graft, refused below.)
+            if key.fingerprint == list_key {
                 return Err(Error::data("is the list's own key"));
             }
             intake::check_rules(&key)?;
