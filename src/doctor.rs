@@ -242,40 +242,13 @@ fn check_transport(address: &Address, transport: &Transport) -> Check {
                     .fix("install the MTA's sendmail, or set transport smtp://127.0.0.1:25")
             }
         }
-        Transport::Smtp { host, port } => match smtp_hello(host, *port) {
-            Ok(()) => check(Status::Ok, format!("smtp://{host}:{port} answers EHLO")),
+        // The session every send opens: EHLO, STARTTLS off loopback, login when set.
+        Transport::Smtp { host, port } => match crate::transport::probe(host, *port, Duration::from_secs(10)) {
+            Ok(()) => check(Status::Ok, format!("smtp://{host}:{port} accepts a session as sends open it")),
             Err(why) => check(Status::Fail, format!("smtp://{host}:{port}: {why}"))
                 .fix("start the MTA, or point the transport at one that listens"),
         },
     }
-}
-
-/// Connects, reads the greeting, says EHLO and QUIT.
-fn smtp_hello(host: &str, port: u16) -> std::result::Result<(), String> {
-    use std::io::{BufRead, BufReader, Write};
-    use std::net::ToSocketAddrs;
-    let timeout = Duration::from_secs(5);
-    let addr = (host, port).to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
-    let stream = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(timeout)).ok();
-    let mut reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
-    let mut reply = |expect: &str| -> std::result::Result<(), String> {
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).map_err(|e| e.to_string())?;
-            if !line.starts_with(expect) {
-                return Err(format!("answered {:?}", line.trim_end()));
-            }
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return Ok(());
-            }
-        }
-    };
-    reply("220")?;
-    (&stream).write_all(b"EHLO listcrypt-doctor\r\n").map_err(|e| e.to_string())?;
-    reply("250")?;
-    let _ = (&stream).write_all(b"QUIT\r\n");
-    Ok(())
 }
 
 /// Postfix, when it is here: bounce tags reach `-bounces`, and one recipe delivers to listcrypt.

@@ -150,13 +150,25 @@ impl Failure {
     }
 }
 
+/// Opens a session the way every send does, then ends it: what `doctor`
+/// checks, so that it fails where sends would (TLS, login), within `limit`.
+pub fn probe(host: &str, port: u16, limit: Duration) -> std::result::Result<(), String> {
+    let mut conn = connect_within(host, port, limit).map_err(|f| f.text)?;
+    let _ = conn.quit();
+    Ok(())
+}
+
+fn connect(host: &str, port: u16) -> Result<SmtpConnection, Failure> {
+    connect_within(host, port, timeout())
+}
+
 /// Connects, says EHLO, upgrades to TLS when offered (except on loopback,
 /// where TLS protects nothing and local certificates are often self-signed),
 /// and logs in when credentials are set, never without TLS off loopback.
-fn connect(host: &str, port: u16) -> Result<SmtpConnection, Failure> {
+fn connect_within(host: &str, port: u16, limit: Duration) -> Result<SmtpConnection, Failure> {
     let failed = |e| Failure::at(Step::Connect, e);
     let hello = ClientId::default();
-    let mut conn = SmtpConnection::connect((host, port), Some(timeout()), &hello, None, None).map_err(failed)?;
+    let mut conn = SmtpConnection::connect((host, port), Some(limit), &hello, None, None).map_err(failed)?;
     let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if conn.can_starttls() && !loopback {
         let tls = TlsParameters::new(host.to_string()).map_err(failed)?;
