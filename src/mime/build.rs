@@ -4,7 +4,7 @@
 //! characters are removed; nothing from a received mail is pasted raw.
 
 pub use crate::mime::text::crlf;
-use crate::mime::text::split_header_section;
+use crate::mime::text::{field_is, is_content_field, split_header_section};
 use crate::model::{random_token, Address};
 use mail_builder::headers::address::Address as MailAddress;
 use mail_builder::headers::content_type::ContentType;
@@ -231,14 +231,13 @@ pub fn protected_entity(head: &Head, content: &[u8]) -> Vec<u8> {
         out.extend_from_slice(b": ");
         value.write_header(&mut out, name.len() + 2);
     }
-    let is = |field: &[u8], name: &[u8]| field.len() > name.len() && field[..name.len()].eq_ignore_ascii_case(name);
     let mut has_type = false;
-    for field in entity_fields.iter().filter(|f| is(f, b"content-")) {
-        if is(field, b"content-type:") && !has_type {
+    for field in entity_fields.iter().filter(|f| is_content_field(f)) {
+        if field_is(field, b"content-type") && !has_type {
             has_type = true;
             out.extend_from_slice(field.strip_suffix(b"\r\n").unwrap_or(field));
             out.extend_from_slice(b"; hp=\"cipher\"\r\n");
-        } else if !is(field, b"content-type:") {
+        } else if !field_is(field, b"content-type") {
             out.extend_from_slice(field);
         }
     }

@@ -27,6 +27,18 @@ pub fn crlf(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// True when a header field (`Name: value...`, as [`split_header_section`]
+/// gives it) is named `name`, or starts with it when `name` ends in `-`.
+pub fn field_is(field: &[u8], name: &[u8]) -> bool {
+    let named = field.len() > name.len() && field[..name.len()].eq_ignore_ascii_case(name);
+    named && (name.ends_with(b"-") || field[name.len()] == b':')
+}
+
+/// A MIME header field of an entity (`Content-*`), which moves with its body.
+pub fn is_content_field(field: &[u8]) -> bool {
+    field_is(field, b"content-")
+}
+
 /// Splits a CRLF message into its header fields (each with its folded
 /// continuation lines and line ends) and its body.
 pub fn split_header_section(raw: &[u8]) -> (Vec<&[u8]>, &[u8]) {
@@ -54,4 +66,19 @@ pub fn split_header_section(raw: &[u8]) -> (Vec<&[u8]>, &[u8]) {
         fields.push(&raw[s..]);
     }
     (fields, &raw[raw.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_matched_by_whole_name_or_prefix() {
+        assert!(field_is(b"Content-Type: text/plain\r\n", b"content-type"));
+        assert!(!field_is(b"Content-Type-Extra: x\r\n", b"content-type"));
+        assert!(field_is(b"MIME-Version: 1.0\r\n", b"mime-version"));
+        assert!(is_content_field(b"content-transfer-encoding: 8bit\r\n"));
+        assert!(!is_content_field(b"Subject: content-free\r\n"));
+        assert!(!is_content_field(b"Content-"));
+    }
 }

@@ -15,7 +15,7 @@ use crate::home::Home;
 use crate::list::List;
 use crate::mime::build::crlf;
 use crate::mime::parse::{self, check_is_mail, Crypto};
-use crate::mime::text::text_entity;
+use crate::mime::text::{field_is, is_content_field, text_entity};
 use crate::model::{printable, Address};
 use crate::notice;
 use crate::openpgp;
@@ -217,10 +217,7 @@ fn with_outer_headers(raw: &[u8], entity: &[u8]) -> Vec<u8> {
     let (fields, _) = parse::split_header_section(raw);
     let mut out = vec![];
     for field in fields {
-        let name = field.split(|b| *b == b':').next().unwrap_or(b"");
-        let mime = name.len() >= 8
-            && (name[..8].eq_ignore_ascii_case(b"content-") || name.eq_ignore_ascii_case(b"mime-version"));
-        if !mime {
+        if !(is_content_field(field) || field_is(field, b"mime-version")) {
             out.extend_from_slice(field);
         }
     }

@@ -2,7 +2,7 @@
 //! PGP). Only the root entity may be cryptographic; crypto anywhere else is
 //! `Wrapped` and never trusted.
 
-use crate::mime::text::{crlf, split_header_section};
+use crate::mime::text::{crlf, is_content_field, split_header_section};
 use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 /// The cryptographic shape of an entity.
@@ -118,7 +118,7 @@ fn looks_cryptographic(part: &MessagePart<'_>) -> bool {
 pub(super) fn root_entity(raw: &[u8]) -> Vec<u8> {
     let (fields, body) = split_header_section(raw);
     let mut out = Vec::with_capacity(raw.len());
-    for field in fields.iter().filter(|f| f.len() > 8 && f[..8].eq_ignore_ascii_case(b"content-")) {
+    for field in fields.iter().filter(|f| is_content_field(f)) {
         out.extend_from_slice(field);
     }
     out.extend_from_slice(b"\r\n");
