@@ -63,8 +63,7 @@ pub fn examine(home: &Home) -> Vec<Check> {
     let mut checks = vec![check_home(home)];
     // Run as another user (root, say), opening a store or starting an agent
     // would leave files the list user cannot use: stop at the first finding.
-    let owner = std::fs::metadata(home.root()).map(|m| m.uid()).ok();
-    if owner.is_some_and(|uid| uid != rustix::process::geteuid().as_raw()) {
+    if home.foreign_owner().is_some() {
         return checks;
     }
     let lists = match home.list_addresses() {

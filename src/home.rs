@@ -54,6 +54,14 @@ impl Home {
         &self.root
     }
 
+    /// The uid that owns the home when it is not this process's (root run
+    /// in the list user's home, say): files made now would be theirs to
+    /// lose. None when the home is this user's, or not there yet.
+    pub fn foreign_owner(&self) -> Option<u32> {
+        let owner = fs::metadata(&self.root).ok()?.uid();
+        (owner != rustix::process::geteuid().as_raw()).then_some(owner)
+    }
+
     fn lists_dir(&self) -> PathBuf {
         self.root.join("lists")
     }

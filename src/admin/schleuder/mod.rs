@@ -289,15 +289,11 @@ fn log_import(list: &List, report: &Report) {
 /// could swap the folders being built (gpg would then read their gpg.conf
 /// as root) or links being handed over. The import runs as the home's owner.
 fn refuse_foreign_home(home: &Home) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(owner) = std::fs::metadata(home.root()) else { return Ok(()) };
+    let Some(owner) = home.foreign_owner() else { return Ok(()) };
     let me = rustix::process::geteuid().as_raw();
-    if owner.uid() == me {
-        return Ok(());
-    }
     Err(Error::new(
         crate::error::ErrorKind::Permission,
-        format!("{} belongs to uid {}: run the import as that user, not as uid {me}", home.root().display(), owner.uid()),
+        format!("{} belongs to uid {owner}: run the import as that user, not as uid {me}", home.root().display()),
     )
     .hint("give it read access to Schleuder's files first, e.g. `setfacl -R -m u:listcrypt:rX /var/lib/schleuder`, then `sudo -u listcrypt listcrypt list import-schleuder ...`"))
 }
