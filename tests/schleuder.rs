@@ -191,10 +191,6 @@ fn deliver(w: &World, mail: &[u8]) -> Output {
     w.through_alias(SLIST, false, mail)
 }
 
-fn posts_to(w: &World, address: &str) -> Vec<Mail> {
-    w.mails_to(address).into_iter().filter(|m| m.header("List-Id").is_some()).collect()
-}
-
 /// A copy of the fixture's database that `sql` changed, in the world's folder.
 fn changed_db(w: &World, fx: &Fixture, sql: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -264,15 +260,15 @@ fn an_imported_members_post_reaches_every_member_with_delivery_on_under_the_same
     let out = deliver(&w, &post(&alice, &fx.list_fpr, "Moved", "hello from alice, after the move"));
     assert!(out.status.success(), "{}", stderr(&out));
     for reader in [&carol, &admin] {
-        let copies = posts_to(&w, &reader.address);
+        let copies = w.posts_to(&reader.address);
         assert_eq!(copies.len(), 1, "{} gets one copy", reader.address);
         let copy = reader.open_post(&copies[0]).expect("decryptable with the reader's own Schleuder-era key");
         assert_eq!(copy.signer.as_deref(), Some(fx.list_fpr.as_str()), "signed by the unchanged list key");
         assert!(copy.text.contains("hello from alice, after the move"));
         assert!(copy.entity.contains("Subject: [secret] Moved"), "{}", copy.entity);
     }
-    assert!(posts_to(&w, &bob.address).is_empty(), "bob's delivery stays off");
-    assert!(posts_to(&w, &alice.address).is_empty(), "deliver_selfsent false: no copy for the author");
+    assert!(w.posts_to(&bob.address).is_empty(), "bob's delivery stays off");
+    assert!(w.posts_to(&alice.address).is_empty(), "deliver_selfsent false: no copy for the author");
 }
 
 #[test]

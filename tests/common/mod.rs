@@ -154,6 +154,11 @@ impl World {
             .collect()
     }
 
+    /// Copies of posts (not notices) that reached `address`.
+    pub fn posts_to(&self, address: &str) -> Vec<Mail> {
+        self.mails_to(address).into_iter().filter(|m| m.header("List-Id").is_some()).collect()
+    }
+
     pub fn mails_to(&self, address: &str) -> Vec<Mail> {
         self.mails().into_iter().filter(|m| m.recipients().iter().any(|r| r == address)).collect()
     }
@@ -545,7 +550,7 @@ impl Scene {
 
     /// Copies of posts (not notices) that reached `person`.
     pub fn posts_to(&self, person: &Person) -> Vec<Mail> {
-        self.w.mails_to(&person.address).into_iter().filter(|m| m.header("List-Id").is_some()).collect()
+        self.w.posts_to(&person.address)
     }
 }
 
