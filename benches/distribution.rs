@@ -13,12 +13,12 @@
 
 mod common;
 
-use common::{gpg_in, inject_post, kill_agent, tempdir, Sink};
+use common::{gpg_in, inject_post, kill_agent, signed_post, tempdir, Sink};
 use listcrypt::member::{KeyState, Member, MemberKey, Role};
 use listcrypt::{Address, Fingerprint};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 const LIST: &str = "bench@example.org";
@@ -245,32 +245,9 @@ impl<'k> BenchList<'k> {
 
     /// A signed and encrypted post from member 0, injected and verified (not timed).
     fn approved_entry(&self) -> String {
-        // Each post differs, or the list would refuse it as a replay.
-        static POSTS: AtomicUsize = AtomicUsize::new(0);
-        let entity_file = self.dir.join("entity");
-        let mut entity = self.post_entity.clone();
-        entity.extend(format!("post {}\r\n", POSTS.fetch_add(1, Ordering::Relaxed)).as_bytes());
-        std::fs::write(&entity_file, entity).unwrap();
         let list_key = self.dir.join("list.asc");
         std::fs::write(&list_key, self.lc(&["list", "export-key", LIST])).unwrap();
-        let sender = &self.keys.fingerprints[0];
-        let armored = gpg_in(
-            &self.keys.home,
-            &[
-                "--trust-model",
-                "always",
-                "--armor",
-                "--output",
-                "-",
-                "--local-user",
-                sender,
-                "--recipient-file",
-                list_key.to_str().unwrap(),
-                "--sign",
-                "--encrypt",
-                entity_file.to_str().unwrap(),
-            ],
-        );
+        let armored = signed_post(&self.keys.home, &self.keys.fingerprints[0], &list_key, &self.post_entity, &self.dir);
         let id = inject_post(&self.home, LIST, "member0000@bench.example.org", &armored);
         let out = Command::new(env!("CARGO_BIN_EXE_listcrypt"))
             .arg("--home")

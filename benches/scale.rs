@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{gpg_in, inject_post, kill_agent, tempdir, Sink};
+use common::{gpg_in, inject_post, kill_agent, signed_post, tempdir, Sink};
 use listcrypt::member::KeyState;
 use listcrypt::Address;
 use std::path::PathBuf;
@@ -262,31 +262,10 @@ impl<'k> ScaleList<'k> {
 
     /// A signed and encrypted post from member 0, injected; its entry id.
     fn inject_post(&self) -> String {
-        static POSTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let entity_file = self.dir.join("entity");
-        let mut entity = self.post_entity.clone();
-        entity.extend(format!("post {}\r\n", POSTS.fetch_add(1, Ordering::Relaxed)).as_bytes());
-        std::fs::write(&entity_file, entity).unwrap();
         let list_key = self.dir.join("list.asc");
         std::fs::write(&list_key, self.lc(&["list", "export-key", LIST])).unwrap();
         let sender = MixedKeys::address(0);
-        let armored = gpg_in(
-            &self.keys.home,
-            &[
-                "--trust-model",
-                "always",
-                "--armor",
-                "--output",
-                "-",
-                "--local-user",
-                &sender,
-                "--recipient-file",
-                list_key.to_str().unwrap(),
-                "--sign",
-                "--encrypt",
-                entity_file.to_str().unwrap(),
-            ],
-        );
+        let armored = signed_post(&self.keys.home, &sender, &list_key, &self.post_entity, &self.dir);
         inject_post(&self.home, LIST, &sender, &armored)
     }
 

@@ -92,6 +92,34 @@ fn serve(stream: TcpStream, count: &AtomicUsize) {
     }
 }
 
+/// `entity` plus a line that makes it unique (the list refuses a replay),
+/// signed by `signer` in the GnuPG home `keys` and encrypted to the key in
+/// `list_key_file`: the armored body of a post.
+pub fn signed_post(keys: &Path, signer: &str, list_key_file: &Path, entity: &[u8], scratch: &Path) -> Vec<u8> {
+    static POSTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let entity_file = scratch.join("entity");
+    let mut unique = entity.to_vec();
+    unique.extend(format!("post {}\r\n", POSTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)).as_bytes());
+    std::fs::write(&entity_file, unique).unwrap();
+    gpg_in(
+        keys,
+        &[
+            "--trust-model",
+            "always",
+            "--armor",
+            "--output",
+            "-",
+            "--local-user",
+            signer,
+            "--recipient-file",
+            list_key_file.to_str().unwrap(),
+            "--sign",
+            "--encrypt",
+            entity_file.to_str().unwrap(),
+        ],
+    )
+}
+
 /// `listcrypt inject` of a PGP/MIME post from `from` to `list` around
 /// `armored`, into the list of `home`; the entry id.
 pub fn inject_post(home: &Path, list: &str, from: &str, armored: &[u8]) -> String {
