@@ -1,7 +1,7 @@
 //! A handle on one existing list: its folder, its keyring and its store.
 
 use crate::error::{ErrorKind, Result};
-use crate::gpg::Keyring;
+use crate::gpg::{Keyring, Sealer};
 use crate::home::{Home, ListHome};
 use crate::model::{Address, Fingerprint};
 use crate::notice::Notice;
@@ -46,10 +46,39 @@ impl List {
         self.seal_with(notice, key, list_key, true)
     }
 
+    /// As [`List::seal`] with a sealer (many notices, one gpgme context)
+    /// that signs with the list key, in a keyring that holds `key`.
+    pub fn seal_with_sealer(
+        &self,
+        sealer: &mut Sealer<'_>,
+        notice: &Notice,
+        key: &Fingerprint,
+        list_key: &Fingerprint,
+    ) -> Result<Outgoing> {
+        let notice = self.with_autocrypt(notice, list_key);
+        let entity = notice.entity();
+        let armored = match sealer.seal(key, &entity) {
+            Err(e) if e.kind() == ErrorKind::Permission => {
+                sealer.keyring().encrypt(std::slice::from_ref(key), &entity, None)
+            }
+            other => other,
+        }?;
+        Ok(notice.encrypted(self.address(), &armored))
+    }
+
     /// As [`List::seal`], but never without the list's signature: a locked
     /// list key is an error (`Permission`).
     pub fn seal_signed(&self, notice: &Notice, key: &Fingerprint, list_key: &Fingerprint) -> Result<Outgoing> {
         self.seal_with(notice, Some(key), list_key, false)
+    }
+
+    /// Every notice from the list carries the list's key in an Autocrypt header.
+    fn with_autocrypt(&self, notice: &Notice, list_key: &Fingerprint) -> Notice {
+        let mut notice = notice.clone();
+        if !notice.from_owner {
+            notice.autocrypt = self.autocrypt_key(list_key);
+        }
+        notice
     }
 
     fn seal_with(
@@ -59,12 +88,7 @@ impl List {
         list_key: &Fingerprint,
         unsigned_if_locked: bool,
     ) -> Result<Outgoing> {
-        // Every notice from the list carries the list's key in an Autocrypt header.
-        let mut notice = notice.clone();
-        if !notice.from_owner {
-            notice.autocrypt = self.autocrypt_key(list_key);
-        }
-        let notice = &notice;
+        let notice = &self.with_autocrypt(notice, list_key);
         let Some(key) = key else { return Ok(notice.in_clear(self.address())) };
         let entity = notice.entity();
         let recipients = std::slice::from_ref(key);

@@ -211,3 +211,60 @@ fn the_list_key_and_grafted_keys_never_come_in_and_the_list_key_never_goes() {
     assert!(!list_keyring_has(&w, &trudy.fingerprint()), "the graft is not in the list's keyring");
     assert!(w.run(&["list", "export-key", LIST]).status.success(), "the list key is found, alone");
 }
+
+#[test]
+fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
+    // A protected list key, unlocked: the parts' challenges are signed
+    // through the list's own agent, which keeps its passphrase afterwards.
+    let w = World::new();
+    const PASSPHRASE: &str = "parts passphrase";
+    let owner = w.empty_person(LIST);
+    owner.gen_key(LIST, &["--passphrase", PASSPHRASE]);
+    let secret = owner.home.join("secret.asc");
+    let exported = owner.gpg(&["--passphrase", PASSPHRASE, "--armor", "--export-secret-keys", &owner.fingerprint()]);
+    assert!(exported.status.success());
+    fs::write(&secret, &exported.stdout).unwrap();
+    w.ok(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", secret.to_str().unwrap()]);
+    w.use_outbox(LIST);
+    let out = w.run_with_stdin(&["list", "unlock", LIST], format!("{PASSPHRASE}\n").as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let list_key = w.ok(&["list", "export-key", LIST]);
+    let people: Vec<Person> = (0..12).map(|i| w.person(&format!("reader{i:02}@example.org"))).collect();
+    for person in &people {
+        person.import(list_key.as_bytes());
+    }
+    let file = w.dir.path().join("members.asc");
+    fs::write(&file, people.iter().flat_map(|p| exported_key(p, true)).collect::<Vec<u8>>()).unwrap();
+    // Five keys a part here (500 in use): 12 keys make parts of 5, 5 and 2.
+    let out =
+        w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "5").output().unwrap();
+    assert!(stderr(&out).contains("12 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
+    let conf = fs::read_to_string(w.list_gnupg(LIST).join("gpg.conf")).unwrap();
+    for part in ["members-00.kbx", "members-01.kbx", "members-02.kbx"] {
+        assert!(conf.contains(&format!("\nkeyring {part}\n")), "{part} listed: {conf}");
+        assert!(w.list_gnupg(LIST).join(part).exists(), "{part} in the list's home");
+    }
+    assert!(!conf.contains("members-03.kbx"), "{conf}");
+
+    // Every challenge opens with its member's key, signed by the list key; each token verifies.
+    for person in &people {
+        let challenge =
+            w.mails_to(&person.address).into_iter().find(|m| m.text().contains("BEGIN PGP MESSAGE")).unwrap();
+        let opened = person.decrypt(&challenge.armored());
+        assert_eq!(opened.good_signer(), Some(owner.fingerprint()), "{} gets a signed challenge", person.address);
+        w.ok(&["keys", "verify", LIST, &person.address, &token_in(&opened.plaintext)]);
+    }
+    // A key in a part leaves with its member, as any other.
+    let leaving = people[6].fingerprint();
+    assert!(list_keyring_has(&w, &leaving));
+    w.ok(&["members", "remove", LIST, &people[6].address]);
+    assert!(!list_keyring_has(&w, &leaving), "the key left members-01.kbx");
+    // The list's agent kept its passphrase: the next challenge is signed too.
+    let carol = w.person("carol@example.org");
+    carol.import(list_key.as_bytes());
+    w.ok(&["members", "add", LIST, "carol@example.org", "--key-file", carol.export(false).to_str().unwrap()]);
+    let opened = carol.decrypt(&w.mails_to("carol@example.org").pop().unwrap().armored());
+    assert_eq!(opened.good_signer(), Some(owner.fingerprint()), "the list's agent outlived the import's views");
+    assert!(!list_keyring_has(&w, &people[6].fingerprint()));
+}

@@ -18,7 +18,7 @@
 
 use crate::admin::{intake, members};
 use crate::error::{Error, Result};
-use crate::gpg::{KeyInfo, Scratch};
+use crate::gpg::{part_size, KeyInfo, Keyring, Scratch, Sealer, SigningView};
 use crate::home::Home;
 use crate::list::List;
 use crate::member::{Member, MemberKey, Role};
@@ -27,6 +27,10 @@ use crate::notice;
 use crate::transport::{Outgoing, Session};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+
+/// The largest key file (a keyring of many keys) an import reads; each key
+/// in it is held to the bound of a key file for `members add`.
+pub const MAX_IMPORT_FILE: usize = 256 << 20;
 
 /// Characters in a challenge token, as for `members add`.
 const TOKEN_LEN: usize = 20;
@@ -80,7 +84,7 @@ pub fn import(
     let scratches = read_sources(sources, &mut report)?;
     let candidates = choose(&list, &scratches, addresses, &mut report)?;
     let ungrafted = ungrafted(&list, &scratches, candidates, &mut report)?;
-    let accepted = import_minimal(&list, &scratches, ungrafted, &mut report)?;
+    let (accepted, parts) = import_minimal(&list, &scratches, ungrafted, &mut report)?;
     if accepted.is_empty() {
         return Ok(report);
     }
@@ -91,8 +95,10 @@ pub fn import(
         }
     })?;
     // The members are in: from here on a failure only leaves mail unsent.
-    let _ = list.keyring.preload(&fprs);
-    report.unsent = send_welcomes(&list, &accepted, &tokens, vouch, progress)
+    let views = signing_views(&list, parts, vouch);
+    let rest: Vec<Fingerprint> = fprs.into_iter().filter(|f| !views.of_key.contains_key(f)).collect();
+    let _ = list.keyring.preload(&rest);
+    report.unsent = send_welcomes(&list, &accepted, &tokens, vouch, &views, progress)
         .unwrap_or_else(|_| accepted.iter().map(|(address, _)| address.clone()).collect());
     report.added =
         accepted.into_iter().map(|(address, key)| AddedMember { address, fingerprint: key.fingerprint }).collect();
@@ -141,10 +147,11 @@ fn read_sources(sources: &[Source], report: &mut Imported) -> Result<Scratches> 
     let mut chunks: Vec<(String, Vec<u8>, usize)> = vec![];
     for source in sources {
         let refuse = |reason: String| RefusedKey { key: source.name.clone(), address: None, reason };
-        if source.bytes.len() > intake::MAX_KEY_FILE {
-            report
-                .refused
-                .push(refuse(format!("is larger than {} MiB; listcrypt reads no more", intake::MAX_KEY_FILE >> 20)));
+        let too_large = |what: &str, limit: usize| {
+            refuse(format!("{what} larger than {} MiB; listcrypt reads no more", limit >> 20))
+        };
+        if source.bytes.len() > MAX_IMPORT_FILE {
+            report.refused.push(too_large("is", MAX_IMPORT_FILE));
             continue;
         }
         if let Some(version) = crate::openpgp::key_version(&source.bytes).filter(|v| *v != 4) {
@@ -153,10 +160,21 @@ fn read_sources(sources: &[Source], report: &mut Imported) -> Result<Scratches> 
         }
         match crate::openpgp::transferable_keys(&source.bytes) {
             Some(keys) if keys.is_empty() => report.refused.push(refuse("is not an OpenPGP key file".into())),
-            Some(keys) => {
+            Some(mut keys) => {
+                // Each key under the bound of `members add`, as if it came alone.
+                let before = keys.len();
+                keys.retain(|key| key.len() <= intake::MAX_KEY_FILE);
+                if keys.len() < before {
+                    report
+                        .refused
+                        .push(too_large(&format!("holds {} keys", before - keys.len()), intake::MAX_KEY_FILE));
+                }
                 for part in keys.chunks(KEYS_PER_SCRATCH) {
                     chunks.push((source.name.clone(), part.concat(), part.len()));
                 }
+            }
+            None if source.bytes.len() > intake::MAX_KEY_FILE => {
+                report.refused.push(too_large("is", intake::MAX_KEY_FILE))
             }
             // Framing only gpg reads: the source whole, in a keyring of its own.
             None => chunks.push((source.name.clone(), source.bytes.clone(), 0)),
@@ -311,14 +329,16 @@ fn ungrafted(
     Ok(kept)
 }
 
-/// The minimal form of the keys into the list's keyring in one import; a
-/// key whose minimal form is over the caps is taken out again and refused.
+/// The minimal form of the keys into the list's keyring in one import (or,
+/// for many keys, in parts: see `gpg::parts`); a key whose minimal form is
+/// over the caps is taken out again and refused. Returns the keys taken
+/// and the scratch keyrings of the parts, each with the keys it holds.
 fn import_minimal(
     list: &List,
     scratches: &Scratches,
     chosen: Vec<(Address, KeyInfo)>,
     report: &mut Imported,
-) -> Result<Vec<(Address, KeyInfo)>> {
+) -> Result<(Vec<Candidate>, Vec<Part>)> {
     // Only keys the list's keyring has never held come in: only they may go again on failure.
     let all: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
     let held: HashSet<Fingerprint> = key_infos_holding_any(list, &all)?.into_iter().flat_map(|k| k.subkeys).collect();
@@ -328,9 +348,20 @@ fn import_minimal(
     }
     let fprs: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
     if fprs.is_empty() {
-        return Ok(vec![]);
+        return Ok((vec![], vec![]));
     }
-    list.keyring.import_many(&scratches.export_minimal(&fprs.iter().cloned().collect())?)?;
+    let mut parts = vec![];
+    let part_size = part_size();
+    if fprs.len() < part_size {
+        list.keyring.import_many(&scratches.export_minimal(&fprs.iter().cloned().collect())?)?;
+    } else {
+        let chunks: Vec<&[Fingerprint]> = fprs.chunks(part_size).collect();
+        let streams = chunks
+            .iter()
+            .map(|part| scratches.export_minimal(&part.iter().cloned().collect()))
+            .collect::<Result<Vec<_>>>()?;
+        parts = list.keyring.import_parts(&streams)?.into_iter().zip(chunks.into_iter().map(<[_]>::to_vec)).collect();
+    }
     let listed = key_infos_holding_any(list, &fprs).inspect_err(|_| {
         // The keys just brought in go again: a later run must not find them "held already".
         for fpr in &fprs {
@@ -352,8 +383,14 @@ fn import_minimal(
             }
         }
     }
-    Ok(accepted)
+    Ok((accepted, parts))
 }
+
+/// A key and the address it is for.
+type Candidate = (Address, KeyInfo);
+
+/// A part of the list's keyring, in the scratch keyring it was built in, and the keys it holds.
+type Part = (Scratch, Vec<Fingerprint>);
 
 /// The keys of the list's keyring holding any of `parts`, looked up a
 /// thousand at a time (each look-up puts its patterns on gpg's command line).
@@ -403,13 +440,43 @@ fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> R
     Ok(tokens)
 }
 
+/// Where each new member's challenge is sealed: a view of the member's part
+/// (see `gpg::view`); a member not found here is sealed in the list's home.
+struct Views {
+    views: Vec<SigningView>,
+    of_key: HashMap<Fingerprint, usize>,
+}
+
+impl Views {
+    fn keyring_for<'a>(&'a self, list: &'a List, key: &Fingerprint) -> &'a Keyring {
+        self.of_key.get(key).map_or(&list.keyring, |&i| self.views[i].keyring())
+    }
+}
+
+/// A signing view of each part, with its keys looked up ahead. A part whose
+/// view cannot be made is sealed in the list's home: slower, the same mail.
+fn signing_views(list: &List, parts: Vec<Part>, vouch: bool) -> Views {
+    let mut views = Views { views: vec![], of_key: HashMap::new() };
+    let Some(list_key) = (!vouch).then(|| list.store().and_then(|s| s.list_record())).and_then(|r| r.ok()) else {
+        return views;
+    };
+    for (scratch, keys) in parts {
+        let Ok(view) = list.keyring.signing_view(scratch, &list_key.fingerprint) else { continue };
+        let _ = view.keyring().preload(&keys);
+        views.of_key.extend(keys.into_iter().map(|k| (k, views.views.len())));
+        views.views.push(view);
+    }
+    views
+}
+
 /// Seals each new member's welcome and challenge on every core, and sends
 /// them through one transport session. Returns the members not reached.
-fn send_welcomes(
-    list: &List,
+fn send_welcomes<'a>(
+    list: &'a List,
     accepted: &[(Address, KeyInfo)],
     tokens: &[String],
     vouch: bool,
+    views: &'a Views,
     progress: Progress<'_>,
 ) -> Result<Vec<Address>> {
     let (record, settings) = {
@@ -417,12 +484,21 @@ fn send_welcomes(
         (store.list_record()?, store.settings()?)
     };
     let list_key = list.keyring.export(&record.fingerprint)?;
-    let seal = |(address, key): &(Address, KeyInfo), token: &String| -> Result<Vec<Outgoing>> {
+    // Each thread seals with one sealer per keyring in turn (members come in part order).
+    let seal = |(address, key): &(Address, KeyInfo),
+                token: &String,
+                sealer: &mut Option<Sealer<'a>>|
+     -> Result<Vec<Outgoing>> {
         let welcome = notice::welcome(list.address(), address, &record.fingerprint, &list_key);
         let mut mails = vec![list.seal(&welcome, None, &record.fingerprint)?];
         if !vouch {
             let challenge = notice::challenge(list.address(), address, &key.fingerprint, token);
-            mails.push(list.seal(&challenge, Some(&key.fingerprint), &record.fingerprint)?);
+            let keyring = views.keyring_for(list, &key.fingerprint);
+            let sealer = match sealer {
+                Some(sealer) if std::ptr::eq(sealer.keyring(), keyring) => sealer,
+                slot => slot.insert(keyring.sealer(&record.fingerprint)?),
+            };
+            mails.push(list.seal_with_sealer(sealer, &challenge, &key.fingerprint, &record.fingerprint)?);
         }
         Ok(mails)
     };
@@ -435,8 +511,9 @@ fn send_welcomes(
         for (members, tokens) in accepted.chunks(chunk).zip(tokens.chunks(chunk)) {
             let sender = sender.clone();
             scope.spawn(move || {
+                let mut sealer = None;
                 for (member, token) in members.iter().zip(tokens) {
-                    let _ = sender.send((member.0.clone(), seal(member, token)));
+                    let _ = sender.send((member.0.clone(), seal(member, token, &mut sealer)));
                 }
             });
         }

@@ -52,7 +52,7 @@ impl Keyring {
 
     /// Runs assuan commands through gpg-connect-agent (starting the agent if
     /// needed); the commands go through a pipe, never argv.
-    fn agent(&self, script: &str) -> Result<()> {
+    pub(super) fn agent(&self, script: &str) -> Result<()> {
         let mut child = Command::new("gpg-connect-agent")
             .arg("--homedir")
             .arg(&self.home)

@@ -117,7 +117,7 @@ impl Keyring {
         Ok(key)
     }
 
-    fn forget_keys(&self) {
+    pub(super) fn forget_keys(&self) {
         if let Ok(mut known) = self.known.lock() {
             known.clear();
         }

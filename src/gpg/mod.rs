@@ -16,11 +16,17 @@ mod crypt;
 mod key_info;
 mod keys;
 mod lock;
+mod parts;
+mod sealer;
+mod view;
 pub mod watchdog;
 
 pub use crypt::{DecryptFailure, Opened, SigStatus, SignatureCheck};
 pub use key_info::KeyInfo;
 pub use keys::{RecipientKey, RecipientKeys};
+pub use parts::part_size;
+pub use sealer::Sealer;
+pub use view::SigningView;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Fingerprint;
@@ -64,9 +70,19 @@ impl Keyring {
     }
 
     fn watched(&self, access: Access) -> Result<Watched> {
-        // The lock has a wait limit of its own; gpg's time starts after it.
+        let hold = self.hold(access)?;
+        Ok(Watched { ctx: self.new_context()?, _hold: hold })
+    }
+
+    /// The keyring lock, then gpg's time limit: the lock has a wait limit of
+    /// its own, and gpg's time starts after it.
+    fn hold(&self, access: Access) -> Result<Hold> {
         let lock = keyring_lock(&self.home, access)?;
-        let deadline = watchdog::arm();
+        Ok(Hold { _lock: lock, _deadline: watchdog::arm() })
+    }
+
+    /// A gpgme context on this home, unwatched and unlocked.
+    fn new_context(&self) -> Result<Context> {
         let default_home = start_gpgme(&self.home);
         let mut ctx = Context::from_protocol(Protocol::OpenPgp).map_err(unavailable)?;
         // Another home costs this context one more `gpg --version`.
@@ -75,7 +91,7 @@ impl Keyring {
         }
         ctx.set_pinentry_mode(PinentryMode::Cancel).map_err(unavailable)?;
         ctx.set_offline(true);
-        Ok(Watched { ctx, _lock: lock, _deadline: deadline })
+        Ok(ctx)
     }
 }
 
@@ -105,9 +121,15 @@ impl Drop for Scratch {
 /// A gpgme context whose operations the watchdog times, with its hold on
 /// the keyring lock.
 struct Watched {
-    // Dropped in this order: gpgme's context, then the lock, then the
-    // deadline (which parks a stopped run's thread without holding the lock).
+    // Dropped in this order: gpgme's context, then the hold.
     ctx: Context,
+    _hold: Hold,
+}
+
+/// A hold on the keyring lock, and gpg's time limit.
+struct Hold {
+    // Dropped in this order: the lock, then the deadline (which parks a
+    // stopped run's thread without holding the lock).
     _lock: Option<std::fs::File>,
     _deadline: watchdog::Deadline,
 }

@@ -88,17 +88,19 @@ fn address(text: &str) -> listcrypt::Result<Address> {
     Address::parse(text)
 }
 
-/// Reads a key file named on the command line.
-/// Reads a key file, at most one byte past the bound the list checks
-/// ([`listcrypt::admin::intake::MAX_KEY_FILE`]), so a huge file is refused
-/// without being read whole.
+/// Reads a key file named on the command line, at most one byte past the
+/// bound the list checks ([`listcrypt::admin::intake::MAX_KEY_FILE`]), so a
+/// huge file is refused without being read whole.
 fn read_key_file(path: &std::path::Path) -> listcrypt::Result<Vec<u8>> {
+    read_file_upto(path, listcrypt::admin::intake::MAX_KEY_FILE)
+}
+
+/// Reads a file, at most one byte past `limit`.
+fn read_file_upto(path: &std::path::Path, limit: usize) -> listcrypt::Result<Vec<u8>> {
     use std::io::Read;
     let cant =
         |e: std::io::Error| listcrypt::Error::new(ErrorKind::NoInput, format!("cannot read {}: {e}", path.display()));
     let mut bytes = vec![];
-    std::fs::File::open(path)
-        .and_then(|f| f.take(listcrypt::admin::intake::MAX_KEY_FILE as u64 + 1).read_to_end(&mut bytes))
-        .map_err(cant)?;
+    std::fs::File::open(path).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes)).map_err(cant)?;
     Ok(bytes)
 }

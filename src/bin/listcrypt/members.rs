@@ -100,7 +100,7 @@ fn read_sources(path: &std::path::Path) -> anyhow::Result<Vec<listcrypt::admin::
         .map(|file| {
             Ok(listcrypt::admin::import::Source {
                 name: file.display().to_string(),
-                bytes: crate::read_key_file(file)?,
+                bytes: crate::read_file_upto(file, listcrypt::admin::import::MAX_IMPORT_FILE)?,
             })
         })
         .collect()
