@@ -38,7 +38,7 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| SIZES.to_vec());
-    let keys = MixedKeys::ensure(sizes.iter().copied().max().unwrap_or(1000));
+    let keys = MixedKeys::ensure(&sizes);
     let sink = Sink::start();
     println!("key mix: 40% Curve25519, 30% RSA-2048, 20% RSA-3072, 10% RSA-4096; post: 10 KB; seconds");
     println!(
@@ -104,21 +104,27 @@ fn main() {
     }
 }
 
-/// The cached mixed keys (`scripts/mixed-keys`), through a short link for gpg's sockets.
+/// The cached mixed keys (`scripts/mixed-keys`): `members-N.asc` for each
+/// size, and member 0's secret key (through a short link for gpg's sockets).
 struct MixedKeys {
     home: PathBuf,
     dir: PathBuf,
 }
 
 impl MixedKeys {
-    fn ensure(n: usize) -> MixedKeys {
+    fn ensure(sizes: &[usize]) -> MixedKeys {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let status = Command::new(root.join("scripts/mixed-keys")).arg(n.to_string()).status().unwrap();
-        assert!(status.success(), "scripts/mixed-keys {n}");
+        let mut sizes = sizes.to_vec();
+        // The largest first: the smaller ones are then its first parts.
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        for n in sizes {
+            let status = Command::new(root.join("scripts/mixed-keys")).arg(n.to_string()).status().unwrap();
+            assert!(status.success(), "scripts/mixed-keys {n}");
+        }
         let dir = root.join("target/bench-mixed-keys");
         let home = PathBuf::from(format!("/tmp/lcscale-{}", std::process::id()));
         let _ = std::fs::remove_file(&home);
-        std::os::unix::fs::symlink(dir.join("gnupg"), &home).unwrap();
+        std::os::unix::fs::symlink(dir.join("part-000"), &home).unwrap();
         MixedKeys { home, dir }
     }
 
@@ -128,14 +134,7 @@ impl MixedKeys {
 
     /// The public keys of members 0 to n-1, armored, in a file.
     fn export(&self, n: usize) -> PathBuf {
-        let file = self.dir.join(format!("first-{n}.asc"));
-        if !file.exists() {
-            let addresses: Vec<String> = (0..n).map(Self::address).collect();
-            let mut args = vec!["--armor", "--export"];
-            args.extend(addresses.iter().map(String::as_str));
-            std::fs::write(&file, gpg_in(&self.home, &args)).unwrap();
-        }
-        file
+        self.dir.join(format!("members-{n}.asc"))
     }
 
     /// Seconds for one plain `gpg --import` of members 0 to n-1 into an empty keyring.
@@ -153,12 +152,31 @@ impl MixedKeys {
     }
 
     /// Seconds for one `gpg --encrypt` of `data` to members 0 to n-1, on a
-    /// keyring holding only their public keys.
+    /// keyring holding only their public keys, in parts as the list's.
     fn engine_floor(&self, n: usize, data: &[u8]) -> f64 {
         let dir = tempdir("floor");
         let home = dir.join("g");
         std::fs::create_dir_all(&home).unwrap();
-        gpg_in(&home, &["--import", self.export(n).to_str().unwrap()]);
+        // Set up (untimed) as the list's keyring is: keyboxes of 500 keys
+        // (one keybox of 10,000 takes gpg over ten minutes to fill).
+        let mut conf = String::new();
+        for part in 0..n.div_ceil(500) {
+            let keybox = format!("part-{part:03}.kbx");
+            let keys = self.dir.join(format!("part-{part:03}.asc"));
+            let keybox_path = home.join(&keybox);
+            gpg_in(
+                &home,
+                &[
+                    "--no-default-keyring",
+                    "--keyring",
+                    keybox_path.to_str().unwrap(),
+                    "--import",
+                    keys.to_str().unwrap(),
+                ],
+            );
+            conf.push_str(&format!("keyring {keybox}\n"));
+        }
+        std::fs::write(home.join("gpg.conf"), conf).unwrap();
         let input = dir.join("post");
         std::fs::write(&input, data).unwrap();
         let addresses: Vec<String> = (0..n).map(Self::address).collect();
