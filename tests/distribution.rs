@@ -52,6 +52,24 @@ fn split_copies_carry_only_their_own_session_key_under_its_real_key_id() {
 }
 
 #[test]
+fn a_list_encrypted_in_many_batches_gives_everyone_one_copy_that_opens() {
+    let s = Scene::new();
+    let extra = many_members(&s, 12);
+    let post = client::post(&s.alice, &s.list_key, "in batches", TEXT);
+    let injected = s.w.run_with_stdin(&["inject", LIST], &post);
+    assert!(injected.status.success(), "{}", stderr(&injected));
+    let id = String::from_utf8_lossy(&injected.stdout).trim().to_string();
+    assert_eq!(s.w.ok(&["verify", LIST, &id]).trim(), id, "approved");
+    // Three recipients a gpg run (500 in use): 14 recipients make five batches, on two or more workers.
+    let out = s.w.cmd(&["distribute", LIST, &id]).env("LISTCRYPT_MAX_BATCH", "3").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("14 copies sent"), "{}", stderr(&out));
+    let mut readers: Vec<&Person> = vec![&s.bob, &s.carol];
+    readers.extend(extra.iter());
+    check_copies(&s, &readers, false);
+}
+
+#[test]
 fn hidden_recipients_hides_every_key_id_in_both_modes() {
     let s = Scene::new();
     let extra = many_members(&s, 2);

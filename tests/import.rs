@@ -24,6 +24,18 @@ fn list_keyring_has(w: &World, fpr: &str) -> bool {
     out.status.success()
 }
 
+/// How many keys one keybox file holds, read alone (not through the list's gpg.conf).
+fn keys_in_keybox(w: &World, keybox: &std::path::Path) -> usize {
+    let probe = w.dir.path().join("probe");
+    fs::create_dir_all(&probe).unwrap();
+    let out = std::process::Command::new("gpg")
+        .args(["--homedir", probe.to_str().unwrap(), "--batch", "--no-default-keyring"])
+        .args(["--keyring", keybox.to_str().unwrap(), "--with-colons", "--list-keys"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("pub:")).count()
+}
+
 #[test]
 fn a_folder_of_keys_comes_in_under_the_rules_of_members_add() {
     let w = World::new();
@@ -236,9 +248,9 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
     }
     let file = w.dir.path().join("members.asc");
     fs::write(&file, people.iter().flat_map(|p| exported_key(p, true)).collect::<Vec<u8>>()).unwrap();
-    // Five keys a part here (500 in use): 12 keys make parts of 5, 5 and 2.
+    // Four keys a part here (500 in use): 12 keys make three parts.
     let out =
-        w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "5").output().unwrap();
+        w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "4").output().unwrap();
     assert!(stderr(&out).contains("12 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
     let conf = fs::read_to_string(w.list_gnupg(LIST).join("gpg.conf")).unwrap();
     for part in ["members-00.kbx", "members-01.kbx", "members-02.kbx"] {
@@ -246,6 +258,10 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
         assert!(w.list_gnupg(LIST).join(part).exists(), "{part} in the list's home");
     }
     assert!(!conf.contains("members-03.kbx"), "{conf}");
+    let in_part = keys_in_keybox(&w, &w.list_gnupg(LIST).join("members-01.kbx"));
+    assert_eq!(in_part, 4, "the second part holds the next four keys, not the list's keyring");
+    let log = fs::read_to_string(w.home.join("lists").join(LIST).join("log")).unwrap();
+    assert!(log.contains("12 members imported, 0 keys refused; 3 keyring parts, 12 sealed in views of them"), "{log}");
 
     // Every challenge opens with its member's key, signed by the list key; each token verifies.
     for person in &people {
@@ -267,4 +283,32 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
     let opened = carol.decrypt(&w.mails_to("carol@example.org").pop().unwrap().armored());
     assert_eq!(opened.good_signer(), Some(owner.fingerprint()), "the list's agent outlived the import's views");
     assert!(!list_keyring_has(&w, &people[6].fingerprint()));
+}
+
+#[test]
+fn keys_past_gnupgs_keyring_limit_and_left_over_keys_go_into_the_primary_keybox() {
+    let w = World::new();
+    w.generated_list("alice@example.org");
+    // 30 parts listed already (gpg makes a listed keybox it cannot find, empty): room for two more.
+    let conf = w.list_gnupg(LIST).join("gpg.conf");
+    let mut text = fs::read_to_string(&conf).unwrap();
+    text.extend((0..30).map(|i| format!("keyring members-{i:02}.kbx\n")));
+    fs::write(&conf, text).unwrap();
+    let people: Vec<Person> = (0..7).map(|i| w.person(&format!("late{i:02}@example.org"))).collect();
+    let file = w.dir.path().join("members.asc");
+    fs::write(&file, people.iter().flat_map(|p| exported_key(p, true)).collect::<Vec<u8>>()).unwrap();
+    // Parts of two: three whole parts (one finds no room) and one key left over.
+    let out =
+        w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "2").output().unwrap();
+    assert!(stderr(&out).contains("7 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
+    let parts = fs::read_to_string(&conf).unwrap().lines().filter(|l| l.starts_with("keyring members-")).count();
+    assert_eq!(parts, 32, "GnuPG opens at most 40 keyrings; listcrypt lists at most 32 parts");
+    let in_primary = keys_in_keybox(&w, &w.list_gnupg(LIST).join("pubring.kbx"));
+    assert_eq!(in_primary, 1 + 2 + 1, "the list key, the part that found no room and the key left over");
+    for person in &people {
+        let challenge =
+            w.mails_to(&person.address).into_iter().find(|m| m.text().contains("BEGIN PGP MESSAGE")).unwrap();
+        let opened = person.decrypt(&challenge.armored());
+        w.ok(&["keys", "verify", LIST, &person.address, &token_in(&opened.plaintext)]);
+    }
 }

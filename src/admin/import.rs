@@ -18,7 +18,7 @@
 
 use crate::admin::{intake, members};
 use crate::error::{Error, Result};
-use crate::gpg::{part_size, KeyInfo, Keyring, Scratch, Sealer, SigningView};
+use crate::gpg::{part_size, KeyInfo, Keyring, Parts, Scratch, Sealer, SigningView};
 use crate::home::Home;
 use crate::list::List;
 use crate::member::{Member, MemberKey, Role};
@@ -89,13 +89,10 @@ pub fn import(
         return Ok(report);
     }
     let fprs = accepted.iter().map(|(_, key)| key.fingerprint.clone()).collect::<Vec<_>>();
-    let tokens = store_members(&list, &accepted, vouch).inspect_err(|_| {
-        for fpr in &fprs {
-            let _ = list.keyring.delete_public(fpr);
-        }
-    })?;
+    let tokens = store_members(&list, &accepted, vouch).inspect_err(|_| take_out(&list, &fprs, &parts))?;
     // The members are in: from here on a failure only leaves mail unsent.
-    let views = signing_views(&list, parts, vouch);
+    let part_count = parts.names.len();
+    let views = signing_views(&list, parts.built, vouch);
     let rest: Vec<Fingerprint> = fprs.into_iter().filter(|f| !views.of_key.contains_key(f)).collect();
     let _ = list.keyring.preload(&rest);
     report.unsent = send_welcomes(&list, &accepted, &tokens, vouch, &views, progress)
@@ -104,7 +101,12 @@ pub fn import(
         accepted.into_iter().map(|(address, key)| AddedMember { address, fingerprint: key.fingerprint }).collect();
     crate::log::event(
         &list.home,
-        &format!("{} members imported, {} keys refused", report.added.len(), report.refused.len()),
+        &format!(
+            "{} members imported, {} keys refused; {part_count} keyring parts, {} sealed in views of them",
+            report.added.len(),
+            report.refused.len(),
+            views.of_key.len()
+        ),
     );
     Ok(report)
 }
@@ -338,7 +340,7 @@ fn import_minimal(
     scratches: &Scratches,
     chosen: Vec<(Address, KeyInfo)>,
     report: &mut Imported,
-) -> Result<(Vec<Candidate>, Vec<Part>)> {
+) -> Result<(Vec<Candidate>, Parts)> {
     // Only keys the list's keyring has never held come in: only they may go again on failure.
     let all: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
     let held: HashSet<Fingerprint> = key_infos_holding_any(list, &all)?.into_iter().flat_map(|k| k.subkeys).collect();
@@ -348,26 +350,10 @@ fn import_minimal(
     }
     let fprs: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
     if fprs.is_empty() {
-        return Ok((vec![], vec![]));
+        return Ok((vec![], Parts { names: vec![], built: vec![] }));
     }
-    let mut parts = vec![];
-    let part_size = part_size();
-    if fprs.len() < part_size {
-        list.keyring.import_many(&scratches.export_minimal(&fprs.iter().cloned().collect())?)?;
-    } else {
-        let chunks: Vec<&[Fingerprint]> = fprs.chunks(part_size).collect();
-        let streams = chunks
-            .iter()
-            .map(|part| scratches.export_minimal(&part.iter().cloned().collect()))
-            .collect::<Result<Vec<_>>>()?;
-        parts = list.keyring.import_parts(&streams)?.into_iter().zip(chunks.into_iter().map(<[_]>::to_vec)).collect();
-    }
-    let listed = key_infos_holding_any(list, &fprs).inspect_err(|_| {
-        // The keys just brought in go again: a later run must not find them "held already".
-        for fpr in &fprs {
-            let _ = list.keyring.delete_public(fpr);
-        }
-    })?;
+    let parts = bring_in(list, scratches, &fprs)?;
+    let listed = key_infos_holding_any(list, &fprs).inspect_err(|_| take_out(list, &fprs, &parts))?;
     let minimal: HashMap<Fingerprint, KeyInfo> = listed.into_iter().map(|k| (k.fingerprint.clone(), k)).collect();
     let mut accepted = vec![];
     for (address, key) in chosen {
@@ -389,8 +375,33 @@ fn import_minimal(
 /// A key and the address it is for.
 type Candidate = (Address, KeyInfo);
 
-/// A part of the list's keyring, in the scratch keyring it was built in, and the keys it holds.
-type Part = (Scratch, Vec<Fingerprint>);
+/// The minimal form of the keys `fprs` into the list's keyring: whole parts
+/// (see `gpg::parts`), and the keys left over in one import into the
+/// primary keybox. Nothing stays in on failure.
+fn bring_in(list: &List, scratches: &Scratches, fprs: &[Fingerprint]) -> Result<Parts> {
+    let part_size = part_size();
+    let (whole, left_over) = fprs.split_at(fprs.len() / part_size * part_size);
+    let streams = whole
+        .chunks(part_size)
+        .map(|part| Ok((scratches.export_minimal(&part.iter().cloned().collect())?, part.to_vec())))
+        .collect::<Result<Vec<_>>>()?;
+    let parts = list.keyring.import_parts(&streams)?;
+    if !left_over.is_empty() {
+        let bytes = scratches.export_minimal(&left_over.iter().cloned().collect());
+        bytes.and_then(|bytes| list.keyring.import_many(&bytes)).inspect_err(|_| take_out(list, fprs, &parts))?;
+    }
+    Ok(parts)
+}
+
+/// Takes keys just brought in out again, so that a later run does not find
+/// them "held already": their parts whole, the others one by one.
+fn take_out(list: &List, fprs: &[Fingerprint], parts: &Parts) {
+    let _ = list.keyring.drop_parts(&parts.names);
+    let in_parts: HashSet<&Fingerprint> = parts.built.iter().flat_map(|(_, keys)| keys).collect();
+    for fpr in fprs.iter().filter(|f| !in_parts.contains(f)) {
+        let _ = list.keyring.delete_public(fpr);
+    }
+}
 
 /// The keys of the list's keyring holding any of `parts`, looked up a
 /// thousand at a time (each look-up puts its patterns on gpg's command line).
@@ -455,7 +466,7 @@ impl Views {
 
 /// A signing view of each part, with its keys looked up ahead. A part whose
 /// view cannot be made is sealed in the list's home: slower, the same mail.
-fn signing_views(list: &List, parts: Vec<Part>, vouch: bool) -> Views {
+fn signing_views(list: &List, parts: Vec<(Scratch, Vec<Fingerprint>)>, vouch: bool) -> Views {
     let mut views = Views { views: vec![], of_key: HashMap::new() };
     let Some(list_key) = (!vouch).then(|| list.store().and_then(|s| s.list_record())).and_then(|r| r.ok()) else {
         return views;
@@ -494,11 +505,20 @@ fn send_welcomes<'a>(
         if !vouch {
             let challenge = notice::challenge(list.address(), address, &key.fingerprint, token);
             let keyring = views.keyring_for(list, &key.fingerprint);
-            let sealer = match sealer {
-                Some(sealer) if std::ptr::eq(sealer.keyring(), keyring) => sealer,
-                slot => slot.insert(keyring.sealer(&record.fingerprint)?),
+            let sealed = || {
+                let sealer = match sealer {
+                    Some(sealer) if std::ptr::eq(sealer.keyring(), keyring) => sealer,
+                    slot => slot.insert(keyring.sealer(&record.fingerprint)?),
+                };
+                list.seal_with_sealer(sealer, &challenge, &key.fingerprint, &record.fingerprint)
             };
-            mails.push(list.seal_with_sealer(sealer, &challenge, &key.fingerprint, &record.fingerprint)?);
+            mails.push(match sealed() {
+                // A view that fails (its link gone, say) leaves the list's home: slower, the same mail.
+                Err(_) if !std::ptr::eq(keyring, &list.keyring) => {
+                    list.seal(&challenge, Some(&key.fingerprint), &record.fingerprint)?
+                }
+                other => other?,
+            });
         }
         Ok(mails)
     };

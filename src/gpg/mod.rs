@@ -24,7 +24,7 @@ pub mod watchdog;
 pub use crypt::{DecryptFailure, Opened, SigStatus, SignatureCheck};
 pub use key_info::KeyInfo;
 pub use keys::{RecipientKey, RecipientKeys};
-pub use parts::part_size;
+pub use parts::{part_size, Parts};
 pub use sealer::Sealer;
 pub use view::SigningView;
 
@@ -113,6 +113,11 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        // A socket that is a link leads to another home's agent (a signing
+        // view whose link outlived it): that agent is not ours to stop.
+        if self.keyring.home.join("S.gpg-agent").symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+            return;
+        }
         // gpg may start an agent even for public keys; its socket need not be in the home.
         self.keyring.stop_agent();
     }

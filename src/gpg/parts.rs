@@ -11,8 +11,10 @@
 //! brought in one at a time still go to `pubring.kbx` (the primary keybox),
 //! and a key is updated or deleted in whichever keybox holds it.
 
+use super::lock::{keyring_lock, Access};
 use super::{Keyring, Scratch};
 use crate::error::{Error, Result};
+use crate::model::Fingerprint;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -20,10 +22,15 @@ use std::path::Path;
 /// Keys per part: a keybox this size takes its keys in about a second.
 const PART_SIZE: usize = 500;
 
-/// Keys per part: [`PART_SIZE`], or `LISTCRYPT_PART_SIZE` where tests set
-/// it, so that a few keys make several parts.
+/// Keys per part: [`PART_SIZE`], or in debug builds `LISTCRYPT_PART_SIZE`
+/// where tests set it, so that a few keys make several parts.
 pub fn part_size() -> usize {
-    std::env::var("LISTCRYPT_PART_SIZE").ok().and_then(|n| n.parse().ok()).filter(|n| *n > 0).unwrap_or(PART_SIZE)
+    if cfg!(debug_assertions) {
+        if let Some(n) = std::env::var("LISTCRYPT_PART_SIZE").ok().and_then(|n| n.parse().ok()).filter(|n| *n > 0) {
+            return n;
+        }
+    }
+    PART_SIZE
 }
 
 /// GnuPG opens at most 40 keyboxes (keydb.c, MAX_KEYDB_RESOURCES); the rest
@@ -41,26 +48,49 @@ impl Keyring {
         Ok(listed_parts(&text))
     }
 
-    /// Takes in new keys (none of them in this keyring), each stream of
-    /// `parts` holding at most [`part_size`] keys: each one as a keybox of
-    /// its own while there is room, the rest into the primary keybox.
-    /// Returns the scratch keyrings the parts were built in, in order (each
-    /// holds its part's keys: a [`super::SigningView`] can be made of it).
-    pub fn import_parts(&self, parts: &[Vec<u8>]) -> Result<Vec<Scratch>> {
+    /// Takes in new keys: each stream of `parts` holds the keys (at most
+    /// [`part_size`]) whose fingerprints come with it. Each stream becomes a
+    /// keybox of its own while there is room, the rest goes into the
+    /// primary keybox. A key the keyring holds by then (another run brought
+    /// it in meanwhile) stays where it is, so that each key is in one keybox.
+    pub fn import_parts(&self, parts: &[(Vec<u8>, Vec<Fingerprint>)]) -> Result<Parts> {
         let room = match self.owned_by_me() {
             true => MAX_PARTS.saturating_sub(self.parts()?.len()),
             // Files made now would be another user's to lose; gpg.conf too.
             false => 0,
         };
         let (as_parts, rest) = parts.split_at(room.min(parts.len()));
-        let built = build_parts(as_parts)?;
-        if !built.is_empty() {
-            self.adopt(&built)?;
+        let mut imported = Parts { names: vec![], built: build_parts(as_parts)? };
+        let adopted = self.adopt(&imported.built)?;
+        imported.names = adopted.names;
+        // Parts another run's took the room of, and the rest, into the primary keybox.
+        let overflow = as_parts[imported.names.len()..].iter().chain(rest);
+        let done = overflow.map(|(stream, _)| self.import_many(stream)).collect::<Result<Vec<_>>>();
+        if let Err(e) = done {
+            let _ = self.drop_parts(&imported.names);
+            return Err(e);
         }
-        for stream in rest {
-            self.import_many(stream)?;
+        imported.built.truncate(imported.names.len());
+        Ok(imported)
+    }
+
+    /// Takes parts out again (an import that could not be stored): their
+    /// keyboxes leave gpg.conf and the home.
+    pub fn drop_parts(&self, names: &[String]) -> Result<()> {
+        self.forget_keys();
+        let _lock = keyring_lock(&self.home, Access::Change)?;
+        let conf = self.home.join("gpg.conf");
+        let text = std::fs::read_to_string(&conf).map_err(|e| Error::io(conf.display(), e))?;
+        let kept: String = text
+            .lines()
+            .filter(|line| !line.trim().strip_prefix("keyring ").is_some_and(|n| names.iter().any(|m| m == n.trim())))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        write_file(&conf, kept.as_bytes())?;
+        for name in names {
+            let _ = std::fs::remove_file(self.home.join(name));
         }
-        Ok(built)
+        Ok(())
     }
 
     fn owned_by_me(&self) -> bool {
@@ -68,17 +98,26 @@ impl Keyring {
     }
 
     /// Moves built keyboxes into the home and lists them in gpg.conf, alone
-    /// on the keyring: a gpg run sees all of them or none.
-    fn adopt(&self, built: &[Scratch]) -> Result<()> {
+    /// on the keyring: a gpg run sees a part whole or not at all. Counts the
+    /// room again (another import may have taken some) and leaves out of
+    /// each part the keys the keyring holds by now.
+    fn adopt(&self, built: &[(Scratch, Vec<Fingerprint>)]) -> Result<Adopted> {
+        let mut adopted = Adopted { names: vec![] };
+        if built.is_empty() {
+            return Ok(adopted);
+        }
         self.forget_keys();
-        let _lock = super::lock::keyring_lock(&self.home, super::lock::Access::Change)?;
+        let _lock = keyring_lock(&self.home, Access::Change)?;
         let conf = self.home.join("gpg.conf");
         let mut text = std::fs::read_to_string(&conf).map_err(|e| Error::io(conf.display(), e))?;
         let listed = listed_parts(&text);
-        // Names neither listed nor on disk: a file left by a run that stopped
-        // before it listed it is taken over.
+        let room = MAX_PARTS.saturating_sub(listed.len());
+        // Names not listed: a file left by a run that stopped before it listed it is taken over.
         let mut names = (0..).map(|i| format!("{PART_PREFIX}{i:02}.kbx")).filter(|n| !listed.contains(n));
-        for scratch in built {
+        for (scratch, fprs) in built.iter().take(room) {
+            for held in self.held_unlocked(fprs)? {
+                scratch.keyring.delete_public(&held)?;
+            }
             let name = names.next().unwrap_or_default();
             let from = scratch.keyring.home.join("pubring.kbx");
             write_file(&self.home.join(&name), &std::fs::read(&from).map_err(|e| Error::io(from.display(), e))?)?;
@@ -86,13 +125,45 @@ impl Keyring {
                 text.push('\n');
             }
             text.push_str(&format!("keyring {name}\n"));
+            adopted.names.push(name);
         }
-        write_file(&conf, text.as_bytes())
+        // The keyboxes are on disk (their names too) before gpg.conf lists them:
+        // gpg would make a listed keybox it cannot find, empty.
+        sync_dir(&self.home)?;
+        write_file(&conf, text.as_bytes())?;
+        Ok(adopted)
+    }
+
+    /// Which of `fprs` the keyring holds, for a caller that holds the keyring lock.
+    fn held_unlocked(&self, fprs: &[Fingerprint]) -> Result<Vec<Fingerprint>> {
+        let mut held = vec![];
+        for chunk in fprs.chunks(1000) {
+            let mut ctx = self.new_context()?;
+            let _deadline = super::watchdog::arm();
+            let listed = ctx
+                .find_keys(chunk.iter().map(Fingerprint::as_str))
+                .map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
+            held.extend(listed.flatten().filter_map(|k| k.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok())));
+        }
+        Ok(held)
     }
 }
 
+/// The parts [`Keyring::import_parts`] made.
+pub struct Parts {
+    /// The keyboxes' names in the list's home (for [`Keyring::drop_parts`]).
+    pub names: Vec<String>,
+    /// The scratch keyrings the parts were built in, in the same order, with
+    /// their keys: a [`super::SigningView`] can be made of each.
+    pub built: Vec<(Scratch, Vec<Fingerprint>)>,
+}
+
+struct Adopted {
+    names: Vec<String>,
+}
+
 /// Fills a scratch keybox with each stream, on every core.
-fn build_parts(streams: &[Vec<u8>]) -> Result<Vec<Scratch>> {
+fn build_parts(streams: &[(Vec<u8>, Vec<Fingerprint>)]) -> Result<Vec<(Scratch, Vec<Fingerprint>)>> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut built: Vec<(usize, Result<Scratch>)> = std::thread::scope(|scope| {
@@ -102,7 +173,7 @@ fn build_parts(streams: &[Vec<u8>]) -> Result<Vec<Scratch>> {
                     let mut done = vec![];
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(stream) = streams.get(i) else { break };
+                        let Some((stream, _)) = streams.get(i) else { break };
                         let part = Scratch::new().and_then(|scratch| {
                             scratch.keyring.import_many(stream)?;
                             Ok(scratch)
@@ -115,8 +186,12 @@ fn build_parts(streams: &[Vec<u8>]) -> Result<Vec<Scratch>> {
             .collect();
         workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
     });
+    // A worker that panicked lost its parts: no part may then be matched to another's keys.
+    if built.len() != streams.len() {
+        return Err(Error::software("a keyring part could not be built"));
+    }
     built.sort_by_key(|(i, _)| *i);
-    built.into_iter().map(|(_, part)| part).collect()
+    built.into_iter().zip(streams).map(|((_, part), (_, fprs))| Ok((part?, fprs.clone()))).collect()
 }
 
 /// The part keyboxes listed in a gpg.conf.
@@ -127,6 +202,11 @@ fn listed_parts(conf: &str) -> Vec<String> {
         .filter(|name| name.starts_with(PART_PREFIX) && !name.contains('/'))
         .map(String::from)
         .collect()
+}
+
+/// Makes the names in `dir` lasting.
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir.display(), e))
 }
 
 /// Writes a file whole or not at all: a temporary file, synced, renamed over it.

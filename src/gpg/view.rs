@@ -20,6 +20,9 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// A view's gpg.conf: the list's own rules, and never an agent of its own.
+const VIEW_CONF: &str = "trust-model always\nno-auto-key-retrieve\nauto-key-locate local\nno-autostart\n";
+
 /// A scratch keyring that signs with a list's agent; the link goes when dropped.
 pub struct SigningView {
     link: PathBuf,
@@ -38,6 +41,16 @@ impl Drop for SigningView {
         if self.link.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
             let _ = std::fs::remove_file(&self.link);
         }
+        // A socket folder gpgconf keeps elsewhere (/run/user/UID/gnupg/d.*) goes too.
+        if !self.link.starts_with(&self.scratch.keyring.home) {
+            let _ = Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(&self.scratch.keyring.home)
+                .arg("--remove-socketdir")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
@@ -47,7 +60,7 @@ impl Keyring {
     pub fn signing_view(&self, scratch: Scratch, list_key: &Fingerprint) -> Result<SigningView> {
         scratch.keyring.import_many(&self.export(list_key)?)?;
         let conf = scratch.keyring.home.join("gpg.conf");
-        std::fs::write(&conf, "trust-model always\nno-autostart\n").map_err(|e| Error::io(conf.display(), e))?;
+        std::fs::write(&conf, VIEW_CONF).map_err(|e| Error::io(conf.display(), e))?;
         // The list's agent runs (started if need be) before a socket links to it.
         self.agent("")?;
         let target = agent_socket(&self.home)?;

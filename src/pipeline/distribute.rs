@@ -34,6 +34,10 @@ const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Below this many recipients one gpg run beats starting threads.
 const MIN_BATCH: usize = 32;
 
+/// Recipients per gpg run at most: gpg's work per recipient grows with
+/// their number (measured: 500 recipients in 0.14 s, 10,000 in 27 s).
+const MAX_BATCH: usize = 500;
+
 /// What a `distribute` run did.
 #[derive(Debug, Default)]
 pub struct DistributeReport {
@@ -183,8 +187,9 @@ fn encrypt_and_send(
     })
 }
 
-/// One batch per core: each looks up its keys at once (one gpg run), then
-/// waits for its job and hands its result over when done.
+/// One worker per core, each with batches of at most [`MAX_BATCH`]
+/// recipients: a worker looks up its first batch's keys at once (one gpg
+/// run), then waits for its job, and hands each batch over when done.
 fn start_batches<'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     list: &'scope List,
@@ -192,16 +197,25 @@ fn start_batches<'scope>(
 ) -> (Vec<std::sync::mpsc::Sender<std::sync::Arc<Job>>>, std::sync::mpsc::Receiver<Batch>) {
     let (finished, results) = std::sync::mpsc::channel();
     let mut jobs = vec![];
-    for chunk in candidates.chunks(batch_size(candidates.len())) {
+    let chunks: Vec<&[Fingerprint]> = candidates.chunks(batch_size(candidates.len())).collect();
+    let workers = cores().min(chunks.len());
+    for first in 0..workers {
         let (job, next) = std::sync::mpsc::channel();
         jobs.push(job);
         let finished = finished.clone();
+        let mine: Vec<&[Fingerprint]> = chunks.iter().skip(first).step_by(workers).copied().collect();
         scope.spawn(move || {
-            let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(list, chunk, &next)));
-            finished.send(batch.unwrap_or_else(|_| Batch {
-                keys: Err(Error::software("a distribution batch failed")),
-                ciphertext: None,
-            }))
+            let mut job = JobSlot::Waiting(next);
+            for chunk in mine {
+                let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(list, chunk, &mut job)));
+                let batch = batch.unwrap_or_else(|_| Batch {
+                    keys: Err(Error::software("a distribution batch failed")),
+                    ciphertext: None,
+                });
+                if finished.send(batch).is_err() {
+                    break;
+                }
+            }
         });
     }
     (jobs, results)
@@ -430,19 +444,46 @@ struct Batch {
     ciphertext: Option<Result<Vec<u8>>>,
 }
 
-/// One batch per core, unless there are too few recipients to be worth it.
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// One batch per core, unless there are too few recipients to be worth it,
+/// and none over [`MAX_BATCH`] (in debug builds, `LISTCRYPT_MAX_BATCH` where
+/// tests set it, so that a few members make many batches).
 fn batch_size(recipients: usize) -> usize {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let batches = cores.min(recipients.div_ceil(MIN_BATCH)).max(1);
-    recipients.div_ceil(batches).max(1)
+    let most = match cfg!(debug_assertions) {
+        true => std::env::var("LISTCRYPT_MAX_BATCH").ok().and_then(|n| n.parse().ok()).unwrap_or(MAX_BATCH),
+        false => MAX_BATCH,
+    };
+    let batches = cores().min(recipients.div_ceil(MIN_BATCH)).max(1);
+    recipients.div_ceil(batches).clamp(1, most.max(1))
+}
+
+/// A worker's job: not yet received, or received (none: nothing to encrypt).
+enum JobSlot {
+    Waiting(std::sync::mpsc::Receiver<std::sync::Arc<Job>>),
+    Received(Option<std::sync::Arc<Job>>),
+}
+
+impl JobSlot {
+    fn get(&mut self) -> Option<std::sync::Arc<Job>> {
+        if let JobSlot::Waiting(next) = self {
+            *self = JobSlot::Received(next.recv().ok());
+        }
+        match self {
+            JobSlot::Received(job) => job.clone(),
+            JobSlot::Waiting(_) => None,
+        }
+    }
 }
 
 /// Looks up `chunk`'s keys, then waits for the job; no job (per-recipient
 /// mode, or the post could not be signed) means no encryption.
-fn run_batch(list: &List, chunk: &[Fingerprint], next: &std::sync::mpsc::Receiver<std::sync::Arc<Job>>) -> Batch {
+fn run_batch(list: &List, chunk: &[Fingerprint], job: &mut JobSlot) -> Batch {
     let keys = list.keyring.recipient_keys(chunk);
-    let ciphertext = match (&keys, next.recv()) {
-        (Ok(keys), Ok(job)) => {
+    let ciphertext = match (&keys, job.get()) {
+        (Ok(keys), Some(job)) => {
             let mine: Vec<&RecipientKey> = keys.usable.iter().filter(|k| job.wanted.contains(&k.fingerprint)).collect();
             // Real key IDs here: the split matches packets to recipients by them.
             (!mine.is_empty()).then(|| list.keyring.encrypt_to(&mine, &job.signed, false, KeyId::Real))

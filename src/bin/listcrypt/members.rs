@@ -95,15 +95,24 @@ fn read_sources(path: &std::path::Path) -> anyhow::Result<Vec<listcrypt::admin::
     } else {
         vec![path.to_path_buf()]
     };
-    files
-        .iter()
-        .map(|file| {
-            Ok(listcrypt::admin::import::Source {
-                name: file.display().to_string(),
-                bytes: crate::read_file_upto(file, listcrypt::admin::import::MAX_IMPORT_FILE)?,
-            })
-        })
-        .collect()
+    // The files are held in memory together: their total is bounded as one file is.
+    let limit = listcrypt::admin::import::MAX_IMPORT_FILE;
+    let mut total = 0;
+    let mut sources = vec![];
+    for file in &files {
+        let bytes = crate::read_file_upto(file, limit)?;
+        total += bytes.len();
+        if total > limit {
+            return Err(listcrypt::Error::data(format!(
+                "the key files hold more than {} MiB together; listcrypt reads no more",
+                limit >> 20
+            ))
+            .hint("import them in several runs")
+            .into());
+        }
+        sources.push(listcrypt::admin::import::Source { name: file.display().to_string(), bytes });
+    }
+    Ok(sources)
 }
 
 /// `ADDRESS FINGERPRINT` lines (commas or spaces; `#` comments).
