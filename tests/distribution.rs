@@ -67,6 +67,15 @@ fn a_list_encrypted_in_many_batches_gives_everyone_one_copy_that_opens() {
     let mut readers: Vec<&Person> = vec![&s.bob, &s.carol];
     readers.extend(extra.iter());
     check_copies(&s, &readers, false);
+    // Split, not one encryption per recipient: a batch's copies share their encrypted data.
+    let data: std::collections::HashSet<Vec<u8>> = readers
+        .iter()
+        .map(|reader| {
+            let binary = s.bob.gpg_pipe(&["--dearmor"], s.posts_to(reader)[0].armored().as_bytes());
+            binary[binary.len() - 64..].to_vec()
+        })
+        .collect();
+    assert_eq!(data.len(), 5, "one encrypted data packet per batch of three");
 }
 
 #[test]

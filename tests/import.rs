@@ -271,6 +271,16 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
         assert_eq!(opened.good_signer(), Some(owner.fingerprint()), "{} gets a signed challenge", person.address);
         w.ok(&["keys", "verify", LIST, &person.address, &token_in(&opened.plaintext)]);
     }
+    // A post reaches every member, each keybox looked up and encrypted to alone.
+    let post = client::post(&people[0], &owner.fingerprint(), "through the parts", "hello, parts");
+    let out = w.through_alias(LIST, false, &post);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for person in &people[1..] {
+        let copies = w.posts_to(&person.address);
+        assert_eq!(copies.len(), 1, "{} gets one copy", person.address);
+        let opened = person.decrypt(&copies[0].armored());
+        assert!(opened.ok && opened.plaintext.contains("hello, parts"), "{} opens it", person.address);
+    }
     // A key in a part leaves with its member, as any other.
     let leaving = people[6].fingerprint();
     assert!(list_keyring_has(&w, &leaving));

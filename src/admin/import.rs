@@ -105,7 +105,7 @@ pub fn import(
             "{} members imported, {} keys refused; {part_count} keyring parts, {} sealed in views of them",
             report.added.len(),
             report.refused.len(),
-            views.of_key.len()
+            views.sealed.load(std::sync::atomic::Ordering::Relaxed)
         ),
     );
     Ok(report)
@@ -350,7 +350,7 @@ fn import_minimal(
     }
     let fprs: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
     if fprs.is_empty() {
-        return Ok((vec![], Parts { names: vec![], built: vec![] }));
+        return Ok((vec![], Parts { names: vec![], built: vec![], held: vec![] }));
     }
     let parts = bring_in(list, scratches, &fprs)?;
     let listed = key_infos_holding_any(list, &fprs).inspect_err(|_| take_out(list, &fprs, &parts))?;
@@ -386,31 +386,34 @@ fn bring_in(list: &List, scratches: &Scratches, fprs: &[Fingerprint]) -> Result<
         .map(|part| Ok((scratches.export_minimal(&part.iter().cloned().collect())?, part.to_vec())))
         .collect::<Result<Vec<_>>>()?;
     let parts = list.keyring.import_parts(&streams)?;
-    if !left_over.is_empty() {
-        let bytes = scratches.export_minimal(&left_over.iter().cloned().collect());
-        bytes.and_then(|bytes| list.keyring.import_many(&bytes)).inspect_err(|_| take_out(list, fprs, &parts))?;
-    }
+    // Parts that found no room, and the keys left over, into the primary keybox.
+    let rest = || -> Result<()> {
+        for (stream, _) in &streams[parts.built.len()..] {
+            list.keyring.import_many(stream)?;
+        }
+        if !left_over.is_empty() {
+            list.keyring.import_many(&scratches.export_minimal(&left_over.iter().cloned().collect())?)?;
+        }
+        Ok(())
+    };
+    rest().inspect_err(|_| take_out(list, fprs, &parts))?;
     Ok(parts)
 }
 
 /// Takes keys just brought in out again, so that a later run does not find
-/// them "held already": their parts whole, the others one by one.
+/// them "held already": their parts whole, the others one by one (not keys
+/// another run brought in meanwhile).
 fn take_out(list: &List, fprs: &[Fingerprint], parts: &Parts) {
     let _ = list.keyring.drop_parts(&parts.names);
-    let in_parts: HashSet<&Fingerprint> = parts.built.iter().flat_map(|(_, keys)| keys).collect();
+    let in_parts: HashSet<&Fingerprint> = parts.built.iter().flat_map(|(_, keys)| keys).chain(&parts.held).collect();
     for fpr in fprs.iter().filter(|f| !in_parts.contains(f)) {
         let _ = list.keyring.delete_public(fpr);
     }
 }
 
-/// The keys of the list's keyring holding any of `parts`, looked up a
-/// thousand at a time (each look-up puts its patterns on gpg's command line).
+/// The keys of the list's keyring holding any of `parts`.
 fn key_infos_holding_any(list: &List, parts: &[Fingerprint]) -> Result<Vec<KeyInfo>> {
-    let mut found = vec![];
-    for chunk in parts.chunks(1000) {
-        found.extend(list.keyring.key_infos_holding_any(chunk)?);
-    }
-    Ok(found)
+    list.keyring.key_infos_holding_any(parts)
 }
 
 fn refusal(key: &KeyInfo, address: Option<&Address>, e: &Error) -> RefusedKey {
@@ -456,6 +459,8 @@ fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> R
 struct Views {
     views: Vec<SigningView>,
     of_key: HashMap<Fingerprint, usize>,
+    /// Challenges sealed in a view (not left to the list's home).
+    sealed: std::sync::atomic::AtomicUsize,
 }
 
 impl Views {
@@ -467,7 +472,7 @@ impl Views {
 /// A signing view of each part, with its keys looked up ahead. A part whose
 /// view cannot be made is sealed in the list's home: slower, the same mail.
 fn signing_views(list: &List, parts: Vec<(Scratch, Vec<Fingerprint>)>, vouch: bool) -> Views {
-    let mut views = Views { views: vec![], of_key: HashMap::new() };
+    let mut views = Views { views: vec![], of_key: HashMap::new(), sealed: Default::default() };
     let Some(list_key) = (!vouch).then(|| list.store().and_then(|s| s.list_record())).and_then(|r| r.ok()) else {
         return views;
     };
@@ -512,12 +517,17 @@ fn send_welcomes<'a>(
                 };
                 list.seal_with_sealer(sealer, &challenge, &key.fingerprint, &record.fingerprint)
             };
+            let in_view = !std::ptr::eq(keyring, &list.keyring);
             mails.push(match sealed() {
-                // A view that fails (its link gone, say) leaves the list's home: slower, the same mail.
-                Err(_) if !std::ptr::eq(keyring, &list.keyring) => {
-                    list.seal(&challenge, Some(&key.fingerprint), &record.fingerprint)?
+                Ok(mail) => {
+                    if in_view {
+                        views.sealed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    mail
                 }
-                other => other?,
+                // A view that fails (its link gone, say) leaves the list's home: slower, the same mail.
+                Err(_) if in_view => list.seal(&challenge, Some(&key.fingerprint), &record.fingerprint)?,
+                Err(e) => return Err(e),
             });
         }
         Ok(mails)

@@ -5,8 +5,11 @@
 //!
 //! One file per idea: [`KeyInfo`] (what listcrypt knows of a key), `keys`
 //! (look-ups, import, export, deletion), `crypt` (encryption, signatures,
-//! decryption), `agent` (passphrases), `lock` (the keyring lock) and
-//! [`watchdog`] (gpg's time limit). Look-ups say what they return:
+//! decryption), `agent` (passphrases), `lock` (the keyring lock),
+//! [`watchdog`] (gpg's time limit), and for many keys at once `parts`
+//! (keyboxes of 500 keys), `view` (a small keyring that signs through the
+//! list's agent) and `sealer` (one gpgme context for many messages).
+//! Look-ups say what they return:
 //! `key_info*` gives [`KeyInfo`], facts for rules and output; `gpgme_key`
 //! gives gpgme's own key, for operations; `holding` means the key whose
 //! primary key or subkey has that fingerprint.
@@ -24,7 +27,7 @@ pub mod watchdog;
 pub use crypt::{DecryptFailure, Opened, SigStatus, SignatureCheck};
 pub use key_info::KeyInfo;
 pub use keys::{RecipientKey, RecipientKeys};
-pub use parts::{part_size, Parts};
+pub use parts::{part_size, KeyboxReader, Parts};
 pub use sealer::Sealer;
 pub use view::SigningView;
 
@@ -37,6 +40,9 @@ use std::path::{Path, PathBuf};
 /// One list's GnuPG home.
 pub struct Keyring {
     home: PathBuf,
+    /// The home whose keyring lock guards this one's keyboxes, when another
+    /// (a [`KeyboxReader`] reads a keybox of a list's home).
+    lock_home: Option<PathBuf>,
     /// Public keys already looked up by this process (one gpg run each);
     /// emptied whenever the keyring changes.
     known: std::sync::Mutex<std::collections::HashMap<Fingerprint, Key>>,
@@ -45,7 +51,7 @@ pub struct Keyring {
 impl Keyring {
     /// `home` is the path to give gpg (see `ListHome::engine_home`).
     pub fn new(home: impl Into<PathBuf>) -> Self {
-        Keyring { home: home.into(), known: Default::default() }
+        Keyring { home: home.into(), lock_home: None, known: Default::default() }
     }
 
     pub fn home(&self) -> &Path {
@@ -77,7 +83,7 @@ impl Keyring {
     /// The keyring lock, then gpg's time limit: the lock has a wait limit of
     /// its own, and gpg's time starts after it.
     fn hold(&self, access: Access) -> Result<Hold> {
-        let lock = keyring_lock(&self.home, access)?;
+        let lock = keyring_lock(self.lock_home.as_deref().unwrap_or(&self.home), access)?;
         Ok(Hold { _lock: lock, _deadline: watchdog::arm() })
     }
 
@@ -100,6 +106,9 @@ impl Keyring {
 /// removed, with any agent gpg started in it, when dropped.
 pub struct Scratch {
     pub keyring: Keyring,
+    /// The home's agent socket leads to another home's agent (a
+    /// [`SigningView`]): that agent is never stopped from here.
+    lends_agent: bool,
     /// Removed when dropped, after the keyring's agent is stopped.
     _dir: crate::home::ScratchDir,
 }
@@ -107,15 +116,13 @@ pub struct Scratch {
 impl Scratch {
     pub fn new() -> Result<Scratch> {
         let dir = crate::home::ScratchDir::new()?;
-        Ok(Scratch { keyring: Keyring::new(dir.path()), _dir: dir })
+        Ok(Scratch { keyring: Keyring::new(dir.path()), lends_agent: false, _dir: dir })
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        // A socket that is a link leads to another home's agent (a signing
-        // view whose link outlived it): that agent is not ours to stop.
-        if self.keyring.home.join("S.gpg-agent").symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        if self.lends_agent {
             return;
         }
         // gpg may start an agent even for public keys; its socket need not be in the home.

@@ -49,29 +49,22 @@ impl Keyring {
     }
 
     /// Takes in new keys: each stream of `parts` holds the keys (at most
-    /// [`part_size`]) whose fingerprints come with it. Each stream becomes a
-    /// keybox of its own while there is room, the rest goes into the
-    /// primary keybox. A key the keyring holds by then (another run brought
-    /// it in meanwhile) stays where it is, so that each key is in one keybox.
+    /// [`part_size`]) whose fingerprints come with it. The first streams
+    /// become keyboxes of their own while there is room; the caller imports
+    /// the rest (`parts[made.built.len()..]`) into the primary keybox. A key
+    /// the keyring holds by then (another run brought it in meanwhile) stays
+    /// where it is and is left out of its part: each key is in one keybox.
     pub fn import_parts(&self, parts: &[(Vec<u8>, Vec<Fingerprint>)]) -> Result<Parts> {
         let room = match self.owned_by_me() {
             true => MAX_PARTS.saturating_sub(self.parts()?.len()),
             // Files made now would be another user's to lose; gpg.conf too.
             false => 0,
         };
-        let (as_parts, rest) = parts.split_at(room.min(parts.len()));
-        let mut imported = Parts { names: vec![], built: build_parts(as_parts)? };
-        let adopted = self.adopt(&imported.built)?;
-        imported.names = adopted.names;
-        // Parts another run's took the room of, and the rest, into the primary keybox.
-        let overflow = as_parts[imported.names.len()..].iter().chain(rest);
-        let done = overflow.map(|(stream, _)| self.import_many(stream)).collect::<Result<Vec<_>>>();
-        if let Err(e) = done {
-            let _ = self.drop_parts(&imported.names);
-            return Err(e);
-        }
-        imported.built.truncate(imported.names.len());
-        Ok(imported)
+        let mut built = build_parts(&parts[..room.min(parts.len())])?;
+        let mut held = vec![];
+        let names = self.adopt(&mut built, &mut held)?;
+        built.truncate(names.len());
+        Ok(Parts { names, built, held })
     }
 
     /// Takes parts out again (an import that could not be stored): their
@@ -87,6 +80,7 @@ impl Keyring {
             .map(|line| format!("{line}\n"))
             .collect();
         write_file(&conf, kept.as_bytes())?;
+        sync_dir(&self.home)?;
         for name in names {
             let _ = std::fs::remove_file(self.home.join(name));
         }
@@ -99,10 +93,16 @@ impl Keyring {
 
     /// Moves built keyboxes into the home and lists them in gpg.conf, alone
     /// on the keyring: a gpg run sees a part whole or not at all. Counts the
-    /// room again (another import may have taken some) and leaves out of
-    /// each part the keys the keyring holds by now.
-    fn adopt(&self, built: &[(Scratch, Vec<Fingerprint>)]) -> Result<Adopted> {
-        let mut adopted = Adopted { names: vec![] };
+    /// room again (another import may have taken some), leaves out of each
+    /// part the keys the keyring holds by now (and out of its list of keys),
+    /// and returns the names of the parts moved in, a prefix of `built`
+    /// (a part left empty is listed nonetheless, to keep them in step).
+    fn adopt(
+        &self,
+        built: &mut [(Scratch, Vec<Fingerprint>)],
+        held_by_then: &mut Vec<Fingerprint>,
+    ) -> Result<Vec<String>> {
+        let mut adopted = vec![];
         if built.is_empty() {
             return Ok(adopted);
         }
@@ -114,10 +114,13 @@ impl Keyring {
         let room = MAX_PARTS.saturating_sub(listed.len());
         // Names not listed: a file left by a run that stopped before it listed it is taken over.
         let mut names = (0..).map(|i| format!("{PART_PREFIX}{i:02}.kbx")).filter(|n| !listed.contains(n));
-        for (scratch, fprs) in built.iter().take(room) {
-            for held in self.held_unlocked(fprs)? {
-                scratch.keyring.delete_public(&held)?;
+        for (scratch, fprs) in built.iter_mut().take(room) {
+            let held = self.held_unlocked(fprs)?;
+            for fpr in &held {
+                scratch.keyring.delete_public(fpr)?;
             }
+            fprs.retain(|fpr| !held.contains(fpr));
+            held_by_then.extend(held);
             let name = names.next().unwrap_or_default();
             let from = scratch.keyring.home.join("pubring.kbx");
             write_file(&self.home.join(&name), &std::fs::read(&from).map_err(|e| Error::io(from.display(), e))?)?;
@@ -125,12 +128,13 @@ impl Keyring {
                 text.push('\n');
             }
             text.push_str(&format!("keyring {name}\n"));
-            adopted.names.push(name);
+            adopted.push(name);
         }
         // The keyboxes are on disk (their names too) before gpg.conf lists them:
         // gpg would make a listed keybox it cannot find, empty.
         sync_dir(&self.home)?;
         write_file(&conf, text.as_bytes())?;
+        sync_dir(&self.home)?;
         Ok(adopted)
     }
 
@@ -156,10 +160,8 @@ pub struct Parts {
     /// The scratch keyrings the parts were built in, in the same order, with
     /// their keys: a [`super::SigningView`] can be made of each.
     pub built: Vec<(Scratch, Vec<Fingerprint>)>,
-}
-
-struct Adopted {
-    names: Vec<String>,
+    /// Keys left out of their part: the keyring held them by then (not ours to take out).
+    pub held: Vec<Fingerprint>,
 }
 
 /// Fills a scratch keybox with each stream, on every core.
@@ -192,6 +194,42 @@ fn build_parts(streams: &[(Vec<u8>, Vec<Fingerprint>)]) -> Result<Vec<(Scratch, 
     }
     built.sort_by_key(|(i, _)| *i);
     built.into_iter().zip(streams).map(|((_, part), (_, fprs))| Ok((part?, fprs.clone()))).collect()
+}
+
+/// A keyring that reads one keybox of a list's home alone, under the list's
+/// keyring lock: gpg reads every keybox of its home for each key it looks
+/// up, so a distribution looks a part's keys up and encrypts to them here.
+pub struct KeyboxReader {
+    pub keyring: Keyring,
+    _dir: crate::home::ScratchDir,
+}
+
+/// A reader's gpg.conf, after its one `keyring` line: the list's own rules,
+/// and no agent (it only lists keys and encrypts).
+const READER_CONF: &str = "trust-model always\nno-auto-key-retrieve\nauto-key-locate local\nno-autostart\n";
+
+impl Keyring {
+    /// A reader for each keybox of this keyring, the primary one first;
+    /// none when it has no parts (its one keybox is read as fast here).
+    pub fn keybox_readers(&self) -> Result<Vec<KeyboxReader>> {
+        let parts = self.parts()?;
+        if parts.is_empty() {
+            return Ok(vec![]);
+        }
+        let home = std::path::absolute(&self.home).map_err(|e| Error::io(self.home.display(), e))?;
+        std::iter::once("pubring.kbx".to_string())
+            .chain(parts)
+            .map(|name| {
+                let dir = crate::home::ScratchDir::new()?;
+                let conf = dir.path().join("gpg.conf");
+                let text = format!("no-default-keyring\nkeyring {}\n{READER_CONF}", home.join(&name).display());
+                std::fs::write(&conf, text).map_err(|e| Error::io(conf.display(), e))?;
+                let keyring =
+                    Keyring { home: dir.path().into(), lock_home: Some(self.home.clone()), known: Default::default() };
+                Ok(KeyboxReader { keyring, _dir: dir })
+            })
+            .collect()
+    }
 }
 
 /// The part keyboxes listed in a gpg.conf.

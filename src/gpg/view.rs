@@ -57,15 +57,17 @@ impl Drop for SigningView {
 impl Keyring {
     /// Makes `scratch` (which holds member keys) a view that signs with
     /// `list_key` through this keyring's agent.
-    pub fn signing_view(&self, scratch: Scratch, list_key: &Fingerprint) -> Result<SigningView> {
+    pub fn signing_view(&self, mut scratch: Scratch, list_key: &Fingerprint) -> Result<SigningView> {
         scratch.keyring.import_many(&self.export(list_key)?)?;
         let conf = scratch.keyring.home.join("gpg.conf");
         std::fs::write(&conf, VIEW_CONF).map_err(|e| Error::io(conf.display(), e))?;
         // The list's agent runs (started if need be) before a socket links to it.
         self.agent("")?;
         let target = agent_socket(&self.home)?;
-        // An agent gpg started in the scratch home gives its socket up first.
+        // An agent gpg started in the scratch home gives its socket up first;
+        // from here on the scratch home never stops an agent.
         scratch.keyring.stop_agent();
+        scratch.lends_agent = true;
         let link = agent_socket(&scratch.keyring.home)?;
         if let Some(dir) = link.parent().filter(|dir| !dir.exists()) {
             std::fs::DirBuilder::new()

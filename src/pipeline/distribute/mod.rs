@@ -10,9 +10,10 @@
 //! `per-recipient` mode runs one encryption, with its own session key, per
 //! recipient.
 
+mod batches;
 use crate::entry::Stage;
-use crate::error::{Error, ErrorKind, Result};
-use crate::gpg::{DecryptFailure, RecipientKey, RecipientKeys};
+use crate::error::{ErrorKind, Result};
+use crate::gpg::DecryptFailure;
 use crate::home::Home;
 use crate::journal::{self, Journal};
 use crate::list::List;
@@ -26,17 +27,11 @@ use crate::pipeline::{defer, notify, quarantine, release, renew_lease, select, t
 use crate::post::Post;
 use crate::settings::{Encryption, Settings};
 use crate::transport::{Outgoing, Session};
+use batches::{start_batches, Batch, Job};
 use std::collections::HashMap;
 
 /// How often a distribution renews its lease on the entry.
 const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Below this many recipients one gpg run beats starting threads.
-const MIN_BATCH: usize = 32;
-
-/// Recipients per gpg run at most: gpg's work per recipient grows with
-/// their number (measured: 500 recipients in 0.14 s, 10,000 in 27 s).
-const MAX_BATCH: usize = 500;
 
 /// What a `distribute` run did.
 #[derive(Debug, Default)]
@@ -136,10 +131,13 @@ fn encrypt_and_send(
     let delivered = journal::delivered(&list.home, id)?;
     let candidates: Vec<Fingerprint> =
         snap.members.iter().filter(|m| m.delivery).filter_map(|m| m.delivery_key().cloned()).collect();
+    // A list with keyring parts is looked up and encrypted to keybox by keybox
+    // (none made: the whole keyring, slower, the same copies).
+    let readers = list.keyring.keybox_readers().unwrap_or_default();
     std::thread::scope(|scope| {
         // The list key for the Autocrypt header; its look-up serves the signature too.
         let autocrypt = scope.spawn(|| list.autocrypt_key(&snap.record.fingerprint));
-        let (jobs, results) = start_batches(scope, list, &candidates);
+        let (jobs, results) = start_batches(scope, list, &readers, &candidates);
         let (post, head, signed) = match open_and_sign(list, id, snap)? {
             Prepared::Ready { post, head, signed } => (*post, *head, std::sync::Arc::new(signed)),
             // Dropping the jobs tells the batches there is nothing to encrypt.
@@ -187,40 +185,6 @@ fn encrypt_and_send(
     })
 }
 
-/// One worker per core, each with batches of at most [`MAX_BATCH`]
-/// recipients: a worker looks up its first batch's keys at once (one gpg
-/// run), then waits for its job, and hands each batch over when done.
-fn start_batches<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    list: &'scope List,
-    candidates: &'scope [Fingerprint],
-) -> (Vec<std::sync::mpsc::Sender<std::sync::Arc<Job>>>, std::sync::mpsc::Receiver<Batch>) {
-    let (finished, results) = std::sync::mpsc::channel();
-    let mut jobs = vec![];
-    let chunks: Vec<&[Fingerprint]> = candidates.chunks(batch_size(candidates.len())).collect();
-    let workers = cores().min(chunks.len());
-    for first in 0..workers {
-        let (job, next) = std::sync::mpsc::channel();
-        jobs.push(job);
-        let finished = finished.clone();
-        let mine: Vec<&[Fingerprint]> = chunks.iter().skip(first).step_by(workers).copied().collect();
-        scope.spawn(move || {
-            let mut job = JobSlot::Waiting(next);
-            for chunk in mine {
-                let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(list, chunk, &mut job)));
-                let batch = batch.unwrap_or_else(|_| Batch {
-                    keys: Err(Error::software("a distribution batch failed")),
-                    ciphertext: None,
-                });
-                if finished.send(batch).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    (jobs, results)
-}
-
 /// How far one entry's distribution got.
 enum Delivery {
     /// Every recipient has it (or was skipped for good).
@@ -251,7 +215,7 @@ struct Copies<'a> {
 
 impl Copies<'_> {
     /// False when the transport failed for now and the entry was deferred.
-    fn send_batch(&mut self, batch: Batch) -> Result<bool> {
+    fn send_batch(&mut self, batch: Batch<'_>) -> Result<bool> {
         let keys = batch.keys?;
         for (fpr, why) in &keys.unusable {
             if let Some(address) = self.by_fpr.get(fpr).cloned() {
@@ -279,7 +243,7 @@ impl Copies<'_> {
                     Ok(openpgp::armor(&openpgp::single_recipient(packet, split.data, self.key_id)))
                 }
                 // Per-recipient mode, or a copy the split could not provide.
-                None => self.list.keyring.encrypt_to(&[key], self.signed, true, self.key_id),
+                None => batch.keyring.encrypt_to(&[key], self.signed, true, self.key_id),
             };
             let armored = match armored {
                 Ok(armored) => armored,
@@ -429,68 +393,6 @@ fn recipients<'a>(
         }
     }
     (with_key, keyless)
-}
-
-/// What every batch encrypts, and for whom.
-struct Job {
-    signed: std::sync::Arc<Secret>,
-    wanted: std::collections::HashSet<Fingerprint>,
-}
-
-/// One batch's keys and, in split mode, the signed post encrypted once to
-/// all of them (one gpg process; the batches run in parallel).
-struct Batch {
-    keys: Result<RecipientKeys>,
-    ciphertext: Option<Result<Vec<u8>>>,
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
-/// One batch per core, unless there are too few recipients to be worth it,
-/// and none over [`MAX_BATCH`] (in debug builds, `LISTCRYPT_MAX_BATCH` where
-/// tests set it, so that a few members make many batches).
-fn batch_size(recipients: usize) -> usize {
-    let most = match cfg!(debug_assertions) {
-        true => std::env::var("LISTCRYPT_MAX_BATCH").ok().and_then(|n| n.parse().ok()).unwrap_or(MAX_BATCH),
-        false => MAX_BATCH,
-    };
-    let batches = cores().min(recipients.div_ceil(MIN_BATCH)).max(1);
-    recipients.div_ceil(batches).clamp(1, most.max(1))
-}
-
-/// A worker's job: not yet received, or received (none: nothing to encrypt).
-enum JobSlot {
-    Waiting(std::sync::mpsc::Receiver<std::sync::Arc<Job>>),
-    Received(Option<std::sync::Arc<Job>>),
-}
-
-impl JobSlot {
-    fn get(&mut self) -> Option<std::sync::Arc<Job>> {
-        if let JobSlot::Waiting(next) = self {
-            *self = JobSlot::Received(next.recv().ok());
-        }
-        match self {
-            JobSlot::Received(job) => job.clone(),
-            JobSlot::Waiting(_) => None,
-        }
-    }
-}
-
-/// Looks up `chunk`'s keys, then waits for the job; no job (per-recipient
-/// mode, or the post could not be signed) means no encryption.
-fn run_batch(list: &List, chunk: &[Fingerprint], job: &mut JobSlot) -> Batch {
-    let keys = list.keyring.recipient_keys(chunk);
-    let ciphertext = match (&keys, job.get()) {
-        (Ok(keys), Some(job)) => {
-            let mine: Vec<&RecipientKey> = keys.usable.iter().filter(|k| job.wanted.contains(&k.fingerprint)).collect();
-            // Real key IDs here: the split matches packets to recipients by them.
-            (!mine.is_empty()).then(|| list.keyring.encrypt_to(&mine, &job.signed, false, KeyId::Real))
-        }
-        _ => None,
-    };
-    Batch { keys, ciphertext }
 }
 
 /// The post's headers, outer and protected: the list's own, the author's
