@@ -401,8 +401,10 @@ fn bring_in(list: &List, scratches: &Scratches, fprs: &[Fingerprint]) -> Result<
 }
 
 /// Takes keys just brought in out again, so that a later run does not find
-/// them "held already": their parts whole, the others one by one (not keys
-/// another run brought in meanwhile).
+/// them "held already": their parts whole, the others one by one. Keys
+/// left out of their part because the keyring held them by then stay; a
+/// key another run put in the primary keybox at the same moment as this
+/// import did would go (docs/SECURITY.md, Known gaps).
 fn take_out(list: &List, fprs: &[Fingerprint], parts: &Parts) {
     let _ = list.keyring.drop_parts(&parts.names);
     let in_parts: HashSet<&Fingerprint> = parts.built.iter().flat_map(|(_, keys)| keys).chain(&parts.held).collect();

@@ -26,7 +26,7 @@ pub mod watchdog;
 
 pub use crypt::{DecryptFailure, Opened, SigStatus, SignatureCheck};
 pub use key_info::KeyInfo;
-pub use keys::{RecipientKey, RecipientKeys};
+pub use keys::{RecipientKey, RecipientKeys, NOT_IN_KEYRING};
 pub use parts::{part_size, KeyboxReader, Parts};
 pub use sealer::Sealer;
 pub use view::SigningView;

@@ -204,26 +204,37 @@ pub struct KeyboxReader {
     _dir: crate::home::ScratchDir,
 }
 
-/// A reader's gpg.conf, after its one `keyring` line: the list's own rules,
-/// and no agent (it only lists keys and encrypts).
-const READER_CONF: &str = "trust-model always\nno-auto-key-retrieve\nauto-key-locate local\nno-autostart\n";
-
 impl Keyring {
     /// A reader for each keybox of this keyring, the primary one first;
     /// none when it has no parts (its one keybox is read as fast here).
+    /// Each reader's gpg.conf is the list's, its `keyring` lines replaced
+    /// by the one keybox, and no agent (a reader only lists and encrypts).
     pub fn keybox_readers(&self) -> Result<Vec<KeyboxReader>> {
-        let parts = self.parts()?;
+        let conf = self.home.join("gpg.conf");
+        let text = std::fs::read_to_string(&conf).map_err(|e| Error::io(conf.display(), e))?;
+        let parts = listed_parts(&text);
         if parts.is_empty() {
             return Ok(vec![]);
         }
+        let own: String = text
+            .lines()
+            .filter(|line| !line.trim().starts_with("keyring ") && !line.trim().starts_with("primary-keyring "))
+            .map(|line| format!("{line}\n"))
+            .collect();
         let home = std::path::absolute(&self.home).map_err(|e| Error::io(self.home.display(), e))?;
         std::iter::once("pubring.kbx".to_string())
             .chain(parts)
             .map(|name| {
+                let path = home.join(&name);
+                // gpg would make a keybox it cannot find, empty (a home still on pubring.gpg, say).
+                let Some(path) = path.to_str().filter(|p| !p.contains('\n') && std::path::Path::new(p).is_file())
+                else {
+                    return Err(Error::temporary(format!("{} cannot be read alone", path.display())));
+                };
                 let dir = crate::home::ScratchDir::new()?;
-                let conf = dir.path().join("gpg.conf");
-                let text = format!("no-default-keyring\nkeyring {}\n{READER_CONF}", home.join(&name).display());
-                std::fs::write(&conf, text).map_err(|e| Error::io(conf.display(), e))?;
+                let reader_conf = dir.path().join("gpg.conf");
+                let text = format!("{own}no-default-keyring\nkeyring gnupg-kbx:{path}\nno-autostart\n");
+                std::fs::write(&reader_conf, text).map_err(|e| Error::io(reader_conf.display(), e))?;
                 let keyring =
                     Keyring { home: dir.path().into(), lock_home: Some(self.home.clone()), known: Default::default() };
                 Ok(KeyboxReader { keyring, _dir: dir })

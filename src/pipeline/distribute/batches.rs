@@ -10,7 +10,7 @@
 //! mode, and hands the batch over.
 
 use crate::error::{Error, Result};
-use crate::gpg::{KeyboxReader, Keyring, RecipientKey, RecipientKeys};
+use crate::gpg::{KeyboxReader, Keyring, RecipientKey, RecipientKeys, NOT_IN_KEYRING};
 use crate::list::List;
 use crate::model::{Fingerprint, Secret};
 use crate::openpgp::KeyId;
@@ -62,16 +62,15 @@ pub(super) fn start_batches<'scope>(
         let finished = finished.clone();
         scope.spawn(move || {
             let mut job = JobSlot::Waiting(next);
-            for (keyring, chunk) in planned.recv().unwrap_or_default() {
-                let batch =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(keyring, &chunk, &mut job)));
-                let batch = batch.unwrap_or_else(|_| Batch {
-                    keyring,
-                    keys: Err(Error::software("a distribution batch failed")),
-                    ciphertext: None,
+            'batches: for (keyring, chunk) in planned.recv().unwrap_or_default() {
+                let run = std::panic::AssertUnwindSafe(|| run_batch(list, keyring, &chunk, &mut job));
+                let batches = std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                    vec![Batch { keyring, keys: Err(Error::software("a distribution batch failed")), ciphertext: None }]
                 });
-                if finished.send(batch).is_err() {
-                    break;
+                for batch in batches {
+                    if finished.send(batch).is_err() {
+                        break 'batches;
+                    }
                 }
             }
         });
@@ -106,7 +105,7 @@ fn plan<'a>(list: &'a List, readers: &'a [KeyboxReader], candidates: &[Fingerpri
     }
     let mut batches = vec![];
     for (reader, group) in readers.iter().zip(groups) {
-        batches.extend(group.chunks(MAX_BATCH).map(|chunk| (&reader.keyring, chunk.to_vec())));
+        batches.extend(group.chunks(max_batch()).map(|chunk| (&reader.keyring, chunk.to_vec())));
     }
     batches.extend(elsewhere.chunks(batch_size(elsewhere.len())).map(|chunk| (&list.keyring, chunk.to_vec())));
     batches
@@ -146,15 +145,19 @@ fn cores() -> usize {
 }
 
 /// One batch per core, unless there are too few recipients to be worth it,
-/// and none over [`MAX_BATCH`] (in debug builds, `LISTCRYPT_MAX_BATCH` where
-/// tests set it, so that a few members make many batches).
+/// and none over [`max_batch`].
 fn batch_size(recipients: usize) -> usize {
-    let most = match cfg!(debug_assertions) {
-        true => std::env::var("LISTCRYPT_MAX_BATCH").ok().and_then(|n| n.parse().ok()).unwrap_or(MAX_BATCH),
-        false => MAX_BATCH,
-    };
     let batches = cores().min(recipients.div_ceil(MIN_BATCH)).max(1);
-    recipients.div_ceil(batches).clamp(1, most.max(1))
+    recipients.div_ceil(batches).clamp(1, max_batch())
+}
+
+/// [`MAX_BATCH`], or in debug builds `LISTCRYPT_MAX_BATCH` where tests set
+/// it, so that a few members make many batches.
+fn max_batch() -> usize {
+    let set = cfg!(debug_assertions)
+        .then(|| std::env::var("LISTCRYPT_MAX_BATCH").ok().and_then(|n| n.parse().ok()))
+        .flatten();
+    set.unwrap_or(MAX_BATCH).max(1)
 }
 
 /// A worker's job: not yet received, or received (none: nothing to encrypt).
@@ -176,9 +179,30 @@ impl JobSlot {
 }
 
 /// Looks up `chunk`'s keys in `keyring`, then waits for the job; no job
-/// (per-recipient mode, or the post could not be signed) means no encryption.
-fn run_batch<'a>(keyring: &'a Keyring, chunk: &[Fingerprint], job: &mut JobSlot) -> Batch<'a> {
-    let keys = keyring.recipient_keys(chunk);
+/// (per-recipient mode, or the post could not be signed) means no
+/// encryption. A key a keybox no longer holds (it left after the plan, or
+/// came back elsewhere) is looked for in the whole keyring, in a batch of
+/// its own: only the whole keyring says a key is missing.
+fn run_batch<'a>(list: &'a List, keyring: &'a Keyring, chunk: &[Fingerprint], job: &mut JobSlot) -> Vec<Batch<'a>> {
+    let mut keys = keyring.recipient_keys(chunk);
+    let mut elsewhere = vec![];
+    if let Ok(found) = keys.as_mut() {
+        if !std::ptr::eq(keyring, &list.keyring) {
+            let (gone, kept): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut found.unusable).into_iter().partition(|(_, why)| why == NOT_IN_KEYRING);
+            found.unusable = kept;
+            elsewhere = gone.into_iter().map(|(fpr, _)| fpr).collect();
+        }
+    }
+    let mut batches = vec![encrypted(keyring, keys, job)];
+    if !elsewhere.is_empty() {
+        batches.push(encrypted(&list.keyring, list.keyring.recipient_keys(&elsewhere), job));
+    }
+    batches
+}
+
+/// A batch of `keys` from `keyring`, encrypted to in split mode.
+fn encrypted<'a>(keyring: &'a Keyring, keys: Result<RecipientKeys>, job: &mut JobSlot) -> Batch<'a> {
     let ciphertext = match (&keys, job.get()) {
         (Ok(keys), Some(job)) => {
             let mine: Vec<&RecipientKey> = keys.usable.iter().filter(|k| job.wanted.contains(&k.fingerprint)).collect();

@@ -133,7 +133,10 @@ fn encrypt_and_send(
         snap.members.iter().filter(|m| m.delivery).filter_map(|m| m.delivery_key().cloned()).collect();
     // A list with keyring parts is looked up and encrypted to keybox by keybox
     // (none made: the whole keyring, slower, the same copies).
-    let readers = list.keyring.keybox_readers().unwrap_or_default();
+    let readers = list.keyring.keybox_readers().unwrap_or_else(|e| {
+        crate::log::event(&list.home, &format!("entry {id}: keyboxes not read alone ({}): slower", e.message()));
+        vec![]
+    });
     std::thread::scope(|scope| {
         // The list key for the Autocrypt header; its look-up serves the signature too.
         let autocrypt = scope.spawn(|| list.autocrypt_key(&snap.record.fingerprint));
@@ -243,7 +246,13 @@ impl Copies<'_> {
                     Ok(openpgp::armor(&openpgp::single_recipient(packet, split.data, self.key_id)))
                 }
                 // Per-recipient mode, or a copy the split could not provide.
-                None => batch.keyring.encrypt_to(&[key], self.signed, true, self.key_id),
+                None => batch.keyring.encrypt_to(&[key], self.signed, true, self.key_id).or_else(|e| {
+                    // A keybox read alone that fails leaves the copy to the whole keyring.
+                    match std::ptr::eq(batch.keyring, &self.list.keyring) {
+                        true => Err(e),
+                        false => self.list.keyring.encrypt_to(&[key], self.signed, true, self.key_id),
+                    }
+                }),
             };
             let armored = match armored {
                 Ok(armored) => armored,
