@@ -13,7 +13,8 @@
 //! 3. `verify` of one post (its work must not grow with N);
 //! 4. `distribute` in split mode (discarding, and end to end over SMTP)
 //!    against the engine floor: one `gpg --encrypt` to the same N keys, on a
-//!    keyring holding only them; with peak RSS.
+//!    keyring holding only them (in keyboxes of 500, as the list's); with
+//!    peak RSS.
 //!
 //! BENCH_SIZES=1000,5000 for a quicker run.
 

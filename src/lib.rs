@@ -29,6 +29,7 @@ pub mod model;
 pub mod mta;
 pub mod notice;
 pub mod openpgp;
+pub mod parallel;
 pub mod pipeline;
 pub mod policy;
 pub mod post;

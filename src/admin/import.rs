@@ -140,8 +140,8 @@ impl Scratches {
     }
 }
 
-/// One chunk of keys read: its index, its keyring, its keys and secret keys.
-type ReadChunk = (usize, Scratch, Vec<KeyInfo>, Vec<Fingerprint>);
+/// One chunk of keys read: its keyring, its keys and secret keys.
+type ReadChunk = (Scratch, Vec<KeyInfo>, Vec<Fingerprint>);
 
 /// Every key of every source into scratch keyrings, read on every core.
 /// A source GnuPG reads nothing of, or part of, is reported.
@@ -182,34 +182,16 @@ fn read_sources(sources: &[Source], report: &mut Imported) -> Result<Scratches> 
             None => chunks.push((source.name.clone(), source.bytes.clone(), 0)),
         }
     }
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let read: Vec<Result<ReadChunk>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..cores.min(chunks.len()).max(1))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = vec![];
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((_, bytes, _)) = chunks.get(i) else { break };
-                        done.push((|| {
-                            let scratch = Scratch::new()?;
-                            let _ = scratch.keyring.import_many(bytes);
-                            let keys = scratch.keyring.all_key_infos()?;
-                            let secret = scratch.keyring.secret_fingerprints()?;
-                            Ok((i, scratch, keys, secret))
-                        })());
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    let read = crate::parallel::on_every_core(&chunks, |(_, bytes, _)| -> Result<ReadChunk> {
+        let scratch = Scratch::new()?;
+        let _ = scratch.keyring.import_many(bytes);
+        let keys = scratch.keyring.all_key_infos()?;
+        let secret = scratch.keyring.secret_fingerprints()?;
+        Ok((scratch, keys, secret))
     });
     let mut scratches = Scratches { keyrings: vec![], keys: vec![], secret: HashSet::new() };
-    for result in read {
-        let (i, scratch, keys, secret) = result?;
-        let (name, _, expected) = &chunks[i];
+    for ((name, _, expected), result) in chunks.iter().zip(read) {
+        let (scratch, keys, secret) = result?;
         if keys.is_empty() {
             report.refused.push(RefusedKey {
                 key: name.clone(),
@@ -534,7 +516,7 @@ fn send_welcomes<'a>(
         }
         Ok(mails)
     };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = crate::parallel::cores();
     let chunk = accepted.len().div_ceil(cores).max(1);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let (sender, sealed) = std::sync::mpsc::channel();

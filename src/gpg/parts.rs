@@ -166,34 +166,13 @@ pub struct Parts {
 
 /// Fills a scratch keybox with each stream, on every core.
 fn build_parts(streams: &[(Vec<u8>, Vec<Fingerprint>)]) -> Result<Vec<(Scratch, Vec<Fingerprint>)>> {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut built: Vec<(usize, Result<Scratch>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..cores.min(streams.len()))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = vec![];
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((stream, _)) = streams.get(i) else { break };
-                        let part = Scratch::new().and_then(|scratch| {
-                            scratch.keyring.import_many(stream)?;
-                            Ok(scratch)
-                        });
-                        done.push((i, part));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
-    });
-    // A worker that panicked lost its parts: no part may then be matched to another's keys.
-    if built.len() != streams.len() {
-        return Err(Error::software("a keyring part could not be built"));
-    }
-    built.sort_by_key(|(i, _)| *i);
-    built.into_iter().zip(streams).map(|((_, part), (_, fprs))| Ok((part?, fprs.clone()))).collect()
+    crate::parallel::on_every_core(streams, |(stream, fprs)| {
+        let scratch = Scratch::new()?;
+        scratch.keyring.import_many(stream)?;
+        Ok((scratch, fprs.clone()))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// A keyring that reads one keybox of a list's home alone, under the list's

@@ -48,7 +48,7 @@ pub(super) fn start_batches<'scope>(
     readers: &'scope [KeyboxReader],
     candidates: &'scope [Fingerprint],
 ) -> (Vec<Sender<Arc<Job>>>, Receiver<Batch<'scope>>) {
-    let workers = cores().min(candidates.len().div_ceil(MIN_BATCH)).max(1);
+    let workers = crate::parallel::cores().min(candidates.len().div_ceil(MIN_BATCH)).max(1);
     // A worker waits while its last batch is not taken: the copies go out
     // slower than gpg makes them, and each batch holds a copy of the post.
     let (finished, results) = sync_channel(workers);
@@ -114,40 +114,16 @@ fn plan<'a>(list: &'a List, readers: &'a [KeyboxReader], candidates: &[Fingerpri
 /// The keys each reader's keybox holds, by primary fingerprint, listed on
 /// every core; a keybox that cannot be listed holds nothing here.
 fn held_by_each(readers: &[KeyboxReader]) -> Vec<HashSet<Fingerprint>> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut listed: Vec<(usize, HashSet<Fingerprint>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..cores().min(readers.len()))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = vec![];
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(reader) = readers.get(i) else { break };
-                        let keys = reader.keyring.all_key_infos().unwrap_or_default();
-                        done.push((i, keys.into_iter().map(|k| k.fingerprint).collect()));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
-    });
-    listed.sort_by_key(|(i, _)| *i);
-    let mut held: Vec<HashSet<Fingerprint>> = vec![HashSet::new(); readers.len()];
-    for (i, keys) in listed {
-        held[i] = keys;
-    }
-    held
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    crate::parallel::on_every_core(readers, |reader| {
+        let keys = reader.keyring.all_key_infos().unwrap_or_default();
+        keys.into_iter().map(|k| k.fingerprint).collect()
+    })
 }
 
 /// One batch per core, unless there are too few recipients to be worth it,
 /// and none over [`max_batch`].
 fn batch_size(recipients: usize) -> usize {
-    let batches = cores().min(recipients.div_ceil(MIN_BATCH)).max(1);
+    let batches = crate::parallel::cores().min(recipients.div_ceil(MIN_BATCH)).max(1);
     recipients.div_ceil(batches).clamp(1, max_batch())
 }
 
