@@ -39,7 +39,7 @@ fn main() {
 
     println!(
         "post: 10 KB, one core per batch ({} cores); milliseconds per recipient, each the best of {} runs",
-        cores(),
+        listcrypt::parallel::cores(),
         std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3usize).max(1)
     );
     println!(
@@ -83,10 +83,6 @@ fn main() {
         gpg * 1e3,
         inject / gpg
     );
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// A GnuPG home with MAX_N unprotected member keys, made once.

@@ -279,6 +279,28 @@ pub fn check_list_address(address: &Address) -> Result<()> {
     Ok(())
 }
 
+/// Replaces `path` whole or not at all with `bytes`: a fresh temporary file
+/// (never through a link someone left in its place), synced, renamed over it.
+pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let tmp = path.with_extension(format!("new.{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&tmp)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, bytes).and_then(|_| file.sync_all()));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(tmp.display(), e));
+    }
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(path.display(), e)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,6 @@ use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::model::Address;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -158,30 +157,15 @@ pub fn write_maps(home: &Home, binary: &Path) -> Result<Maps> {
         writeln!(aliases, "{local}-bounces: \"|{}\"", run(&format!("bounce {list}"))).ok();
         writeln!(aliases, "{local}-owner: \"|{}\"", run(&format!("owner {list}"))).ok();
     }
-    write_file(&maps.aliases, &aliases)?;
-    write_file(&maps.recipients, &recipients)?;
+    // Readable by the MTA.
+    crate::home::replace_file(&maps.aliases, aliases.as_bytes(), 0o644)?;
+    crate::home::replace_file(&maps.recipients, recipients.as_bytes(), 0o644)?;
     for (tool, map) in [("postalias", &maps.aliases), ("postmap", &maps.recipients)] {
         if let Some(warning) = compile(tool, map) {
             maps.warnings.push(warning);
         }
     }
     Ok(maps)
-}
-
-/// Replaces `path` atomically with `text`, readable by the MTA. The new
-/// file is made fresh (never through a link someone left in its place).
-fn write_file(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension(format!("new.{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(&tmp)
-        .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|_| file.sync_all()));
-    written.map_err(|e| Error::io(tmp.display(), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path.display(), e))
 }
 
 /// A warning when the binary the alias commands call is not root's alone:

@@ -299,7 +299,7 @@ fn ungrafted(
     report: &mut Imported,
 ) -> Result<Vec<(Address, KeyInfo)>> {
     let parts: Vec<Fingerprint> = chosen.iter().flat_map(|(_, k)| k.subkeys.iter().cloned()).collect();
-    let mut holders = key_infos_holding_any(list, &parts)?;
+    let mut holders = list.keyring.key_infos_holding_any(&parts)?;
     // Every key read, refused ones too: gpg exports by fingerprint every key
     // that holds it, so a refused key holding a chosen one would ride along.
     holders.extend(scratches.keys.iter().map(|(_, k)| k.clone()));
@@ -325,7 +325,8 @@ fn import_minimal(
 ) -> Result<(Vec<Candidate>, Parts)> {
     // Only keys the list's keyring has never held come in: only they may go again on failure.
     let all: Vec<Fingerprint> = chosen.iter().map(|(_, k)| k.fingerprint.clone()).collect();
-    let held: HashSet<Fingerprint> = key_infos_holding_any(list, &all)?.into_iter().flat_map(|k| k.subkeys).collect();
+    let held: HashSet<Fingerprint> =
+        list.keyring.key_infos_holding_any(&all)?.into_iter().flat_map(|k| k.subkeys).collect();
     let (chosen, in_keyring): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, k)| !held.contains(&k.fingerprint));
     for (address, key) in in_keyring {
         report.refused.push(refusal(&key, Some(&address), &Error::data("is in the list's keyring already")));
@@ -335,7 +336,7 @@ fn import_minimal(
         return Ok((vec![], Parts { names: vec![], built: vec![], held: vec![] }));
     }
     let parts = bring_in(list, scratches, &fprs)?;
-    let listed = key_infos_holding_any(list, &fprs).inspect_err(|_| take_out(list, &fprs, &parts))?;
+    let listed = list.keyring.key_infos_holding_any(&fprs).inspect_err(|_| take_out(list, &fprs, &parts))?;
     let minimal: HashMap<Fingerprint, KeyInfo> = listed.into_iter().map(|k| (k.fingerprint.clone(), k)).collect();
     let mut accepted = vec![];
     for (address, key) in chosen {
@@ -393,11 +394,6 @@ fn take_out(list: &List, fprs: &[Fingerprint], parts: &Parts) {
     for fpr in fprs.iter().filter(|f| !in_parts.contains(f)) {
         let _ = list.keyring.delete_public(fpr);
     }
-}
-
-/// The keys of the list's keyring holding any of `parts`.
-fn key_infos_holding_any(list: &List, parts: &[Fingerprint]) -> Result<Vec<KeyInfo>> {
-    list.keyring.key_infos_holding_any(parts)
 }
 
 fn refusal(key: &KeyInfo, address: Option<&Address>, e: &Error) -> RefusedKey {

@@ -14,9 +14,9 @@
 use super::lock::{keyring_lock, Access};
 use super::{Keyring, Scratch};
 use crate::error::{Error, Result};
+use crate::home::replace_file;
 use crate::model::Fingerprint;
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Keys per part: a keybox this size takes its keys in about a second.
@@ -79,7 +79,7 @@ impl Keyring {
             .filter(|line| !line.trim().strip_prefix("keyring ").is_some_and(|n| names.iter().any(|m| m == n.trim())))
             .map(|line| format!("{line}\n"))
             .collect();
-        write_file(&conf, kept.as_bytes())?;
+        replace_file(&conf, kept.as_bytes(), 0o600)?;
         sync_dir(&self.home)?;
         for name in names {
             let _ = std::fs::remove_file(self.home.join(name));
@@ -123,7 +123,8 @@ impl Keyring {
             held_by_then.extend(held);
             let name = names.next().unwrap_or_default();
             let from = scratch.keyring.home.join("pubring.kbx");
-            write_file(&self.home.join(&name), &std::fs::read(&from).map_err(|e| Error::io(from.display(), e))?)?;
+            let keybox = std::fs::read(&from).map_err(|e| Error::io(from.display(), e))?;
+            replace_file(&self.home.join(&name), &keybox, 0o600)?;
             if !text.ends_with('\n') {
                 text.push('\n');
             }
@@ -133,7 +134,7 @@ impl Keyring {
         // The keyboxes are on disk (their names too) before gpg.conf lists them:
         // gpg would make a listed keybox it cannot find, empty.
         sync_dir(&self.home)?;
-        write_file(&conf, text.as_bytes())?;
+        replace_file(&conf, text.as_bytes(), 0o600)?;
         sync_dir(&self.home)?;
         Ok(adopted)
     }
@@ -189,17 +190,11 @@ impl Keyring {
     /// Each reader's gpg.conf is the list's, its `keyring` lines replaced
     /// by the one keybox, and no agent (a reader only lists and encrypts).
     pub fn keybox_readers(&self) -> Result<Vec<KeyboxReader>> {
-        let conf = self.home.join("gpg.conf");
-        let text = std::fs::read_to_string(&conf).map_err(|e| Error::io(conf.display(), e))?;
-        let parts = listed_parts(&text);
+        let parts = self.parts()?;
         if parts.is_empty() {
             return Ok(vec![]);
         }
-        let own: String = text
-            .lines()
-            .filter(|line| !line.trim().starts_with("keyring ") && !line.trim().starts_with("primary-keyring "))
-            .map(|line| format!("{line}\n"))
-            .collect();
+        let own = self.conf_without_keyrings()?;
         let home = std::path::absolute(&self.home).map_err(|e| Error::io(self.home.display(), e))?;
         std::iter::once("pubring.kbx".to_string())
             .chain(parts)
@@ -222,6 +217,21 @@ impl Keyring {
     }
 }
 
+impl Keyring {
+    /// This home's gpg.conf without its `keyring` lines: the options a
+    /// scratch home that reads other keyboxes (a reader, a signing view)
+    /// keeps from the list.
+    pub(super) fn conf_without_keyrings(&self) -> Result<String> {
+        let conf = self.home.join("gpg.conf");
+        let text = std::fs::read_to_string(&conf).map_err(|e| Error::io(conf.display(), e))?;
+        Ok(text
+            .lines()
+            .filter(|line| !line.trim().starts_with("keyring ") && !line.trim().starts_with("primary-keyring "))
+            .map(|line| format!("{line}\n"))
+            .collect())
+    }
+}
+
 /// The part keyboxes listed in a gpg.conf.
 fn listed_parts(conf: &str) -> Vec<String> {
     conf.lines()
@@ -235,26 +245,6 @@ fn listed_parts(conf: &str) -> Vec<String> {
 /// Makes the names in `dir` lasting.
 fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir.display(), e))
-}
-
-/// Writes a file whole or not at all: a temporary file, synced, renamed over it.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temporary = path.with_extension("listcrypt-new");
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .and_then(|_| std::fs::rename(&temporary, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        Error::io(path.display(), e)
-    })
 }
 
 #[cfg(test)]

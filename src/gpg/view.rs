@@ -20,9 +20,6 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// A view's gpg.conf: the list's own rules, and never an agent of its own.
-const VIEW_CONF: &str = "trust-model always\nno-auto-key-retrieve\nauto-key-locate local\nno-autostart\n";
-
 /// A scratch keyring that signs with a list's agent; the link goes when dropped.
 pub struct SigningView {
     link: PathBuf,
@@ -60,7 +57,9 @@ impl Keyring {
     pub fn signing_view(&self, mut scratch: Scratch, list_key: &Fingerprint) -> Result<SigningView> {
         scratch.keyring.import_many(&self.export(list_key)?)?;
         let conf = scratch.keyring.home.join("gpg.conf");
-        std::fs::write(&conf, VIEW_CONF).map_err(|e| Error::io(conf.display(), e))?;
+        // The list's own options, and never an agent of its own.
+        let text = format!("{}no-autostart\n", self.conf_without_keyrings()?);
+        std::fs::write(&conf, text).map_err(|e| Error::io(conf.display(), e))?;
         // The list's agent runs (started if need be) before a socket links to it.
         self.agent("")?;
         let target = agent_socket(&self.home)?;
