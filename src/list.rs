@@ -55,15 +55,9 @@ impl List {
         key: &Fingerprint,
         list_key: &Fingerprint,
     ) -> Result<Outgoing> {
-        let notice = self.with_autocrypt(notice, list_key);
-        let entity = notice.entity();
-        let armored = match sealer.seal(key, &entity) {
-            Err(e) if e.kind() == ErrorKind::Permission => {
-                sealer.keyring().encrypt(std::slice::from_ref(key), &entity, None)
-            }
-            other => other,
-        }?;
-        Ok(notice.encrypted(self.address(), &armored))
+        let keyring = sealer.keyring();
+        let unsigned = |entity: &[u8]| keyring.encrypt(std::slice::from_ref(key), entity, None);
+        self.seal_by(notice, list_key, |entity| sealer.seal(key, entity), Some(unsigned))
     }
 
     /// As [`List::seal`], but never without the list's signature: a locked
@@ -88,15 +82,27 @@ impl List {
         list_key: &Fingerprint,
         unsigned_if_locked: bool,
     ) -> Result<Outgoing> {
-        let notice = &self.with_autocrypt(notice, list_key);
-        let Some(key) = key else { return Ok(notice.in_clear(self.address())) };
-        let entity = notice.entity();
+        let Some(key) = key else { return Ok(self.with_autocrypt(notice, list_key).in_clear(self.address())) };
         let recipients = std::slice::from_ref(key);
-        let armored = match self.keyring.encrypt(recipients, &entity, Some(list_key)) {
-            Err(e) if e.kind() == ErrorKind::Permission && unsigned_if_locked => {
-                self.keyring.encrypt(recipients, &entity, None)
-            }
-            other => other,
+        let signed = |entity: &[u8]| self.keyring.encrypt(recipients, entity, Some(list_key));
+        let unsigned = |entity: &[u8]| self.keyring.encrypt(recipients, entity, None);
+        self.seal_by(notice, list_key, signed, unsigned_if_locked.then_some(unsigned))
+    }
+
+    /// The notice encrypted by `signed` (signed and encrypted to its one
+    /// recipient); when the list key is locked, by `unsigned` if given.
+    fn seal_by(
+        &self,
+        notice: &Notice,
+        list_key: &Fingerprint,
+        signed: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
+        unsigned: Option<impl FnOnce(&[u8]) -> Result<Vec<u8>>>,
+    ) -> Result<Outgoing> {
+        let notice = self.with_autocrypt(notice, list_key);
+        let entity = notice.entity();
+        let armored = match (signed(&entity), unsigned) {
+            (Err(e), Some(unsigned)) if e.kind() == ErrorKind::Permission => unsigned(&entity),
+            (other, _) => other,
         }?;
         Ok(notice.encrypted(self.address(), &armored))
     }

@@ -33,6 +33,7 @@ fn keys_in_keybox(w: &World, keybox: &std::path::Path) -> usize {
         .args(["--keyring", keybox.to_str().unwrap(), "--with-colons", "--list-keys"])
         .output()
         .unwrap();
+    assert!(out.status.success(), "gpg reads {}: {}", keybox.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("pub:")).count()
 }
 
@@ -271,10 +272,15 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
         assert_eq!(opened.good_signer(), Some(owner.fingerprint()), "{} gets a signed challenge", person.address);
         w.ok(&["keys", "verify", LIST, &person.address, &token_in(&opened.plaintext)]);
     }
-    // A post reaches every member, each keybox looked up and encrypted to alone.
+    // A post reaches every member, each keybox (the primary and three parts) looked up and encrypted to alone.
     let post = client::post(&people[0], &owner.fingerprint(), "through the parts", "hello, parts");
-    let out = w.through_alias(LIST, false, &post);
+    let injected = w.run_with_stdin(&["inject", LIST], &post);
+    assert!(injected.status.success(), "{}", stderr(&injected));
+    let id = String::from_utf8_lossy(&injected.stdout).trim().to_string();
+    assert_eq!(w.ok(&["verify", LIST, &id]).trim(), id, "approved");
+    let out = w.run(&["-v", "distribute", LIST, &id]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("keyboxes read alone: 4"), "{}", stderr(&out));
     for person in &people[1..] {
         let copies = w.posts_to(&person.address);
         assert_eq!(copies.len(), 1, "{} gets one copy", person.address);
@@ -315,10 +321,14 @@ fn keys_past_gnupgs_keyring_limit_and_left_over_keys_go_into_the_primary_keybox(
     assert_eq!(parts, 32, "GnuPG opens at most 40 keyrings; listcrypt lists at most 32 parts");
     let in_primary = keys_in_keybox(&w, &w.list_gnupg(LIST).join("pubring.kbx"));
     assert_eq!(in_primary, 1 + 2 + 1, "the list key, the part that found no room and the key left over");
+    let list_key = w.ok(&["list", "export-key", LIST]);
     for person in &people {
+        person.import(list_key.as_bytes());
         let challenge =
             w.mails_to(&person.address).into_iter().find(|m| m.text().contains("BEGIN PGP MESSAGE")).unwrap();
         let opened = person.decrypt(&challenge.armored());
+        let signer = opened.good_signer().expect("a challenge signed by the list key");
+        assert_ne!(signer, person.fingerprint(), "{}", person.address);
         w.ok(&["keys", "verify", LIST, &person.address, &token_in(&opened.plaintext)]);
     }
 }

@@ -24,6 +24,8 @@ use crate::list::List;
 use crate::member::{Member, MemberKey, Role};
 use crate::model::{random_token, Address, Fingerprint};
 use crate::notice;
+use crate::settings::Settings;
+use crate::store::ListRecord;
 use crate::transport::{Outgoing, Session};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -92,10 +94,14 @@ pub fn import(
     let tokens = store_members(&list, &accepted, vouch).inspect_err(|_| take_out(&list, &fprs, &parts))?;
     // The members are in: from here on a failure only leaves mail unsent.
     let part_count = parts.names.len();
-    let views = signing_views(&list, parts.built, vouch);
+    let (record, settings) = {
+        let store = list.store()?;
+        (store.list_record()?, store.settings()?)
+    };
+    let views = signing_views(&list, &record.fingerprint, parts.built, vouch);
     let rest: Vec<Fingerprint> = fprs.into_iter().filter(|f| !views.of_key.contains_key(f)).collect();
     let _ = list.keyring.preload(&rest);
-    report.unsent = send_welcomes(&list, &accepted, &tokens, vouch, &views, progress)
+    report.unsent = send_welcomes(&list, (&record, &settings), &accepted, &tokens, vouch, &views, progress)
         .unwrap_or_else(|_| accepted.iter().map(|(address, _)| address.clone()).collect());
     report.added =
         accepted.into_iter().map(|(address, key)| AddedMember { address, fingerprint: key.fingerprint }).collect();
@@ -451,13 +457,14 @@ impl Views {
 
 /// A signing view of each part, with its keys looked up ahead. A part whose
 /// view cannot be made is sealed in the list's home: slower, the same mail.
-fn signing_views(list: &List, parts: Vec<(Scratch, Vec<Fingerprint>)>, vouch: bool) -> Views {
+fn signing_views(list: &List, list_key: &Fingerprint, parts: Vec<(Scratch, Vec<Fingerprint>)>, vouch: bool) -> Views {
     let mut views = Views { views: vec![], of_key: HashMap::new(), sealed: Default::default() };
-    let Some(list_key) = (!vouch).then(|| list.store().and_then(|s| s.list_record())).and_then(|r| r.ok()) else {
+    if vouch {
         return views;
-    };
+    }
+    let Ok(lender) = list.keyring.agent_lender(list_key) else { return views };
     for (scratch, keys) in parts {
-        let Ok(view) = list.keyring.signing_view(scratch, &list_key.fingerprint) else { continue };
+        let Ok(view) = lender.signing_view(scratch) else { continue };
         let _ = view.keyring().preload(&keys);
         views.of_key.extend(keys.into_iter().map(|k| (k, views.views.len())));
         views.views.push(view);
@@ -469,16 +476,13 @@ fn signing_views(list: &List, parts: Vec<(Scratch, Vec<Fingerprint>)>, vouch: bo
 /// them through one transport session. Returns the members not reached.
 fn send_welcomes<'a>(
     list: &'a List,
+    (record, settings): (&ListRecord, &Settings),
     accepted: &[(Address, KeyInfo)],
     tokens: &[String],
     vouch: bool,
     views: &'a Views,
     progress: Progress<'_>,
 ) -> Result<Vec<Address>> {
-    let (record, settings) = {
-        let store = list.store()?;
-        (store.list_record()?, store.settings()?)
-    };
     let list_key = list.keyring.export(&record.fingerprint)?;
     // Each thread seals with one sealer per keyring in turn (members come in part order).
     let seal = |(address, key): &(Address, KeyInfo),

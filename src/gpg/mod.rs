@@ -29,7 +29,7 @@ pub use key_info::KeyInfo;
 pub use keys::{RecipientKey, RecipientKeys, NOT_IN_KEYRING};
 pub use parts::{part_size, KeyboxReader, Parts};
 pub use sealer::Sealer;
-pub use view::SigningView;
+pub use view::{AgentLender, SigningView};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Fingerprint;

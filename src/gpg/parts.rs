@@ -16,6 +16,7 @@ use super::{Keyring, Scratch};
 use crate::error::{Error, Result};
 use crate::home::replace_file;
 use crate::model::Fingerprint;
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -42,7 +43,7 @@ const PART_PREFIX: &str = "members-";
 
 impl Keyring {
     /// The part keyboxes gpg.conf lists, by file name.
-    pub fn parts(&self) -> Result<Vec<String>> {
+    pub(super) fn parts(&self) -> Result<Vec<String>> {
         let conf = self.home.join("gpg.conf");
         let text = std::fs::read_to_string(&conf).map_err(|e| Error::io(conf.display(), e))?;
         Ok(listed_parts(&text))
@@ -114,13 +115,13 @@ impl Keyring {
         let room = MAX_PARTS.saturating_sub(listed.len());
         // Names not listed: a file left by a run that stopped before it listed it is taken over.
         let mut names = (0..).map(|i| format!("{PART_PREFIX}{i:02}.kbx")).filter(|n| !listed.contains(n));
+        let held = self.held_unlocked(built.iter().take(room).flat_map(|(_, fprs)| fprs))?;
         for (scratch, fprs) in built.iter_mut().take(room) {
-            let held = self.held_unlocked(fprs)?;
-            for fpr in &held {
+            for fpr in fprs.iter().filter(|fpr| held.contains(*fpr)) {
                 scratch.keyring.delete_public(fpr)?;
+                held_by_then.push(fpr.clone());
             }
             fprs.retain(|fpr| !held.contains(fpr));
-            held_by_then.extend(held);
             let name = names.next().unwrap_or_default();
             let from = scratch.keyring.home.join("pubring.kbx");
             let keybox = std::fs::read(&from).map_err(|e| Error::io(from.display(), e))?;
@@ -139,16 +140,24 @@ impl Keyring {
         Ok(adopted)
     }
 
-    /// Which of `fprs` the keyring holds, for a caller that holds the keyring lock.
-    fn held_unlocked(&self, fprs: &[Fingerprint]) -> Result<Vec<Fingerprint>> {
-        let mut held = vec![];
-        for chunk in fprs.chunks(1000) {
-            let mut ctx = self.new_context()?;
-            let _deadline = super::watchdog::arm();
-            let listed = ctx
-                .find_keys(chunk.iter().map(Fingerprint::as_str))
-                .map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
-            held.extend(listed.flatten().filter_map(|k| k.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok())));
+    /// Which of `fprs` the keyring holds (as a primary key or a subkey),
+    /// for a caller that holds the keyring lock: one listing of every key.
+    fn held_unlocked<'f>(&self, fprs: impl Iterator<Item = &'f Fingerprint>) -> Result<HashSet<Fingerprint>> {
+        let wanted: HashSet<&Fingerprint> = fprs.collect();
+        let mut ctx = self.new_context()?;
+        let _deadline = super::watchdog::arm();
+        let listed = ctx
+            .find_keys(std::iter::empty::<&str>())
+            .map_err(|e| Error::temporary(format!("GnuPG could not list keys: {e}")))?;
+        let mut held = HashSet::new();
+        for key in listed.flatten() {
+            for subkey in key.subkeys() {
+                if let Some(fpr) = subkey.fingerprint().ok().and_then(|f| Fingerprint::parse(f).ok()) {
+                    if wanted.contains(&fpr) {
+                        held.insert(fpr);
+                    }
+                }
+            }
         }
         Ok(held)
     }

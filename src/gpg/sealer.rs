@@ -28,8 +28,8 @@ impl Keyring {
     }
 }
 
-impl Sealer<'_> {
-    pub fn keyring(&self) -> &Keyring {
+impl<'k> Sealer<'k> {
+    pub fn keyring(&self) -> &'k Keyring {
         self.keyring
     }
 

@@ -51,18 +51,35 @@ impl Drop for SigningView {
     }
 }
 
+/// What every view of one list needs, found once: the list's public key,
+/// its options and its agent's socket.
+pub struct AgentLender {
+    list_key: Vec<u8>,
+    conf: String,
+    socket: PathBuf,
+}
+
 impl Keyring {
-    /// Makes `scratch` (which holds member keys) a view that signs with
-    /// `list_key` through this keyring's agent.
-    pub fn signing_view(&self, mut scratch: Scratch, list_key: &Fingerprint) -> Result<SigningView> {
-        scratch.keyring.import_many(&self.export(list_key)?)?;
-        let conf = scratch.keyring.home.join("gpg.conf");
-        // The list's own options, and never an agent of its own.
-        let text = format!("{}no-autostart\n", self.conf_without_keyrings()?);
-        std::fs::write(&conf, text).map_err(|e| Error::io(conf.display(), e))?;
+    /// Gets ready to lend this keyring's agent, signing with `list_key`.
+    pub fn agent_lender(&self, list_key: &Fingerprint) -> Result<AgentLender> {
         // The list's agent runs (started if need be) before a socket links to it.
         self.agent("")?;
-        let target = agent_socket(&self.home)?;
+        Ok(AgentLender {
+            list_key: self.export(list_key)?,
+            // The list's own options, and never an agent of its own.
+            conf: format!("{}no-autostart\n", self.conf_without_keyrings()?),
+            socket: agent_socket(&self.home)?,
+        })
+    }
+}
+
+impl AgentLender {
+    /// Makes `scratch` (which holds member keys) a view that signs with the
+    /// list key through the list's agent.
+    pub fn signing_view(&self, mut scratch: Scratch) -> Result<SigningView> {
+        scratch.keyring.import_many(&self.list_key)?;
+        let conf = scratch.keyring.home.join("gpg.conf");
+        std::fs::write(&conf, &self.conf).map_err(|e| Error::io(conf.display(), e))?;
         // An agent gpg started in the scratch home gives its socket up first;
         // from here on the scratch home never stops an agent.
         scratch.keyring.stop_agent();
@@ -76,7 +93,7 @@ impl Keyring {
                 .map_err(|e| Error::io(dir.display(), e))?;
         }
         let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&target, &link).map_err(|e| Error::io(link.display(), e))?;
+        std::os::unix::fs::symlink(&self.socket, &link).map_err(|e| Error::io(link.display(), e))?;
         Ok(SigningView { link, scratch })
     }
 }

@@ -48,7 +48,7 @@ pub(super) fn start_batches<'scope>(
     readers: &'scope [KeyboxReader],
     candidates: &'scope [Fingerprint],
 ) -> (Vec<Sender<Arc<Job>>>, Receiver<Batch<'scope>>) {
-    let workers = crate::parallel::cores().min(candidates.len().div_ceil(MIN_BATCH)).max(1);
+    let workers = workers_for(candidates.len());
     // A worker waits while its last batch is not taken: the copies go out
     // slower than gpg makes them, and each batch holds a copy of the post.
     let (finished, results) = sync_channel(workers);
@@ -123,8 +123,12 @@ fn held_by_each(readers: &[KeyboxReader]) -> Vec<HashSet<Fingerprint>> {
 /// One batch per core, unless there are too few recipients to be worth it,
 /// and none over [`max_batch`].
 fn batch_size(recipients: usize) -> usize {
-    let batches = crate::parallel::cores().min(recipients.div_ceil(MIN_BATCH)).max(1);
-    recipients.div_ceil(batches).clamp(1, max_batch())
+    recipients.div_ceil(workers_for(recipients)).clamp(1, max_batch())
+}
+
+/// One worker per core, but none for fewer than [`MIN_BATCH`] recipients.
+fn workers_for(recipients: usize) -> usize {
+    crate::parallel::cores().min(recipients.div_ceil(MIN_BATCH)).max(1)
 }
 
 /// [`MAX_BATCH`], or in debug builds `LISTCRYPT_MAX_BATCH` where tests set

@@ -137,6 +137,7 @@ fn encrypt_and_send(
         crate::log::event(&list.home, &format!("entry {id}: keyboxes not read alone ({}): slower", e.message()));
         vec![]
     });
+    watch.lap(&format!("keyboxes read alone: {}", readers.len()));
     std::thread::scope(|scope| {
         // The list key for the Autocrypt header; its look-up serves the signature too.
         let autocrypt = scope.spawn(|| list.autocrypt_key(&snap.record.fingerprint));
