@@ -37,6 +37,19 @@ impl List {
     pub fn store(&self) -> Result<Store> {
         Store::open(&self.home.store_dir())
     }
+
+    /// Gives back the space of removed and rewritten records, if they take
+    /// enough of it (see [`Store::compact_if_bloated`]), and closes the store.
+    /// Best effort: a store that cannot be compacted now still works.
+    pub fn compact_store(&self, store: Store) {
+        match store.compact_if_bloated() {
+            Ok(Some((before, after))) => {
+                crate::log::event(&self.home, &format!("store compacted from {before} to {after} bytes"))
+            }
+            Ok(None) => {}
+            Err(e) => crate::log::event(&self.home, &format!("store not compacted: {}", e.message())),
+        }
+    }
 }
 
 impl List {

@@ -47,6 +47,34 @@ fn alices_post_reaches_bob_and_carol_each_encrypted_to_them_and_signed_by_the_li
     assert_eq!(queue.as_array().unwrap().len(), 0, "the entry is gone once everyone has it");
 }
 
+/// `verify` reads the sender, the signing key's holder and the admins by
+/// key, never every member: a post's work does not grow with the list. A
+/// record nobody can read proves it: only distribution, which needs every
+/// member, meets it.
+#[test]
+fn verify_reads_only_the_members_a_post_involves() {
+    let s = Scene::new();
+    let store = s.w.home.join("lists").join(LIST).join("store");
+    {
+        let db = sled::open(&store).unwrap();
+        db.open_tree("members").unwrap().insert("zed@example.org", &b"not a member record"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let out = s.w.run_with_stdin(&["inject", LIST], &client::post(&s.alice, &s.list_key, "Plans", SECRET));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(s.w.ok(&["verify", LIST]).trim(), id, "approved without reading zed's record");
+    // Bob's post signed with Carol's key: her record is found by her key's fingerprint.
+    let armored = s.bob.sign_encrypt(client::text_entity(SECRET).as_bytes(), &s.list_key);
+    let mail = client::encrypted(&client::headers("carol@example.org", LIST, "spoof"), &armored);
+    s.w.run_with_stdin(&["inject", LIST], &mail);
+    s.w.ok(&["verify", LIST]);
+    assert!(s.log().contains("rejected: signed by a key of another member"), "{}", s.log());
+    assert!(s.admin_reports()[0].contains("another member"), "the admins hear of it");
+    let out = s.w.run(&["distribute", LIST, &id]);
+    assert!(stderr(&out).contains("a record in the store cannot be read"), "{}", stderr(&out));
+}
+
 #[test]
 fn the_author_gets_a_copy_when_the_list_says_so() {
     let s = Scene::new();

@@ -58,10 +58,10 @@ fuzz_target!(|data: &[u8]| {
         }),
     };
     let settings = Settings::default();
-    let members = [member];
+    let sender = facts.from.first().is_some_and(|f| *f == member.address).then_some(&member);
     let kind = if recorded & 0x80 != 0 { Kind::Commands } else { Kind::Post };
     let arrival =
-        Arrival { kind, list: &list, settings: &settings, members: &members, released: false, now: 1_800_000_100 };
+        Arrival { kind, list: &list, settings: &settings, member: sender, released: false, now: 1_800_000_100 };
     let framing = match &crypto {
         Crypto::PgpMimeEncrypted(c) | Crypto::InlineEncrypted(c) => Some(listcrypt::openpgp::message_framing(c)),
         _ => None,

@@ -437,6 +437,9 @@ fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> R
         let _ = store.flush();
         return Err(e);
     }
+    // Thousands of records written leave their old pages behind, which
+    // sled would otherwise go over each time any command opens the store.
+    list.compact_store(store);
     Ok(tokens)
 }
 

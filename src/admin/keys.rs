@@ -92,7 +92,7 @@ pub(crate) fn register(
         let store = list.store().map_err(undo)?;
         let current = store.member(member).map_err(undo)?;
         check_membership(&current, member, new_member.is_some()).map_err(undo)?;
-        if let Some(owner) = owner_of(&store.members().map_err(undo)?, &fpr).filter(|o| o != member) {
+        if let Some(owner) = store.member_holding(&fpr).map_err(undo)?.map(|m| m.address).filter(|o| o != member) {
             return Err(undo(
                 Error::data(format!("key {fpr} already belongs to {owner}"))
                     .hint("each key belongs to one member; remove it from the other member first"),
@@ -148,11 +148,6 @@ fn check_membership(current: &Option<Member>, member: &Address, must_be_new: boo
             .hint("add the member first with `listcrypt members add`")),
         _ => Ok(()),
     }
-}
-
-/// The member a key fingerprint (primary or subkey) is registered to.
-pub(crate) fn owner_of(members: &[Member], fpr: &Fingerprint) -> Option<Address> {
-    members.iter().find(|m| m.key(fpr).is_some()).map(|m| m.address.clone())
 }
 
 /// `keys add`; `vouch`: `--no-challenge`.

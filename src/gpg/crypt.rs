@@ -22,6 +22,14 @@ pub enum SigStatus {
     Error,
 }
 
+impl SigStatus {
+    /// The signature was made by the key it names, which may since have
+    /// expired or been revoked.
+    pub fn is_genuine(&self) -> bool {
+        matches!(self, SigStatus::Good | SigStatus::KeyExpired | SigStatus::KeyRevoked)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SignatureCheck {
     pub status: SigStatus,

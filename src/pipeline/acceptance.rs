@@ -14,7 +14,8 @@ pub struct Arrival<'a> {
     pub kind: Kind,
     pub list: &'a Address,
     pub settings: &'a Settings,
-    pub members: &'a [Member],
+    /// The member the mail's `From:` names, if any.
+    pub member: Option<&'a Member>,
     /// An admin released it from the hold queue.
     pub released: bool,
     pub now: u64,
@@ -37,7 +38,6 @@ pub struct Findings<'a> {
 /// The policy's facts, and the protected headers they were read from.
 pub fn facts_of<'a>(at: &Arrival<'a>, found: &Findings<'a>, signature: Signature) -> (Facts<'a>, Protected) {
     let mail = found.mail;
-    let member = mail.from.first().and_then(|f| at.members.iter().find(|m| &m.address == f));
     let too_complex = mail.oversized_headers || found.oversized || found.content.is_some_and(parse::too_complex);
     // Headers past the limit are never parsed, protected ones included.
     let protected = match (too_complex, found.content) {
@@ -60,7 +60,7 @@ pub fn facts_of<'a>(at: &Arrival<'a>, found: &Findings<'a>, signature: Signature
         settings: at.settings,
         from: &mail.from,
         from_invalid: mail.from_invalid,
-        member,
+        member: at.member,
         looped: mail.x_loop.iter().any(|l| l == at.list.as_str())
             || mail.list_id.as_deref().is_some_and(|l| l.contains(&list_id)),
         bounce: mail.null_sender || mail.report,

@@ -53,7 +53,7 @@ fn count(home: &Home, address: &Address, input: impl Read, envelope_recipient: O
     };
     let tags: Vec<String> = delivered.iter().filter_map(|to| crate::verp::tag_in(list.address(), to)).collect();
     let mut report = BounceReport::default();
-    let (members, settings, record) = {
+    let (admins, settings, record) = {
         let store = list.store()?;
         let settings = store.settings()?;
         let key = store.list_record()?.bounce_key();
@@ -72,7 +72,7 @@ fn count(home: &Home, address: &Address, input: impl Read, envelope_recipient: O
             store.put_member(&member)?;
         }
         store.flush()?;
-        (store.members()?, settings, store.list_record()?)
+        (store.admins()?, settings, store.list_record()?)
     };
     for address in &report.counted {
         crate::log::event(&list.home, &format!("bounce counted for {address}"));
@@ -83,7 +83,7 @@ fn count(home: &Home, address: &Address, input: impl Read, envelope_recipient: O
             "Delivery to {address} stopped after {} bounces.\r\nCheck the address, then re-add the member to resume.",
             settings.bounce_threshold
         );
-        tell_admins(&list, &members, &settings, &record.fingerprint, "delivery stopped", &text);
+        tell_admins(&list, &admins, &settings, &record.fingerprint, "delivery stopped", &text);
     }
     Ok(report)
 }

@@ -6,7 +6,7 @@
 use super::notify;
 use super::snapshot::Snapshot;
 use crate::error::Result;
-use crate::gpg::{DecryptFailure, SigStatus, SignatureCheck};
+use crate::gpg::{DecryptFailure, KeyInfo, SigStatus, SignatureCheck};
 use crate::list::List;
 use crate::member::Member;
 use crate::mime::build::crlf;
@@ -156,39 +156,69 @@ fn open_inline_signed(list: &List, armored: &[u8], exam: &mut Examined) -> Resul
     Ok(())
 }
 
+/// The members a mail involves, each found by key rather than by reading
+/// the whole list, so that a post's work does not grow with the list: the
+/// member its `From:` names, who registered each key that could have made
+/// its signature, and the admins (for reports).
+pub(super) struct Involved {
+    sender: Option<Member>,
+    /// Every key holding the signing (sub)key, and who registered it.
+    signers: Vec<(KeyInfo, Option<Address>)>,
+    admins: Vec<Member>,
+}
+
+impl Involved {
+    /// Asks gpg which keys hold the signing key (store closed), then reads
+    /// their members, the sender and the admins in one short store visit.
+    /// A keyring that cannot be read is a temporary failure, never "unknown signer".
+    pub(super) fn gather(list: &List, exam: &Examined) -> Result<Involved> {
+        let candidates = match exam.signatures.as_slice() {
+            [check] if check.status.is_genuine() => list.keyring.key_infos_holding(&check.fingerprint)?,
+            _ => vec![],
+        };
+        let store = list.store()?;
+        let sender = match exam.facts.from.first() {
+            Some(from) => store.member(from)?,
+            None => None,
+        };
+        let mut signers = Vec::with_capacity(candidates.len());
+        for key in candidates {
+            let owner = match sender.as_ref().filter(|m| m.key(&key.fingerprint).is_some()) {
+                Some(sender) => Some(sender.address.clone()),
+                None => store.member_holding(&key.fingerprint)?.map(|m| m.address),
+            };
+            signers.push((key, owner));
+        }
+        Ok(Involved { sender, signers, admins: store.admins()? })
+    }
+}
+
 /// Turns gpg's signature report into the policy's view, and the replay digest.
-/// A keyring that cannot be read is a temporary failure, never "unknown signer".
-fn judge_signature(
-    list: &List,
-    exam: &Examined,
-    members: &[Member],
-    from: Option<&Address>,
-) -> Result<(Signature, Option<String>)> {
+fn judge_signature(exam: &Examined, involved: &Involved, from: Option<&Address>) -> (Signature, Option<String>) {
     let [check] = exam.signatures.as_slice() else {
-        return Ok((if exam.signatures.is_empty() { Signature::None } else { Signature::Bad }, None));
+        return (if exam.signatures.is_empty() { Signature::None } else { Signature::Bad }, None);
     };
-    match check.status {
-        SigStatus::Good | SigStatus::KeyExpired | SigStatus::KeyRevoked => {}
-        SigStatus::UnknownKey => return Ok((Signature::UnknownKey, None)),
-        _ => return Ok((Signature::Bad, None)),
+    if check.status == SigStatus::UnknownKey {
+        return (Signature::UnknownKey, None);
+    }
+    if !check.status.is_genuine() {
+        return (Signature::Bad, None);
     }
     // Should a key grafted from another hold the same subkey, the member's
     // own key is the one that counts: a duplicate never makes a signer "unknown".
-    let candidates = list.keyring.key_infos_holding(&check.fingerprint)?;
-    let owner_of = |k: &crate::gpg::KeyInfo| members.iter().find(|m| m.key(&k.fingerprint).is_some());
-    let Some(key) = candidates
+    let signers = &involved.signers;
+    let Some((key, owner)) = signers
         .iter()
-        .find(|k| owner_of(k).is_some_and(|m| Some(&m.address) == from))
-        .or_else(|| candidates.iter().find(|k| owner_of(k).is_some()))
-        .or_else(|| candidates.first())
+        .find(|(_, owner)| owner.is_some() && owner.as_ref() == from)
+        .or_else(|| signers.iter().find(|(_, owner)| owner.is_some()))
+        .or_else(|| signers.first())
     else {
-        return Ok((Signature::UnknownKey, None));
+        return (Signature::UnknownKey, None);
     };
-    let owner = owner_of(key).map(|m| m.address.clone());
     let digest = sha256_hex(format!("{}|{}|{}", key.fingerprint, check.created, sha256_hex(&exam.signed)).as_bytes());
     let good = GoodSignature {
         key: key.fingerprint.clone(),
-        owner,
+        owner: owner.clone(),
         user_id_matches: from.is_some_and(|f| key.has_address(f)),
         created: check.created,
         key_created: key.created,
@@ -199,7 +229,7 @@ fn judge_signature(
         weak_key: key.weak.is_some(),
         replay: false,
     };
-    Ok((Signature::Good(good), Some(digest)))
+    (Signature::Good(good), Some(digest))
 }
 
 /// The acceptance rules applied to one examined mail: the facts are gathered
@@ -210,21 +240,23 @@ pub(super) struct Judgement<'a> {
     /// The replay digest of a good signature.
     digest: Option<String>,
     pub(super) protected: Protected,
+    admins: &'a [Member],
 }
 
 pub(super) fn judge<'a>(
     list: &'a List,
     snap: &'a Snapshot,
+    involved: &'a Involved,
     exam: &'a Examined,
     size: u64,
     kind: Kind,
-) -> Result<Judgement<'a>> {
-    let (signature, digest) = judge_signature(list, exam, &snap.members, exam.facts.from.first())?;
+) -> Judgement<'a> {
+    let (signature, digest) = judge_signature(exam, involved, exam.facts.from.first());
     let arrival = Arrival {
         kind,
         list: list.address(),
         settings: &snap.settings,
-        members: &snap.members,
+        member: involved.sender.as_ref(),
         released: snap.entry.released,
         now: now(),
     };
@@ -240,7 +272,7 @@ pub(super) fn judge<'a>(
     };
     let (facts, protected) = facts_of(&arrival, &findings, signature);
     let decision = policy::decide(&facts);
-    Ok(Judgement { facts, decision, digest, protected })
+    Judgement { facts, decision, digest, protected, admins: &involved.admins }
 }
 
 impl Judgement<'_> {
@@ -288,7 +320,7 @@ impl Judgement<'_> {
     /// The notices' view of the list and the mail.
     pub(super) fn notice_view<'s>(&'s self, snap: &'s Snapshot) -> notify::View<'s> {
         notify::View {
-            members: &snap.members,
+            admins: self.admins,
             settings: &snap.settings,
             list_key: &snap.record.fingerprint,
             member: self.facts.member,

@@ -40,7 +40,7 @@ fn flush_list(home: &Home, address: &Address) -> Result<ListFlush> {
 /// Drops entries older than `queue_expiry` and tells the admins.
 fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
     let list = List::open(home, address)?;
-    let (gone, members, settings, record) = {
+    let (gone, admins, settings, record) = {
         let store = list.store()?;
         let settings = store.settings()?;
         let at = now();
@@ -58,15 +58,8 @@ fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
         }
         store.prune(settings.max_signature_age)?;
         store.flush()?;
-        let kept = (old, store.members()?, settings, store.list_record()?);
-        // Best effort: a store that cannot be compacted now still works.
-        match store.compact_if_bloated() {
-            Ok(Some((before, after))) => {
-                crate::log::event(&list.home, &format!("store compacted from {before} to {after} bytes"))
-            }
-            Ok(None) => {}
-            Err(e) => crate::log::event(&list.home, &format!("store not compacted: {}", e.message())),
-        }
+        let kept = (old, store.admins()?, settings, store.list_record()?);
+        list.compact_store(store);
         kept
     };
     for entry in &gone {
@@ -80,7 +73,7 @@ fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
             entry.attempts,
             entry.stage
         );
-        tell_admins(&list, &members, &settings, &record.fingerprint, "entry expired", &text);
+        tell_admins(&list, &admins, &settings, &record.fingerprint, "entry expired", &text);
     }
     Ok(gone.into_iter().map(|e| e.id).collect())
 }

@@ -37,18 +37,18 @@ pub(crate) fn select(store: &Store, stage: Stage, given: &[String]) -> Result<Ve
     Ok(ready.into_iter().map(|e| e.id).collect())
 }
 
-/// Sends a report to every admin: encrypted to their verified key when they
+/// Sends a report to every admin among `admins`: encrypted to their verified key when they
 /// have one, else in clear (reports never hold message content). Best effort:
 /// a report that cannot be sent is logged, never a reason to stop.
 pub fn tell_admins(
     list: &List,
-    members: &[Member],
+    admins: &[Member],
     settings: &Settings,
     list_key: &Fingerprint,
     subject: &str,
     text: &str,
 ) {
-    for admin in members.iter().filter(|m| m.is_admin()) {
+    for admin in admins.iter().filter(|m| m.is_admin()) {
         let report = notice::admin_report(list.address(), &admin.address, subject, text);
         let sent = list
             .seal(&report, admin.delivery_key(), list_key)
@@ -108,7 +108,7 @@ pub(crate) fn defer(list: &List, id: &str, why: &str) -> Result<()> {
 /// An entry that cannot be processed (its payload missing or damaged): held
 /// for the admins with the reason, never retried forever.
 pub(crate) fn quarantine(list: &List, id: &str, why: &str) -> Result<()> {
-    let (members, settings, record) = {
+    let (admins, settings, record) = {
         let store = list.store()?;
         if let Some(mut entry) = store.entry(id)? {
             entry.quarantined_from = Some(entry.stage).filter(|s| *s != Stage::Held);
@@ -118,13 +118,13 @@ pub(crate) fn quarantine(list: &List, id: &str, why: &str) -> Result<()> {
             store.put_entry(&entry)?;
             store.flush()?;
         }
-        (store.members()?, store.settings()?, store.list_record()?)
+        (store.admins()?, store.settings()?, store.list_record()?)
     };
     crate::log::event(&list.home, &format!("entry {id} quarantined: {why}"));
     let text = format!(
         "Entry {id} was quarantined: {why}.\r\nDrop it with `listcrypt queue discard {} {id}`.",
         list.address()
     );
-    tell_admins(list, &members, &settings, &record.fingerprint, "entry quarantined", &text);
+    tell_admins(list, &admins, &settings, &record.fingerprint, "entry quarantined", &text);
     Ok(())
 }

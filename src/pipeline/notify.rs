@@ -93,7 +93,7 @@ pub(super) fn carry_out(list: &List, view: &View<'_>, id: &str, decision: Decisi
 
 /// The notices' view of the list and the mail: what they need to know.
 pub(super) struct View<'a> {
-    pub(super) members: &'a [Member],
+    pub(super) admins: &'a [Member],
     pub(super) settings: &'a crate::settings::Settings,
     pub(super) list_key: &'a crate::model::Fingerprint,
     /// The `From:` member, if any.
@@ -137,7 +137,7 @@ fn report_to_admins(list: &List, view: &View<'_>, id: &str, decision: Decision) 
             list = list.address()
         ));
     }
-    tell_admins(list, view.members, view.settings, view.list_key, &format!("post {what}"), &text);
+    tell_admins(list, view.admins, view.settings, view.list_key, &format!("post {what}"), &text);
 }
 
 fn tell_digest(list: &List, view: &View<'_>, digest: &Digest) {
@@ -168,19 +168,19 @@ fn tell_digest(list: &List, view: &View<'_>, digest: &Digest) {
         &list.home,
         &format!("admin digest sent: {} refused mail(s), {} change(s)", digest.total(), digest.changes.len()),
     );
-    tell_admins(list, view.members, view.settings, view.list_key, "hourly report", &text);
+    tell_admins(list, view.admins, view.settings, view.list_key, "hourly report", &text);
 }
 
 /// Sends the admins' digest if one is due (at most one an hour); `flush`
 /// calls this so that nothing waits for the next mail to come in.
 pub fn send_digest(list: &List) -> Result<()> {
-    let (digest, members, settings, record) = {
+    let (digest, admins, settings, record) = {
         let store = list.store()?;
         let Some(digest) = store.take_digest(INTERVAL)? else { return Ok(()) };
         store.flush()?;
-        (digest, store.members()?, store.settings()?, store.list_record()?)
+        (digest, store.admins()?, store.settings()?, store.list_record()?)
     };
-    let view = View { members: &members, settings: &settings, list_key: &record.fingerprint, member: None };
+    let view = View { admins: &admins, settings: &settings, list_key: &record.fingerprint, member: None };
     tell_digest(list, &view, &digest);
     Ok(())
 }
@@ -200,15 +200,22 @@ pub fn report_changes(list: &List, lines: &[String]) -> Result<()> {
 
 /// Tells the admins, and each member concerned, that members without a
 /// verified key get no copy.
-pub(super) fn tell_keyless(list: &List, snap: &Snapshot, id: &str, keyless: &[&Member]) {
-    let names: Vec<&str> = keyless.iter().map(|m| m.address.as_str()).collect();
+pub(super) fn tell_keyless(list: &List, snap: &Snapshot, id: &str, keyless: &[&Address]) {
+    let names: Vec<&str> = keyless.iter().map(|a| a.as_str()).collect();
     let text = format!(
         "Entry {id} was not sent to these members, who have no verified key:\r\n{}\r\nNo cleartext copy was sent.",
         names.join("\r\n")
     );
-    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "members without a usable key", &text);
+    tell_admins(
+        list,
+        &snap.roster.admins,
+        &snap.settings,
+        &snap.record.fingerprint,
+        "members without a usable key",
+        &text,
+    );
     for member in keyless {
-        tell_missed(list, snap, &member.address);
+        tell_missed(list, snap, member);
     }
 }
 

@@ -58,7 +58,7 @@ fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded
         return Ok(Forwarded { to: vec![], dropped: Some(why.into()) });
     }
     let allowance = Allowance { list: &list, sender: format!("owner:{sender}") };
-    let (record, members) = allowance.take()?;
+    let (record, admins) = allowance.take()?;
     let (message, how) =
         opened(&list, &raw, crypto, settings.max_message_size as usize).inspect_err(|_| allowance.give_back())?;
     let subject = facts.subject.as_deref().map(printable).unwrap_or_default();
@@ -67,7 +67,7 @@ fn forward(home: &Home, address: &Address, input: impl Read) -> Result<Forwarded
          {how}\r\nThe message is attached; to answer the writer, reply to it, not to this note.",
         address.owner()
     );
-    let (sent, failed) = send_to_admins(&list, &members, &record.fingerprint, &settings.transport, &text, &message);
+    let (sent, failed) = send_to_admins(&list, &admins, &record.fingerprint, &settings.transport, &text, &message);
     if sent.is_empty() {
         allowance.give_back();
         return Err(nothing_sent(address, failed));
@@ -110,7 +110,7 @@ impl Allowance<'_> {
     const LIST: &'static str = "owner:*";
 
     /// Takes one of each before sending (two deliveries at once cannot both
-    /// pass); with the store open, the list's record and members.
+    /// pass); with the store open, the list's record and admins.
     fn take(&self) -> Result<(crate::store::ListRecord, Vec<crate::member::Member>)> {
         let store = self.list.store()?;
         let over =
@@ -123,7 +123,7 @@ impl Allowance<'_> {
             return Err(over());
         }
         store.flush()?;
-        Ok((store.list_record()?, store.members()?))
+        Ok((store.list_record()?, store.admins()?))
     }
 
     /// Gives both back: nothing reached the owners (best effort).
@@ -157,7 +157,7 @@ fn opened(list: &List, raw: &[u8], crypto: Crypto, limit: usize) -> Result<(Vec<
 /// it, and the failure that counts most (a temporary one) if any did not.
 fn send_to_admins(
     list: &List,
-    members: &[crate::member::Member],
+    admins: &[crate::member::Member],
     list_key: &crate::Fingerprint,
     transport_setting: &crate::settings::Transport,
     text: &str,
@@ -165,7 +165,7 @@ fn send_to_admins(
 ) -> (Vec<Address>, Option<Error>) {
     let mut sent = vec![];
     let mut failed: Option<Error> = None;
-    for admin in members.iter().filter(|m| m.is_admin()) {
+    for admin in admins.iter().filter(|m| m.is_admin()) {
         let Some(key) = admin.delivery_key() else { continue };
         let note = notice::owner_mail(list.address(), &admin.address, text, message);
         // Signed, always: an unsigned note would teach admins to trust forgeries.

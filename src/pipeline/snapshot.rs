@@ -1,21 +1,26 @@
 //! The state one entry's step works on, read once when the entry is leased:
-//! the list's record, settings and members, the entry and its (encrypted)
-//! payload. gpg runs afterwards, with the store closed; what a step then
-//! writes back it reads again under the store's lock.
+//! the list's record and settings, the entry and its (encrypted) payload,
+//! and for distribution every member. gpg runs afterwards, with the store
+//! closed; what a step then writes back it reads again under the store's
+//! lock. `verify` reads only the members a mail involves, once it has opened
+//! the mail ([`super::examine::Involved`]): its work per post does not grow
+//! with the list.
 
 use super::{quarantine, quarantine_stalling};
 use crate::entry::{Entry, Stage};
 use crate::error::Result;
 use crate::list::List;
 use crate::member::Member;
+use crate::model::{Address, Fingerprint};
 use crate::policy::Reason;
 use crate::settings::Settings;
-use crate::store::ListRecord;
+use crate::store::{ListRecord, Store};
 
 pub(super) struct Snapshot {
     pub(super) record: ListRecord,
     pub(super) settings: Settings,
-    pub(super) members: Vec<Member>,
+    /// Who a post goes to, when the entry is outgoing (empty before).
+    pub(super) roster: Roster,
     pub(super) entry: Entry,
     /// The entry's message, encrypted to the list key.
     pub(super) payload: Vec<u8>,
@@ -25,6 +30,32 @@ impl Snapshot {
     /// This is the entry's first attempt at this stage.
     pub(super) fn first_attempt(&self) -> bool {
         self.entry.attempts == 1
+    }
+}
+
+/// Everyone a post may go to, read in one pass over the members without
+/// keeping their records: about a hundred bytes a member, not their whole
+/// record, so that distribution's memory barely grows with the list.
+#[derive(Default)]
+pub(super) struct Roster {
+    /// The members whose delivery is on, each with the key to deliver to
+    /// (none: no verified key).
+    pub(super) receiving: Vec<(Address, Option<Fingerprint>)>,
+    pub(super) admins: Vec<Member>,
+}
+
+impl Roster {
+    fn read(store: &Store) -> Result<Roster> {
+        let mut roster = Roster::default();
+        store.each_member(|member| {
+            if member.delivery {
+                roster.receiving.push((member.address.clone(), member.delivery_key().cloned()));
+            }
+            if member.is_admin() {
+                roster.admins.push(member);
+            }
+        })?;
+        Ok(roster)
     }
 }
 
@@ -57,7 +88,10 @@ pub(super) fn lease(list: &List, id: &str, stage: Stage, explicit: bool) -> Resu
     Ok(Leased::Ready(Box::new(Snapshot {
         record: store.list_record()?,
         settings: store.settings()?,
-        members: store.members()?,
+        roster: match stage {
+            Stage::Outgoing => Roster::read(&store)?,
+            _ => Roster::default(),
+        },
         entry,
         payload,
     })))

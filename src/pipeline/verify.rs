@@ -3,7 +3,7 @@
 //! rules ([`crate::policy`]). Approved posts go back to the queue re-encrypted
 //! to the list key; rejected ones earn the fixed notice.
 
-use super::examine::{examine, judge, Examined, Judgement};
+use super::examine::{examine, judge, Examined, Involved, Judgement};
 use super::request::{self, Handled};
 use super::snapshot::{lease, Leased, Snapshot};
 use crate::entry::Stage;
@@ -102,7 +102,8 @@ fn verify_entry(list: &List, id: &str, explicit: bool) -> Result<Outcome> {
 }
 
 fn decide_and_apply(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Examined) -> Result<Outcome> {
-    let mut judged = judge(list, snap, &exam, size, Kind::Post)?;
+    let involved = Involved::gather(list, &exam)?;
+    let mut judged = judge(list, snap, &involved, &exam, size, Kind::Post);
     let sealed_post = match seal_post(list, snap, &exam, &judged)? {
         Ok(sealed) => sealed,
         Err(reason) => {

@@ -17,7 +17,6 @@ use crate::gpg::DecryptFailure;
 use crate::home::Home;
 use crate::journal::{self, Journal};
 use crate::list::List;
-use crate::member::Member;
 use crate::mime::build::{self, Head};
 use crate::model::{Address, Fingerprint, Secret};
 use crate::openpgp::{self, KeyId, Packet};
@@ -28,7 +27,7 @@ use crate::post::Post;
 use crate::settings::{Encryption, Settings};
 use crate::transport::{Outgoing, Session};
 use batches::{start_batches, Batch, Job};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How often a distribution renews its lease on the entry.
 const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -129,8 +128,7 @@ fn encrypt_and_send(
     watch: &mut Stopwatch<'_>,
 ) -> Result<Delivery> {
     let delivered = journal::delivered(&list.home, id)?;
-    let candidates: Vec<Fingerprint> =
-        snap.members.iter().filter(|m| m.delivery).filter_map(|m| m.delivery_key().cloned()).collect();
+    let candidates: Vec<Fingerprint> = snap.roster.receiving.iter().filter_map(|(_, key)| key.clone()).collect();
     // A list with keyring parts is looked up and encrypted to keybox by keybox
     // (none made: the whole keyring, slower, the same copies).
     let readers = list.keyring.keybox_readers().unwrap_or_else(|e| {
@@ -378,7 +376,7 @@ fn skip(
     };
     crate::log::event(&list.home, &format!("entry {id}: {address} skipped: {why}"));
     let text = format!("Entry {id} was not sent to {address}: {why}.\r\nNo cleartext copy was sent.");
-    tell_admins(list, &snap.members, &snap.settings, &snap.record.fingerprint, "a member was skipped", &text);
+    tell_admins(list, &snap.roster.admins, &snap.settings, &snap.record.fingerprint, "a member was skipped", &text);
     Ok(())
 }
 
@@ -388,18 +386,18 @@ fn recipients<'a>(
     snap: &'a Snapshot,
     author: &Address,
     delivered: &[Address],
-) -> (Vec<(&'a Address, Fingerprint)>, Vec<&'a Member>) {
+) -> (Vec<(&'a Address, Fingerprint)>, Vec<&'a Address>) {
     // On an anonymous list the author gets the copy too: the one member
     // missing from the recipients would be the author.
     let everyone = snap.settings.receive_own_posts || snap.settings.anonymous;
-    let wanted = |m: &&Member| m.delivery && (everyone || &m.address != author);
+    let delivered: HashSet<&Address> = delivered.iter().collect();
     let mut with_key = vec![];
     let mut keyless = vec![];
-    for member in snap.members.iter().filter(wanted) {
-        match member.delivery_key() {
-            Some(key) if !delivered.contains(&member.address) => with_key.push((&member.address, key.clone())),
+    for (address, key) in snap.roster.receiving.iter().filter(|(a, _)| everyone || a != author) {
+        match key {
+            Some(key) if !delivered.contains(address) => with_key.push((address, key.clone())),
             Some(_) => {}
-            None => keyless.push(member),
+            None => keyless.push(address),
         }
     }
     (with_key, keyless)

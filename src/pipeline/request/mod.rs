@@ -16,7 +16,7 @@
 mod commands;
 
 use self::commands::{Applied, Quota, State, MAX_KEY_CHANGES_A_DAY, MAX_SUBSCRIBES_A_DAY};
-use super::examine::{judge, Examined, Judgement};
+use super::examine::{judge, Examined, Involved, Judgement};
 use super::notify;
 use super::snapshot::Snapshot;
 use crate::error::Result;
@@ -42,7 +42,8 @@ pub(super) fn handle(list: &List, snap: &Snapshot, id: &str, size: u64, exam: Ex
     // The same rules as a post, none relaxed: signed by a key of the From
     // member, valid when it signed and now, fresh, never seen before,
     // encrypted, and (when it names recipients) addressed to -request.
-    let mut judged = judge(list, snap, &exam, size, Kind::Commands)?;
+    let involved = Involved::gather(list, &exam)?;
+    let mut judged = judge(list, snap, &involved, &exam, size, Kind::Commands);
     let store = list.store()?;
     judged.check_replay(&store)?;
     let signer = judged.signer().cloned();
