@@ -248,9 +248,16 @@ impl Store {
     /// found through the index: one look-up however large the list.
     pub fn member_holding(&self, fpr: &Fingerprint) -> Result<Option<Member>> {
         let index = self.member_index()?;
-        let Some(address) = index.keys.get(fpr.as_str().as_bytes()).map_err(corrupt)? else { return Ok(None) };
-        let member: Option<Member> = self.get(&self.tree("members")?, &address)?;
-        Ok(member.filter(|m| m.key(fpr).is_some()))
+        let members = self.tree("members")?;
+        // One member at most, but should two ever hold it, the first by address.
+        for entry in index.keys.scan_prefix(key_entry(fpr, b"")) {
+            let (entry, _) = entry.map_err(corrupt)?;
+            let address = &entry[fpr.as_str().len() + 1..];
+            if let Some(member) = self.get::<Member>(&members, address)?.filter(|m| m.key(fpr).is_some()) {
+                return Ok(Some(member));
+            }
+        }
+        Ok(None)
     }
 
     /// The list's admins, found through the index.
@@ -299,14 +306,60 @@ impl Store {
     fn member_index(&self) -> Result<MemberIndex> {
         let index = MemberIndex { keys: self.tree("member_keys")?, admins: self.tree("admins")? };
         if self.get::<u64>(&self.db, MEMBER_INDEX)? != Some(MEMBER_INDEX_VERSION) {
-            index.keys.clear().map_err(corrupt)?;
-            index.admins.clear().map_err(corrupt)?;
-            for member in self.members()? {
-                index.add(&member)?;
-            }
-            self.put(&self.db, MEMBER_INDEX, &MEMBER_INDEX_VERSION)?;
+            self.rebuild_member_index(&index)?;
         }
         Ok(index)
+    }
+
+    /// Makes sure the member index says what the records say, and builds it
+    /// again if not (say an older listcrypt wrote members since); `flush`
+    /// runs this. Returns whether it had to be built again.
+    pub fn check_member_index(&self) -> Result<bool> {
+        let index = self.member_index()?;
+        let mut keys = std::collections::BTreeSet::new();
+        let mut admins = std::collections::BTreeSet::new();
+        self.each_readable_member(|member| {
+            let address = member.address.as_str().as_bytes();
+            keys.extend(member.keys.iter().map(|k| key_entry(&k.fingerprint, address)));
+            if member.is_admin() {
+                admins.insert(address.to_vec());
+            }
+        })?;
+        let listed = |tree: &sled::Tree| -> Result<std::collections::BTreeSet<Vec<u8>>> {
+            tree.iter().keys().map(|k| k.map(|k| k.to_vec()).map_err(corrupt)).collect()
+        };
+        if listed(&index.keys)? == keys && listed(&index.admins)? == admins {
+            return Ok(false);
+        }
+        self.rebuild_member_index(&index)?;
+        Ok(true)
+    }
+
+    /// The index built from the records, flushed. A record that cannot be
+    /// read is left out, as every look-up of it fails anyway.
+    fn rebuild_member_index(&self, index: &MemberIndex) -> Result<()> {
+        index.keys.clear().map_err(corrupt)?;
+        index.admins.clear().map_err(corrupt)?;
+        let mut added = Ok(());
+        self.each_readable_member(|member| {
+            if added.is_ok() {
+                added = index.add(&member);
+            }
+        })?;
+        added?;
+        self.put(&self.db, MEMBER_INDEX, &MEMBER_INDEX_VERSION)?;
+        self.flush()
+    }
+
+    /// Each member record that can be read, in address order.
+    fn each_readable_member(&self, mut take: impl FnMut(Member)) -> Result<()> {
+        for item in self.tree("members")?.iter() {
+            let (_, bytes) = item.map_err(corrupt)?;
+            if let Ok(member) = serde_json::from_slice(&bytes) {
+                take(member);
+            }
+        }
+        Ok(())
     }
 
     pub fn entry(&self, id: &str) -> Result<Option<Entry>> {
@@ -567,11 +620,13 @@ impl Store {
 /// Where the member index's version is kept, and the version: a store
 /// without it (or with another) has its index built again from the records.
 const MEMBER_INDEX: &[u8] = b"member_index";
-const MEMBER_INDEX_VERSION: u64 = 1;
+const MEMBER_INDEX_VERSION: u64 = 2;
 
 /// What `members` holds, by key: which member registered a key
-/// (fingerprint → address), and who the admins are (address → nothing).
-/// A key belongs to one member at most (`keys add` refuses another's).
+/// (`FINGERPRINT NUL ADDRESS` → nothing, found by the fingerprint as a
+/// prefix), and who the admins are (address → nothing). A key belongs to
+/// one member at most (`keys add` refuses another's), but should two ever
+/// hold it, neither entry hides the other.
 struct MemberIndex {
     keys: sled::Tree,
     admins: sled::Tree,
@@ -581,7 +636,7 @@ impl MemberIndex {
     fn add(&self, member: &Member) -> Result<()> {
         let address = member.address.as_str().as_bytes();
         for key in &member.keys {
-            self.keys.insert(key.fingerprint.as_str().as_bytes(), address).map_err(corrupt)?;
+            self.keys.insert(key_entry(&key.fingerprint, address), &[][..]).map_err(corrupt)?;
         }
         if member.is_admin() {
             self.admins.insert(address, &[][..]).map_err(corrupt)?;
@@ -590,19 +645,22 @@ impl MemberIndex {
     }
 
     /// Takes out what `old` had and `new` (the same member's record now, if
-    /// any) no longer has; an entry another member has taken over stays.
+    /// any) no longer has.
     fn remove_stale(&self, old: &Member, new: Option<&Member>) -> Result<()> {
         let address = old.address.as_str().as_bytes();
         for key in old.keys.iter().filter(|k| new.is_none_or(|n| n.key(&k.fingerprint).is_none())) {
-            let fpr = key.fingerprint.as_str().as_bytes();
-            // Leaves (with an Err inside) an entry that names another member.
-            let _ = self.keys.compare_and_swap(fpr, Some(address), None as Option<&[u8]>).map_err(corrupt)?;
+            self.keys.remove(key_entry(&key.fingerprint, address)).map_err(corrupt)?;
         }
         if old.is_admin() && !new.is_some_and(Member::is_admin) {
             self.admins.remove(address).map_err(corrupt)?;
         }
         Ok(())
     }
+}
+
+/// A key's entry in the member index: its fingerprint, NUL, the address.
+fn key_entry(fpr: &Fingerprint, address: &[u8]) -> Vec<u8> {
+    [fpr.as_str().as_bytes(), b"\0", address].concat()
 }
 
 /// Which folder `dir` is now (device and inode).
@@ -710,15 +768,26 @@ mod tests {
         assert_eq!(holder(&store, 'D').as_deref(), Some("ann@example.org"));
         assert_eq!(admins(&store), ["bob@example.org"]);
 
-        // A key taken over by another member is found with them, and the
-        // first member's later change does not take the entry away.
+        // Should two members ever hold one key, the first by address is
+        // found, and either one's change leaves the other's entry.
         store.put_member(&member("cy@example.org", Role::Member, &['A'])).unwrap();
+        assert_eq!(holder(&store, 'A').as_deref(), Some("ann@example.org"));
         store.put_member(&member("ann@example.org", Role::Member, &[])).unwrap();
         assert_eq!(holder(&store, 'A').as_deref(), Some("cy@example.org"));
 
         assert!(store.remove_member(&Address::parse("bob@example.org").unwrap()).unwrap());
         assert_eq!(holder(&store, 'C'), None);
         assert!(admins(&store).is_empty());
+        // Nothing stale is left behind: the index holds exactly what the records say.
+        assert_eq!(index_entries(&store), [(fpr('A').to_string() + "\0cy@example.org")]);
+        assert!(!store.check_member_index().unwrap());
+    }
+
+    fn index_entries(store: &Store) -> Vec<String> {
+        let index = store.member_index().unwrap();
+        let keys = index.keys.iter().keys().map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap());
+        let admins = index.admins.iter().keys().map(|k| format!("admin {}", String::from_utf8_lossy(&k.unwrap())));
+        keys.chain(admins).collect()
     }
 
     #[test]
@@ -734,9 +803,19 @@ mod tests {
 
         // An entry the record no longer backs (a crash between the two writes).
         let index = store.member_index().unwrap();
-        index.keys.insert(fpr('E').as_str().as_bytes(), &b"bob@example.org"[..]).unwrap();
+        index.keys.insert(key_entry(&fpr('E'), b"bob@example.org"), &[][..]).unwrap();
         index.admins.insert(&b"bob@example.org"[..], &[][..]).unwrap();
         assert_eq!(holder(&store, 'E'), None);
         assert_eq!(admins(&store), ["ann@example.org"]);
+
+        // A member an older listcrypt wrote after the index was built: the
+        // check `flush` runs finds the index behind and builds it again.
+        let cy = member("cy@example.org", Role::Admin, &['C']);
+        store.put(&store.tree("members").unwrap(), cy.address.as_str().as_bytes(), &cy).unwrap();
+        assert_eq!(holder(&store, 'C'), None);
+        assert!(store.check_member_index().unwrap());
+        assert_eq!(holder(&store, 'C').as_deref(), Some("cy@example.org"));
+        assert_eq!(admins(&store), ["ann@example.org", "cy@example.org"]);
+        assert!(!store.check_member_index().unwrap(), "nothing stale is left");
     }
 }

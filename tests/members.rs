@@ -124,9 +124,11 @@ fn a_member_can_have_several_keys_and_lose_one() {
     let laptop = keys.as_array().unwrap().iter().find(|k| k["fingerprint"] == bob_laptop.fingerprint()).unwrap();
     assert_eq!(laptop["state"], "verified");
     assert_eq!(laptop["default"], true, "a verified key replaces a pending default");
-    // A key already registered to bob cannot be given to carol.
+    // A key already registered to bob cannot be given to carol, even one that names her too.
+    bob.gpg_ok(&["--quick-add-uid", &bob.fingerprint(), "carol@example.org"]);
     let out = w.run(&["members", "add", LIST, "carol@example.org", "--key-file", bob.export(false).to_str().unwrap()]);
     assert_eq!(code(&out), 65);
+    assert!(stderr(&out).contains("already belongs to bob@example.org"), "{}", stderr(&out));
     w.ok(&["keys", "remove", LIST, "bob@example.org", &bob_laptop.fingerprint()]);
     assert_eq!(key_state(&w, "bob@example.org"), vec![(bob.fingerprint(), "pending".into())]);
     assert_eq!(code(&w.run(&["keys", "remove", LIST, "bob@example.org", &bob_laptop.fingerprint()])), 67);

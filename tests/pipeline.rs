@@ -64,7 +64,7 @@ fn verify_reads_only_the_members_a_post_involves() {
     assert!(out.status.success(), "{}", stderr(&out));
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(s.w.ok(&["verify", LIST]).trim(), id, "approved without reading zed's record");
-    // Bob's post signed with Carol's key: her record is found by her key's fingerprint.
+    // A post From Carol signed with Bob's key: his record is found by his key's fingerprint.
     let armored = s.bob.sign_encrypt(client::text_entity(SECRET).as_bytes(), &s.list_key);
     let mail = client::encrypted(&client::headers("carol@example.org", LIST, "spoof"), &armored);
     s.w.run_with_stdin(&["inject", LIST], &mail);

@@ -105,6 +105,12 @@ pub fn import(
         .unwrap_or_else(|_| accepted.iter().map(|(address, _)| address.clone()).collect());
     report.added =
         accepted.into_iter().map(|(address, key)| AddedMember { address, fingerprint: key.fingerprint }).collect();
+    // Thousands of records written leave their old pages behind, which sled
+    // would go over each time any command opens the store. Once the mail is
+    // out: the members are in whatever compaction meets.
+    if let Ok(store) = list.store() {
+        list.compact_store(store);
+    }
     crate::log::event(
         &list.home,
         &format!(
@@ -412,9 +418,15 @@ fn refusal(key: &KeyInfo, address: Option<&Address>, e: &Error) -> RefusedKey {
 fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> Result<Vec<String>> {
     let store = list.store()?;
     let settings = store.settings()?;
-    for (address, _) in accepted {
+    for (address, key) in accepted {
         if store.member(address)?.is_some() {
             return Err(Error::temporary(format!("{address} became a member while the import ran; run it again")));
+        }
+        if let Some(holder) = store.member_holding(&key.fingerprint)? {
+            return Err(Error::temporary(format!(
+                "key {} became {}'s while the import ran; run it again",
+                key.fingerprint, holder.address
+            )));
         }
     }
     let mut tokens = vec![];
@@ -437,9 +449,6 @@ fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> R
         let _ = store.flush();
         return Err(e);
     }
-    // Thousands of records written leave their old pages behind, which
-    // sled would otherwise go over each time any command opens the store.
-    list.compact_store(store);
     Ok(tokens)
 }
 

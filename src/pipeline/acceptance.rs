@@ -1,7 +1,8 @@
 //! The facts the acceptance rules ([`crate::policy`]) look at, gathered the
 //! same way for a post and for command mail, from what examining the mail
 //! found. Pure: no gpg, no store, no clock of its own, so that the fuzz
-//! target runs exactly what `verify` runs.
+//! target runs exactly what `verify` runs (`verify` reads the `From:`
+//! member by address, the fuzz target compares the one it has).
 
 use crate::member::Member;
 use crate::mime::parse::{self, MailFacts, Protected};

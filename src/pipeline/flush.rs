@@ -57,6 +57,9 @@ fn expire(home: &Home, address: &Address) -> Result<Vec<String>> {
             store.remove_entry(&orphan)?;
         }
         store.prune(settings.max_signature_age)?;
+        if store.check_member_index()? {
+            crate::log::event(&list.home, "the member index did not match the member records: built again");
+        }
         store.flush()?;
         let kept = (old, store.admins()?, settings, store.list_record()?);
         list.compact_store(store);
