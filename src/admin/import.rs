@@ -74,7 +74,7 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 pub fn import(
     home: &Home,
     address: &Address,
-    sources: &[Source],
+    sources: Vec<Source>,
     addresses: &HashMap<Fingerprint, Address>,
     vouch: bool,
     progress: Progress<'_>,
@@ -83,7 +83,10 @@ pub fn import(
     // The list's home is gpgme's default: each operation on it then costs one gpg run, not two.
     list.keyring.prepare();
     let mut report = Imported::default();
-    let scratches = read_sources(sources, &mut report)?;
+    let scratches = read_sources(&sources, &mut report)?;
+    // Each of the thousands of gpg runs to come is a fork of this process,
+    // which costs by the memory it holds: what is no longer needed goes.
+    drop(sources);
     let candidates = choose(&list, &scratches, addresses, &mut report)?;
     let ungrafted = ungrafted(&list, &scratches, candidates, &mut report)?;
     let (accepted, parts) = import_minimal(&list, &scratches, ungrafted, &mut report)?;
@@ -92,6 +95,9 @@ pub fn import(
     }
     let fprs = accepted.iter().map(|(_, key)| key.fingerprint.clone()).collect::<Vec<_>>();
     let tokens = store_members(&list, &accepted, vouch).inspect_err(|_| take_out(&list, &fprs, &parts))?;
+    drop(scratches);
+    let accepted: Vec<(Address, Fingerprint)> =
+        accepted.into_iter().map(|(address, key)| (address, key.fingerprint)).collect();
     // The members are in: from here on a failure only leaves mail unsent.
     let part_count = parts.names.len();
     let (record, settings) = {
@@ -103,8 +109,7 @@ pub fn import(
     let _ = list.keyring.preload(&rest);
     report.unsent = send_welcomes(&list, (&record, &settings), &accepted, &tokens, vouch, &views, progress)
         .unwrap_or_else(|_| accepted.iter().map(|(address, _)| address.clone()).collect());
-    report.added =
-        accepted.into_iter().map(|(address, key)| AddedMember { address, fingerprint: key.fingerprint }).collect();
+    report.added = accepted.into_iter().map(|(address, fingerprint)| AddedMember { address, fingerprint }).collect();
     // Thousands of records written leave their old pages behind, which sled
     // would go over each time any command opens the store. Once the mail is
     // out: the members are in whatever compaction meets.
@@ -489,7 +494,7 @@ fn signing_views(list: &List, list_key: &Fingerprint, parts: Vec<(Scratch, Vec<F
 fn send_welcomes<'a>(
     list: &'a List,
     (record, settings): (&ListRecord, &Settings),
-    accepted: &[(Address, KeyInfo)],
+    accepted: &[(Address, Fingerprint)],
     tokens: &[String],
     vouch: bool,
     views: &'a Views,
@@ -497,21 +502,21 @@ fn send_welcomes<'a>(
 ) -> Result<Vec<Address>> {
     let list_key = list.keyring.export(&record.fingerprint)?;
     // Each thread seals with one sealer per keyring in turn (members come in part order).
-    let seal = |(address, key): &(Address, KeyInfo),
+    let seal = |(address, key): &(Address, Fingerprint),
                 token: &String,
                 sealer: &mut Option<Sealer<'a>>|
      -> Result<Vec<Outgoing>> {
         let welcome = notice::welcome(list.address(), address, &record.fingerprint, &list_key);
         let mut mails = vec![list.seal(&welcome, None, &record.fingerprint)?];
         if !vouch {
-            let challenge = notice::challenge(list.address(), address, &key.fingerprint, token);
-            let keyring = views.keyring_for(list, &key.fingerprint);
+            let challenge = notice::challenge(list.address(), address, key, token);
+            let keyring = views.keyring_for(list, key);
             let sealed = || {
                 let sealer = match sealer {
                     Some(sealer) if std::ptr::eq(sealer.keyring(), keyring) => sealer,
                     slot => slot.insert(keyring.sealer(&record.fingerprint)?),
                 };
-                list.seal_with_sealer(sealer, &challenge, &key.fingerprint, &record.fingerprint)
+                list.seal_with_sealer(sealer, &challenge, key, &record.fingerprint)
             };
             let in_view = !std::ptr::eq(keyring, &list.keyring);
             mails.push(match sealed() {
@@ -522,7 +527,7 @@ fn send_welcomes<'a>(
                     mail
                 }
                 // A view that fails (its link gone, say) leaves the list's home: slower, the same mail.
-                Err(_) if in_view => list.seal(&challenge, Some(&key.fingerprint), &record.fingerprint)?,
+                Err(_) if in_view => list.seal(&challenge, Some(key), &record.fingerprint)?,
                 Err(e) => return Err(e),
             });
         }

@@ -27,7 +27,7 @@ pub fn run(g: &Global, cmd: MembersCommand) -> anyhow::Result<()> {
             let report = listcrypt::admin::import::import(
                 &g.home,
                 &address(&list)?,
-                &sources,
+                sources,
                 &addresses,
                 vouch.no_challenge,
                 &|done, total| {
