@@ -313,8 +313,14 @@ impl Store {
 
     /// Makes sure the member index says what the records say, and builds it
     /// again if not (say an older listcrypt wrote members since); `flush`
-    /// runs this. Returns whether it had to be built again.
-    pub fn check_member_index(&self) -> Result<bool> {
+    /// runs this, at most once every `interval` seconds, as it reads every
+    /// member. Returns whether it had to be built again.
+    pub fn check_member_index(&self, interval: u64) -> Result<bool> {
+        let checked: u64 = self.get(&self.db, MEMBER_INDEX_CHECKED)?.unwrap_or(0);
+        if now() < checked.saturating_add(interval) {
+            return Ok(false);
+        }
+        self.put(&self.db, MEMBER_INDEX_CHECKED, &now())?;
         let index = self.member_index()?;
         let mut keys = std::collections::BTreeSet::new();
         let mut admins = std::collections::BTreeSet::new();
@@ -338,6 +344,9 @@ impl Store {
     /// The index built from the records, flushed. A record that cannot be
     /// read is left out, as every look-up of it fails anyway.
     fn rebuild_member_index(&self, index: &MemberIndex) -> Result<()> {
+        // Unmarked while it is rebuilt: an index cut short is built again.
+        self.db.remove(MEMBER_INDEX).map_err(corrupt)?;
+        self.flush()?;
         index.keys.clear().map_err(corrupt)?;
         index.admins.clear().map_err(corrupt)?;
         let mut added = Ok(());
@@ -621,6 +630,8 @@ impl Store {
 /// without it (or with another) has its index built again from the records.
 const MEMBER_INDEX: &[u8] = b"member_index";
 const MEMBER_INDEX_VERSION: u64 = 2;
+/// When `flush` last compared the index with the records.
+const MEMBER_INDEX_CHECKED: &[u8] = b"member_index_checked";
 
 /// What `members` holds, by key: which member registered a key
 /// (`FINGERPRINT NUL ADDRESS` → nothing, found by the fingerprint as a
@@ -780,7 +791,7 @@ mod tests {
         assert!(admins(&store).is_empty());
         // Nothing stale is left behind: the index holds exactly what the records say.
         assert_eq!(index_entries(&store), [(fpr('A').to_string() + "\0cy@example.org")]);
-        assert!(!store.check_member_index().unwrap());
+        assert!(!store.check_member_index(0).unwrap());
     }
 
     fn index_entries(store: &Store) -> Vec<String> {
@@ -813,9 +824,9 @@ mod tests {
         let cy = member("cy@example.org", Role::Admin, &['C']);
         store.put(&store.tree("members").unwrap(), cy.address.as_str().as_bytes(), &cy).unwrap();
         assert_eq!(holder(&store, 'C'), None);
-        assert!(store.check_member_index().unwrap());
+        assert!(store.check_member_index(0).unwrap());
         assert_eq!(holder(&store, 'C').as_deref(), Some("cy@example.org"));
         assert_eq!(admins(&store), ["ann@example.org", "cy@example.org"]);
-        assert!(!store.check_member_index().unwrap(), "nothing stale is left");
+        assert!(!store.check_member_index(0).unwrap(), "nothing stale is left");
     }
 }

@@ -402,13 +402,26 @@ fn bring_in(list: &List, scratches: &Scratches, fprs: &[Fingerprint]) -> Result<
 
 /// Takes keys just brought in out again, so that a later run does not find
 /// them "held already": their parts whole, the others one by one. Keys
-/// left out of their part because the keyring held them by then stay; a
+/// left out of their part because the keyring held them by then stay, and
+/// so does a key a member registered meanwhile, with its part; a
 /// key another run put in the primary keybox at the same moment as this
 /// import did would go (docs/SECURITY.md, Known gaps).
 fn take_out(list: &List, fprs: &[Fingerprint], parts: &Parts) {
-    let _ = list.keyring.drop_parts(&parts.names);
+    // A key a member registered meanwhile (why the import stopped) stays, and so does its part.
+    let registered: HashSet<&Fingerprint> = match list.store() {
+        Ok(store) => fprs.iter().filter(|f| matches!(store.member_holding(f), Ok(Some(_)))).collect(),
+        Err(_) => HashSet::new(),
+    };
+    let names: Vec<String> = parts
+        .names
+        .iter()
+        .zip(&parts.built)
+        .filter(|(_, (_, keys))| !keys.iter().any(|k| registered.contains(k)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let _ = list.keyring.drop_parts(&names);
     let in_parts: HashSet<&Fingerprint> = parts.built.iter().flat_map(|(_, keys)| keys).chain(&parts.held).collect();
-    for fpr in fprs.iter().filter(|f| !in_parts.contains(f)) {
+    for fpr in fprs.iter().filter(|f| !in_parts.contains(f) && !registered.contains(f)) {
         let _ = list.keyring.delete_public(fpr);
     }
 }
