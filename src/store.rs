@@ -246,18 +246,24 @@ impl Store {
 
     /// The member who registered key `fpr` (a primary key's fingerprint),
     /// found through the index: one look-up however large the list.
+    /// One member at most, but should two ever hold it, the first by address.
     pub fn member_holding(&self, fpr: &Fingerprint) -> Result<Option<Member>> {
+        Ok(self.members_holding(fpr)?.into_iter().next())
+    }
+
+    /// Every member whose record holds key `fpr`, by address.
+    pub fn members_holding(&self, fpr: &Fingerprint) -> Result<Vec<Member>> {
         let index = self.member_index()?;
         let members = self.tree("members")?;
-        // One member at most, but should two ever hold it, the first by address.
+        let mut holders = vec![];
         for entry in index.keys.scan_prefix(key_entry(fpr, b"")) {
             let (entry, _) = entry.map_err(corrupt)?;
             let address = &entry[fpr.as_str().len() + 1..];
             if let Some(member) = self.get::<Member>(&members, address)?.filter(|m| m.key(fpr).is_some()) {
-                return Ok(Some(member));
+                holders.push(member);
             }
         }
-        Ok(None)
+        Ok(holders)
     }
 
     /// The list's admins, found through the index.

@@ -92,7 +92,9 @@ pub(crate) fn register(
         let store = list.store().map_err(undo)?;
         let current = store.member(member).map_err(undo)?;
         check_membership(&current, member, new_member.is_some()).map_err(undo)?;
-        if let Some(owner) = store.member_holding(&fpr).map_err(undo)?.map(|m| m.address).filter(|o| o != member) {
+        if let Some(owner) =
+            store.members_holding(&fpr).map_err(undo)?.into_iter().map(|m| m.address).find(|o| o != member)
+        {
             return Err(undo(
                 Error::data(format!("key {fpr} already belongs to {owner}"))
                     .hint("each key belongs to one member; remove it from the other member first"),
