@@ -237,11 +237,15 @@ impl Store {
 
     /// Hands each member to `take` in turn, without keeping them all.
     pub fn each_member(&self, mut take: impl FnMut(Member)) -> Result<()> {
-        for item in self.tree("members")?.iter() {
-            let (_, bytes) = item.map_err(corrupt)?;
-            take(serde_json::from_slice(&bytes).map_err(unreadable)?);
+        for bytes in self.member_bytes()? {
+            take(serde_json::from_slice(&bytes?).map_err(unreadable)?);
         }
         Ok(())
+    }
+
+    /// The member records as stored, in address order, one at a time.
+    fn member_bytes(&self) -> Result<impl Iterator<Item = Result<sled::IVec>>> {
+        Ok(self.tree("members")?.iter().values().map(|bytes| bytes.map_err(corrupt)))
     }
 
     /// The member who registered key `fpr` (a primary key's fingerprint),
@@ -330,13 +334,14 @@ impl Store {
         let index = self.member_index()?;
         let mut keys = std::collections::BTreeSet::new();
         let mut admins = std::collections::BTreeSet::new();
-        self.each_readable_member(|member| {
+        for member in self.readable_members()? {
+            let member = member?;
             let address = member.address.as_str().as_bytes();
             keys.extend(member.keys.iter().map(|k| key_entry(&k.fingerprint, address)));
             if member.is_admin() {
                 admins.insert(address.to_vec());
             }
-        })?;
+        }
         let listed = |tree: &sled::Tree| -> Result<std::collections::BTreeSet<Vec<u8>>> {
             tree.iter().keys().map(|k| k.map(|k| k.to_vec()).map_err(corrupt)).collect()
         };
@@ -355,26 +360,20 @@ impl Store {
         self.flush()?;
         index.keys.clear().map_err(corrupt)?;
         index.admins.clear().map_err(corrupt)?;
-        let mut added = Ok(());
-        self.each_readable_member(|member| {
-            if added.is_ok() {
-                added = index.add(&member);
-            }
-        })?;
-        added?;
+        for member in self.readable_members()? {
+            index.add(&member?)?;
+        }
         self.put(&self.db, MEMBER_INDEX, &MEMBER_INDEX_VERSION)?;
         self.flush()
     }
 
-    /// Each member record that can be read, in address order.
-    fn each_readable_member(&self, mut take: impl FnMut(Member)) -> Result<()> {
-        for item in self.tree("members")?.iter() {
-            let (_, bytes) = item.map_err(corrupt)?;
-            if let Ok(member) = serde_json::from_slice(&bytes) {
-                take(member);
-            }
-        }
-        Ok(())
+    /// Each member record that can be read, in address order (the store
+    /// failing is an error; a record that cannot be read is left out).
+    fn readable_members(&self) -> Result<impl Iterator<Item = Result<Member>>> {
+        Ok(self.member_bytes()?.filter_map(|bytes| match bytes {
+            Ok(bytes) => serde_json::from_slice(&bytes).ok().map(Ok),
+            Err(e) => Some(Err(e)),
+        }))
     }
 
     pub fn entry(&self, id: &str) -> Result<Option<Entry>> {

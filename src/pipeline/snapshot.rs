@@ -3,7 +3,7 @@
 //! and for distribution every member. gpg runs afterwards, with the store
 //! closed; what a step then writes back it reads again under the store's
 //! lock. `verify` reads only the members a mail involves, once it has opened
-//! the mail ([`super::examine::Involved`]): its work per post does not grow
+//! the mail (`Involved` in examine.rs): its work per post does not grow
 //! with the list.
 
 use super::{quarantine, quarantine_stalling};
