@@ -58,6 +58,9 @@ _listcrypt() {
             listcrypt,receive)
                 cmd="listcrypt__subcmd__receive"
                 ;;
+            listcrypt,seal-helper)
+                cmd="listcrypt__subcmd__seal__subcmd__helper"
+                ;;
             listcrypt,verify)
                 cmd="listcrypt__subcmd__verify"
                 ;;
@@ -102,6 +105,9 @@ _listcrypt() {
                 ;;
             listcrypt__subcmd__help,receive)
                 cmd="listcrypt__subcmd__help__subcmd__receive"
+                ;;
+            listcrypt__subcmd__help,seal-helper)
+                cmd="listcrypt__subcmd__help__subcmd__seal__subcmd__helper"
                 ;;
             listcrypt__subcmd__help,verify)
                 cmd="listcrypt__subcmd__help__subcmd__verify"
@@ -368,7 +374,7 @@ _listcrypt() {
 
     case "${cmd}" in
         listcrypt)
-            opts="-v -q -h -V --home --verbose --quiet --help --version list members keys inject verify distribute flush bounce owner receive mta doctor queue generate-docs help"
+            opts="-v -q -h -V --home --verbose --quiet --help --version list members keys inject verify distribute flush bounce owner receive mta doctor queue generate-docs seal-helper help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,7 +482,7 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help)
-            opts="list members keys inject verify distribute flush bounce owner receive mta doctor queue generate-docs help"
+            opts="list members keys inject verify distribute flush bounce owner receive mta doctor queue generate-docs seal-helper help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1022,6 +1028,20 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__help__subcmd__receive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__help__subcmd__seal__subcmd__helper)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2152,6 +2172,24 @@ _listcrypt() {
             return 0
             ;;
         listcrypt__subcmd__receive)
+            opts="-v -q -h -V --home --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        listcrypt__subcmd__seal__subcmd__helper)
             opts="-v -q -h -V --home --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -1,7 +1,7 @@
 //! A handle on one existing list: its folder, its keyring and its store.
 
 use crate::error::{ErrorKind, Result};
-use crate::gpg::{Keyring, Sealer};
+use crate::gpg::Keyring;
 use crate::home::{Home, ListHome};
 use crate::model::{Address, Fingerprint};
 use crate::notice::Notice;
@@ -59,18 +59,17 @@ impl List {
         self.seal_with(notice, key, list_key, true)
     }
 
-    /// As [`List::seal`] with a sealer (many notices, one gpgme context)
-    /// that signs with the list key, in a keyring that holds `key`.
-    pub fn seal_with_sealer(
+    /// As [`List::seal`], the signed encryption done by `signed` (a helper
+    /// process, say); when the list key is locked, unsigned in the list's home.
+    pub fn seal_through(
         &self,
-        sealer: &mut Sealer<'_>,
         notice: &Notice,
         key: &Fingerprint,
         list_key: &Fingerprint,
+        signed: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
     ) -> Result<Outgoing> {
-        let keyring = sealer.keyring();
-        let unsigned = |entity: &[u8]| keyring.encrypt(std::slice::from_ref(key), entity, None);
-        self.seal_by(notice, list_key, |entity| sealer.seal(key, entity), Some(unsigned))
+        let unsigned = |entity: &[u8]| self.keyring.encrypt(std::slice::from_ref(key), entity, None);
+        self.seal_by(notice, list_key, signed, Some(unsigned))
     }
 
     /// As [`List::seal`], but never without the list's signature: a locked

@@ -302,6 +302,39 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
 }
 
 #[test]
+fn a_locked_list_key_leaves_the_import_s_challenges_unsigned_but_sealed_to_each_member() {
+    // The helpers that seal in the parts meet the locked key as this
+    // process would: each challenge still goes, encrypted, without the
+    // list's signature (as for `members add`), and its token works.
+    let w = World::new();
+    let owner = w.empty_person(LIST);
+    owner.gen_key(LIST, &["--passphrase", "locked passphrase"]);
+    let secret = owner.home.join("secret.asc");
+    let exported =
+        owner.gpg(&["--passphrase", "locked passphrase", "--armor", "--export-secret-keys", &owner.fingerprint()]);
+    assert!(exported.status.success());
+    fs::write(&secret, &exported.stdout).unwrap();
+    w.ok(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", secret.to_str().unwrap()]);
+    w.use_outbox(LIST);
+    let people: Vec<Person> = (0..8).map(|i| w.person(&format!("reader{i:02}@example.org"))).collect();
+    let file = w.dir.path().join("members.asc");
+    fs::write(&file, people.iter().flat_map(|p| exported_key(p, true)).collect::<Vec<u8>>()).unwrap();
+    let out =
+        w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "4").output().unwrap();
+    assert!(stderr(&out).contains("8 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
+    let log = fs::read_to_string(w.home.join("lists").join(LIST).join("log")).unwrap();
+    assert!(log.contains("8 members imported, 0 keys refused; 2 keyring parts, 0 sealed in views of them"), "{log}");
+    for person in &people {
+        let challenge =
+            w.mails_to(&person.address).into_iter().find(|m| m.text().contains("BEGIN PGP MESSAGE")).unwrap();
+        let opened = person.decrypt(&challenge.armored());
+        assert!(opened.ok, "{} opens the challenge", person.address);
+        assert_eq!(opened.good_signer(), None, "unsigned: the list key is locked");
+        w.ok(&["keys", "verify", LIST, &person.address, &token_in(&opened.plaintext)]);
+    }
+}
+
+#[test]
 fn keys_past_gnupgs_keyring_limit_and_left_over_keys_go_into_the_primary_keybox() {
     let w = World::new();
     w.generated_list("alice@example.org");

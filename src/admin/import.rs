@@ -18,12 +18,13 @@
 
 use crate::admin::{intake, members};
 use crate::error::{Error, Result};
-use crate::gpg::{part_size, KeyInfo, Keyring, Parts, Scratch, Sealer, SigningView};
+use crate::gpg::seal_helper::{self, SealHelper};
+use crate::gpg::{part_size, KeyInfo, Parts, Scratch, SigningView};
 use crate::home::Home;
 use crate::list::List;
 use crate::member::{Member, MemberKey, Role};
 use crate::model::{random_token, Address, Fingerprint};
-use crate::notice;
+use crate::notice::{self, Notice};
 use crate::settings::Settings;
 use crate::store::ListRecord;
 use crate::transport::{Outgoing, Session};
@@ -105,6 +106,7 @@ pub fn import(
         (store.list_record()?, store.settings()?)
     };
     let views = signing_views(&list, &record.fingerprint, parts.built, vouch);
+    // What is sealed here, in the list's home, is looked up in one listing.
     let rest: Vec<Fingerprint> = fprs.into_iter().filter(|f| !views.of_key.contains_key(f)).collect();
     let _ = list.keyring.preload(&rest);
     report.unsent = send_welcomes(&list, (&record, &settings), &accepted, &tokens, vouch, &views, progress)
@@ -471,93 +473,106 @@ fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> R
 }
 
 /// Where each new member's challenge is sealed: a view of the member's part
-/// (see `gpg::view`); a member not found here is sealed in the list's home.
+/// (see `gpg::view`), by a helper process (see `gpg::seal_helper`); a
+/// member not found here is sealed in the list's home, in this process.
 struct Views {
     views: Vec<SigningView>,
     of_key: HashMap<Fingerprint, usize>,
-    /// Challenges sealed in a view (not left to the list's home).
+    /// Challenges signed and sealed by a helper in a view.
     sealed: std::sync::atomic::AtomicUsize,
 }
 
-impl Views {
-    fn keyring_for<'a>(&'a self, list: &'a List, key: &Fingerprint) -> &'a Keyring {
-        self.of_key.get(key).map_or(&list.keyring, |&i| self.views[i].keyring())
-    }
-}
-
-/// A signing view of each part, with its keys looked up ahead. A part whose
-/// view cannot be made is sealed in the list's home: slower, the same mail.
+/// A signing view of each part. None when there are no challenges or no
+/// helper to seal them; a part whose view cannot be made is sealed in the
+/// list's home: slower, the same mail.
 fn signing_views(list: &List, list_key: &Fingerprint, parts: Vec<(Scratch, Vec<Fingerprint>)>, vouch: bool) -> Views {
     let mut views = Views { views: vec![], of_key: HashMap::new(), sealed: Default::default() };
-    if vouch {
+    if vouch || !seal_helper::available() {
         return views;
     }
     let Ok(lender) = list.keyring.agent_lender(list_key) else { return views };
     for (scratch, keys) in parts {
         let Ok(view) = lender.signing_view(scratch) else { continue };
-        let _ = view.keyring().preload(&keys);
         views.of_key.extend(keys.into_iter().map(|k| (k, views.views.len())));
         views.views.push(view);
     }
     views
 }
 
+/// The challenge to `key`, sealed by `helper` in the key's view (asked to
+/// seal there first, for the keys of `mine` it holds); in this process in
+/// the list's home when the key has no view, or the helper fails or stopped.
+fn seal_challenge(
+    list: &List,
+    views: &Views,
+    list_key: &Fingerprint,
+    (challenge, key): (&Notice, &Fingerprint),
+    helper: Option<&mut SealHelper>,
+    mine: &[(Address, Fingerprint)],
+) -> Result<Outgoing> {
+    if let (Some(&view), Some(helper)) = (views.of_key.get(key), helper) {
+        let keyring = views.views[view].keyring();
+        let mut sealed = || {
+            if helper.view() != Some(keyring.home()) {
+                let keys: Vec<Fingerprint> =
+                    mine.iter().filter(|(_, k)| views.of_key.get(k) == Some(&view)).map(|(_, k)| k.clone()).collect();
+                helper.open_view(keyring, list_key, &keys)?;
+            }
+            list.seal_through(challenge, key, list_key, |entity| {
+                let armored = helper.seal(key, entity)?;
+                views.sealed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(armored)
+            })
+        };
+        if let Ok(mail) = sealed() {
+            return Ok(mail);
+        }
+    }
+    list.seal(challenge, Some(key), list_key)
+}
+
 /// Seals each new member's welcome and challenge on every core, and sends
 /// them through one transport session. Returns the members not reached.
-fn send_welcomes<'a>(
-    list: &'a List,
+fn send_welcomes(
+    list: &List,
     (record, settings): (&ListRecord, &Settings),
     accepted: &[(Address, Fingerprint)],
     tokens: &[String],
     vouch: bool,
-    views: &'a Views,
+    views: &Views,
     progress: Progress<'_>,
 ) -> Result<Vec<Address>> {
     let list_key = list.keyring.export(&record.fingerprint)?;
-    // Each thread seals with one sealer per keyring in turn (members come in part order).
     let seal = |(address, key): &(Address, Fingerprint),
                 token: &String,
-                sealer: &mut Option<Sealer<'a>>|
+                helper: Option<&mut SealHelper>,
+                mine: &[(Address, Fingerprint)]|
      -> Result<Vec<Outgoing>> {
         let welcome = notice::welcome(list.address(), address, &record.fingerprint, &list_key);
         let mut mails = vec![list.seal(&welcome, None, &record.fingerprint)?];
         if !vouch {
             let challenge = notice::challenge(list.address(), address, key, token);
-            let keyring = views.keyring_for(list, key);
-            let sealed = || {
-                let sealer = match sealer {
-                    Some(sealer) if std::ptr::eq(sealer.keyring(), keyring) => sealer,
-                    slot => slot.insert(keyring.sealer(&record.fingerprint)?),
-                };
-                list.seal_with_sealer(sealer, &challenge, key, &record.fingerprint)
-            };
-            let in_view = !std::ptr::eq(keyring, &list.keyring);
-            mails.push(match sealed() {
-                Ok(mail) => {
-                    if in_view {
-                        views.sealed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    mail
-                }
-                // A view that fails (its link gone, say) leaves the list's home: slower, the same mail.
-                Err(_) if in_view => list.seal(&challenge, Some(key), &record.fingerprint)?,
-                Err(e) => return Err(e),
-            });
+            mails.push(seal_challenge(list, views, &record.fingerprint, (&challenge, key), helper, mine)?);
         }
         Ok(mails)
     };
     let cores = crate::parallel::cores();
     let chunk = accepted.len().div_ceil(cores).max(1);
+    // Every helper starts here, before any thread runs gpg: a helper started
+    // while gpgme ran in another thread would inherit that run's pipe (gpgme
+    // does not mark its pipes close-on-exec), and gpgme would wait for the
+    // helper to end, which waits for gpgme.
+    let helpers: Vec<Option<SealHelper>> =
+        (0..cores).map(|_| if views.views.is_empty() { None } else { SealHelper::start() }).collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let (sender, sealed) = std::sync::mpsc::channel();
     let mut unsent = vec![];
     std::thread::scope(|scope| {
-        for (members, tokens) in accepted.chunks(chunk).zip(tokens.chunks(chunk)) {
+        for ((members, tokens), mut helper) in accepted.chunks(chunk).zip(tokens.chunks(chunk)).zip(helpers) {
             let sender = sender.clone();
             scope.spawn(move || {
-                let mut sealer = None;
                 for (member, token) in members.iter().zip(tokens) {
-                    let _ = sender.send((member.0.clone(), seal(member, token, &mut sealer)));
+                    let _ = sender.send((member.0.clone(), seal(member, token, helper.as_mut(), members)));
                 }
             });
         }

@@ -8,7 +8,8 @@
 //! decryption), `agent` (passphrases), `lock` (the keyring lock),
 //! [`watchdog`] (gpg's time limit), and for many keys at once `parts`
 //! (keyboxes of 500 keys), `view` (a small keyring that signs through the
-//! list's agent) and `sealer` (one gpgme context for many messages).
+//! list's agent), `sealer` (one gpgme context for many messages) and
+//! [`seal_helper`] (a small process that runs the sealer, cheap to fork).
 //! Look-ups say what they return:
 //! `key_info*` gives [`KeyInfo`], facts for rules and output; `gpgme_key`
 //! gives gpgme's own key, for operations; `holding` means the key whose
@@ -20,6 +21,7 @@ mod key_info;
 mod keys;
 mod lock;
 mod parts;
+pub mod seal_helper;
 mod sealer;
 mod view;
 pub mod watchdog;
@@ -28,7 +30,7 @@ pub use crypt::{DecryptFailure, Opened, SigStatus, SignatureCheck};
 pub use key_info::KeyInfo;
 pub use keys::{RecipientKey, RecipientKeys, NOT_IN_KEYRING};
 pub use parts::{part_size, KeyboxReader, Parts};
-pub use sealer::Sealer;
+use sealer::Sealer;
 pub use view::{AgentLender, SigningView};
 
 use crate::error::{Error, ErrorKind, Result};

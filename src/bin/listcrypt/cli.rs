@@ -112,6 +112,9 @@ pub enum Command {
     /// Write the man pages and shell completions into DIR/man and DIR/completions
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
+    /// Seal challenges for `members import`, which starts it (see gpg/seal_helper.rs)
+    #[command(hide = true)]
+    SealHelper,
 }
 
 /// Wire listcrypt into the MTA
