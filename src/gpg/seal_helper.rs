@@ -25,6 +25,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::Fingerprint;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::OnceLock;
@@ -140,6 +141,9 @@ impl SealHelper {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            // Its own group: gpg's time limit in one process stops the gpg runs
+            // of that process's group (`watchdog`), not those of its siblings.
+            .process_group(0)
             .spawn()
             .ok()?;
         let to = child.stdin.take();
