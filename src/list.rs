@@ -59,16 +59,16 @@ impl List {
         self.seal_with(notice, key, list_key, true)
     }
 
-    /// As [`List::seal`], the signed encryption done by `signed` (a helper
-    /// process, say); when the list key is locked, unsigned in the list's home.
+    /// As [`List::seal`], the encryption done by `signed` (signed and
+    /// encrypted to the member's key: a helper process, say) or, when the
+    /// list key is locked, by `unsigned`.
     pub fn seal_through(
         &self,
         notice: &Notice,
-        key: &Fingerprint,
         list_key: &Fingerprint,
         signed: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
+        unsigned: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
     ) -> Result<Outgoing> {
-        let unsigned = |entity: &[u8]| self.keyring.encrypt(std::slice::from_ref(key), entity, None);
         self.seal_by(notice, list_key, signed, Some(unsigned))
     }
 

@@ -304,8 +304,8 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
 #[test]
 fn a_locked_list_key_leaves_the_import_s_challenges_unsigned_but_sealed_to_each_member() {
     // The helpers that seal in the parts meet the locked key as this
-    // process would: each challenge still goes, encrypted, without the
-    // list's signature (as for `members add`), and its token works.
+    // process would: each challenge still goes, encrypted by a helper,
+    // without the list's signature (as for `members add`), and its token works.
     let w = World::new();
     let owner = w.empty_person(LIST);
     owner.gen_key(LIST, &["--passphrase", "locked passphrase"]);
@@ -323,7 +323,7 @@ fn a_locked_list_key_leaves_the_import_s_challenges_unsigned_but_sealed_to_each_
         w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "4").output().unwrap();
     assert!(stderr(&out).contains("8 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
     let log = fs::read_to_string(w.home.join("lists").join(LIST).join("log")).unwrap();
-    assert!(log.contains("8 members imported, 0 keys refused; 2 keyring parts, 0 sealed in views of them"), "{log}");
+    assert!(log.contains("8 members imported, 0 keys refused; 2 keyring parts, 8 sealed in views of them"), "{log}");
     for person in &people {
         let challenge =
             w.mails_to(&person.address).into_iter().find(|m| m.text().contains("BEGIN PGP MESSAGE")).unwrap();

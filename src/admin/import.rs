@@ -18,7 +18,7 @@
 
 use crate::admin::{intake, members};
 use crate::error::{Error, Result};
-use crate::gpg::seal_helper::{self, SealHelper};
+use crate::gpg::seal_helper::SealHelper;
 use crate::gpg::{part_size, KeyInfo, Parts, Scratch, SigningView};
 use crate::home::Home;
 use crate::list::List;
@@ -105,11 +105,13 @@ pub fn import(
         let store = list.store()?;
         (store.list_record()?, store.settings()?)
     };
-    let views = signing_views(&list, &record.fingerprint, parts.built, vouch);
+    let helpers = start_helpers(accepted.len(), vouch);
+    let views = signing_views(&list, &record.fingerprint, parts.built, !helpers.is_empty());
     // What is sealed here, in the list's home, is looked up in one listing.
     let rest: Vec<Fingerprint> = fprs.into_iter().filter(|f| !views.of_key.contains_key(f)).collect();
     let _ = list.keyring.preload(&rest);
-    report.unsent = send_welcomes(&list, (&record, &settings), &accepted, &tokens, vouch, &views, progress)
+    let sealing = Sealing { record: &record, settings: &settings, vouch, views: &views };
+    report.unsent = send_welcomes(&list, &sealing, &accepted, &tokens, helpers, progress)
         .unwrap_or_else(|_| accepted.iter().map(|(address, _)| address.clone()).collect());
     report.added = accepted.into_iter().map(|(address, fingerprint)| AddedMember { address, fingerprint }).collect();
     // Thousands of records written leave their old pages behind, which sled
@@ -478,16 +480,25 @@ fn store_members(list: &List, accepted: &[(Address, KeyInfo)], vouch: bool) -> R
 struct Views {
     views: Vec<SigningView>,
     of_key: HashMap<Fingerprint, usize>,
-    /// Challenges signed and sealed by a helper in a view.
+    /// Challenges sealed by a helper in a view.
     sealed: std::sync::atomic::AtomicUsize,
 }
 
-/// A signing view of each part. None when there are no challenges or no
-/// helper to seal them; a part whose view cannot be made is sealed in the
-/// list's home: slower, the same mail.
-fn signing_views(list: &List, list_key: &Fingerprint, parts: Vec<(Scratch, Vec<Fingerprint>)>, vouch: bool) -> Views {
+/// One helper per sealing thread, none for an import without challenges.
+/// They start here, while no other thread runs gpg (see `SealHelper::start`).
+fn start_helpers(members: usize, vouch: bool) -> Vec<SealHelper> {
+    match vouch {
+        true => vec![],
+        false => (0..crate::parallel::cores().min(members)).map_while(|_| SealHelper::start()).collect(),
+    }
+}
+
+/// A signing view of each part, when there are helpers to seal in them. A
+/// part whose view cannot be made is sealed in the list's home: slower, the
+/// same mail.
+fn signing_views(list: &List, list_key: &Fingerprint, parts: Vec<(Scratch, Vec<Fingerprint>)>, helpers: bool) -> Views {
     let mut views = Views { views: vec![], of_key: HashMap::new(), sealed: Default::default() };
-    if vouch || !seal_helper::available() {
+    if !helpers {
         return views;
     }
     let Ok(lender) = list.keyring.agent_lender(list_key) else { return views };
@@ -499,49 +510,58 @@ fn signing_views(list: &List, list_key: &Fingerprint, parts: Vec<(Scratch, Vec<F
     views
 }
 
+/// What every new member's welcome and challenge are sealed with.
+struct Sealing<'a> {
+    record: &'a ListRecord,
+    settings: &'a Settings,
+    vouch: bool,
+    views: &'a Views,
+}
+
 /// The challenge to `key`, sealed by `helper` in the key's view (asked to
-/// seal there first, for the keys of `mine` it holds); in this process in
-/// the list's home when the key has no view, or the helper fails or stopped.
+/// seal there first, for the keys of `mine` it holds: members come in part
+/// order, so each helper opens each view once); in this process, in the
+/// list's home, when the key has no view or the helper fails or stopped.
 fn seal_challenge(
     list: &List,
-    views: &Views,
-    list_key: &Fingerprint,
+    sealing: &Sealing<'_>,
     (challenge, key): (&Notice, &Fingerprint),
     helper: Option<&mut SealHelper>,
     mine: &[(Address, Fingerprint)],
 ) -> Result<Outgoing> {
+    let (views, list_key) = (sealing.views, &sealing.record.fingerprint);
     if let (Some(&view), Some(helper)) = (views.of_key.get(key), helper) {
         let keyring = views.views[view].keyring();
-        let mut sealed = || {
-            if helper.view() != Some(keyring.home()) {
-                let keys: Vec<Fingerprint> =
-                    mine.iter().filter(|(_, k)| views.of_key.get(k) == Some(&view)).map(|(_, k)| k.clone()).collect();
-                helper.open_view(keyring, list_key, &keys)?;
-            }
-            list.seal_through(challenge, key, list_key, |entity| {
-                let armored = helper.seal(key, entity)?;
-                views.sealed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Ok(armored)
-            })
-        };
-        if let Ok(mail) = sealed() {
+        if helper.view() != Some(keyring.home()) {
+            let keys: Vec<Fingerprint> =
+                mine.iter().filter(|(_, k)| views.of_key.get(k) == Some(&view)).map(|(_, k)| k.clone()).collect();
+            // A view it cannot open answers each seal with an error: the list's home takes over.
+            let _ = helper.open_view(keyring, list_key, &keys);
+        }
+        // Signed, or (the list key locked) unsigned: both by the helper.
+        let helper = std::cell::RefCell::new(helper);
+        let signed = |entity: &[u8]| helper.borrow_mut().seal(key, entity);
+        let unsigned = |entity: &[u8]| helper.borrow_mut().encrypt(key, entity);
+        if let Ok(mail) = list.seal_through(challenge, list_key, signed, unsigned) {
+            views.sealed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Ok(mail);
         }
     }
     list.seal(challenge, Some(key), list_key)
 }
 
-/// Seals each new member's welcome and challenge on every core, and sends
-/// them through one transport session. Returns the members not reached.
+/// Seals each new member's welcome and challenge on every core (one
+/// `helpers` each, while they last), and sends them through one transport
+/// session. Returns the members not reached.
 fn send_welcomes(
     list: &List,
-    (record, settings): (&ListRecord, &Settings),
+    sealing: &Sealing<'_>,
     accepted: &[(Address, Fingerprint)],
     tokens: &[String],
-    vouch: bool,
-    views: &Views,
+    helpers: Vec<SealHelper>,
     progress: Progress<'_>,
 ) -> Result<Vec<Address>> {
+    let record = sealing.record;
     let list_key = list.keyring.export(&record.fingerprint)?;
     let seal = |(address, key): &(Address, Fingerprint),
                 token: &String,
@@ -550,26 +570,21 @@ fn send_welcomes(
      -> Result<Vec<Outgoing>> {
         let welcome = notice::welcome(list.address(), address, &record.fingerprint, &list_key);
         let mut mails = vec![list.seal(&welcome, None, &record.fingerprint)?];
-        if !vouch {
+        if !sealing.vouch {
             let challenge = notice::challenge(list.address(), address, key, token);
-            mails.push(seal_challenge(list, views, &record.fingerprint, (&challenge, key), helper, mine)?);
+            mails.push(seal_challenge(list, sealing, (&challenge, key), helper, mine)?);
         }
         Ok(mails)
     };
-    let cores = crate::parallel::cores();
-    let chunk = accepted.len().div_ceil(cores).max(1);
-    // Every helper starts here, before any thread runs gpg: a helper started
-    // while gpgme ran in another thread would inherit that run's pipe (gpgme
-    // does not mark its pipes close-on-exec), and gpgme would wait for the
-    // helper to end, which waits for gpgme.
-    let helpers: Vec<Option<SealHelper>> =
-        (0..cores).map(|_| if views.views.is_empty() { None } else { SealHelper::start() }).collect();
+    let chunk = accepted.len().div_ceil(crate::parallel::cores()).max(1);
+    let mut helpers = helpers.into_iter();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let (sender, sealed) = std::sync::mpsc::channel();
     let mut unsent = vec![];
     std::thread::scope(|scope| {
-        for ((members, tokens), mut helper) in accepted.chunks(chunk).zip(tokens.chunks(chunk)).zip(helpers) {
+        for (members, tokens) in accepted.chunks(chunk).zip(tokens.chunks(chunk)) {
             let sender = sender.clone();
+            let mut helper = helpers.next();
             scope.spawn(move || {
                 for (member, token) in members.iter().zip(tokens) {
                     let _ = sender.send((member.0.clone(), seal(member, token, helper.as_mut(), members)));
@@ -577,7 +592,7 @@ fn send_welcomes(
             });
         }
         drop(sender);
-        let mut session = Session::new(&settings.transport);
+        let mut session = Session::new(&sealing.settings.transport);
         for (address, mails) in sealed {
             let sent = mails.and_then(|mails| mails.iter().try_for_each(|m| session.send(m)));
             if let Err(e) = sent {

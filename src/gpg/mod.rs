@@ -30,7 +30,6 @@ pub use crypt::{DecryptFailure, Opened, SigStatus, SignatureCheck};
 pub use key_info::KeyInfo;
 pub use keys::{RecipientKey, RecipientKeys, NOT_IN_KEYRING};
 pub use parts::{part_size, KeyboxReader, Parts};
-use sealer::Sealer;
 pub use view::{AgentLender, SigningView};
 
 use crate::error::{Error, ErrorKind, Result};

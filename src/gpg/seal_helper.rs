@@ -9,8 +9,9 @@
 //! import hands it each challenge through a pipe (never a file) and gets
 //! the armored message back.
 //!
-//! The binary says where it is ([`run_as`]); without that (the library
-//! used on its own) there is no helper and the caller seals in-process.
+//! The binary says it can run helpers ([`enable`]); without that (the
+//! library used on its own) there is no helper and the caller seals
+//! in-process.
 //!
 //! The protocol, on the helper's stdin and stdout, is frames of a 4-byte
 //! big-endian length and its bytes. The helper says [`HELLO`] first. Then
@@ -18,51 +19,52 @@
 //! payload (the message, or what went wrong):
 //! - `view`, home, signer, recipients (fingerprints, one per line): seal in
 //!   that keyring from now on, signing with `signer`, its keys listed once;
-//! - `seal`, recipient, plaintext: signed and encrypted to the recipient.
+//! - `seal`, recipient, plaintext: signed and encrypted to the recipient
+//!   (`locked` when the list key is);
+//! - `encrypt`, recipient, plaintext: encrypted only, for a locked list key.
 
-use super::{Keyring, Sealer};
+use super::Keyring;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Fingerprint;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The subcommand that runs [`serve`].
 pub const SUBCOMMAND: &str = "seal-helper";
 
-/// What a helper says first: its protocol, so a helper from another
-/// version (the binary replaced by an upgrade meanwhile) is not used.
-const HELLO: &[u8] = b"listcrypt-seal-helper/1";
+/// What a helper says first. It is this very program (see [`SealHelper::start`]);
+/// the version guards against anything else answering.
+const HELLO: &[u8] = concat!("listcrypt-seal-helper/1 ", env!("CARGO_PKG_VERSION")).as_bytes();
+
+/// How long a helper may take to say hello.
+const HELLO_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The largest frame either side reads: challenges and their sealed
 /// messages are a few KB; anything larger is not this protocol.
 const MAX_FRAME: usize = 1 << 20;
 
-static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+static ENABLED: AtomicBool = AtomicBool::new(false);
 
-/// Set by the binary: the program that runs `seal-helper`.
-pub fn run_as(program: PathBuf) {
-    let _ = PROGRAM.set(program);
-}
-
-/// Whether helpers can be started at all.
-pub fn available() -> bool {
-    PROGRAM.get().is_some()
+/// Set by the binary, which runs [`serve`] as its `seal-helper` subcommand.
+pub fn enable() {
+    ENABLED.store(true, Ordering::Relaxed);
 }
 
 /// Runs the helper on `input` and `output` until `input` ends.
 pub fn serve(input: impl Read, output: impl Write) -> Result<()> {
     let mut input = BufReader::new(input);
     let mut output = BufWriter::new(output);
-    let broken = |e: std::io::Error| Error::io("the seal helper's pipe", e);
     write_frames(&mut output, &[HELLO]).and_then(|()| output.flush()).map_err(broken)?;
     let mut request = read_request(&mut input).map_err(broken)?;
     while let Some(frames) = request {
-        request = match frames.first().map(Vec::as_slice) {
-            Some(b"view") if frames.len() == 4 => serve_view(&frames, &mut input, &mut output)?,
+        request = match frames[0].as_slice() {
+            b"view" => serve_view(&frames, &mut input, &mut output)?,
             _ => {
                 reply(&mut output, Err(Error::software("the seal helper was asked to seal before it had a keyring")))?;
                 read_request(&mut input).map_err(broken)?
@@ -72,16 +74,23 @@ pub fn serve(input: impl Read, output: impl Write) -> Result<()> {
     Ok(())
 }
 
+fn broken(e: std::io::Error) -> Error {
+    Error::io("the seal helper's pipe", e)
+}
+
 /// Seals in the keyring a `view` request names until the next `view`
 /// request (returned) or the end of the input (`None`).
 fn serve_view(view: &[Vec<u8>], input: &mut impl Read, output: &mut impl Write) -> Result<Option<Vec<Vec<u8>>>> {
-    let broken = |e: std::io::Error| Error::io("the seal helper's pipe", e);
     let keyring = Keyring::new(Path::new(std::ffi::OsStr::from_bytes(&view[1])));
     let opened = fingerprint(&view[2]).and_then(|signer| {
+        // A relative or empty home would be gpg's default one, not a view.
+        if !keyring.home().is_absolute() {
+            return Err(Error::software("the seal helper was given a home that is not an absolute path"));
+        }
         let recipients: Vec<Fingerprint> =
             view[3].split(|b| *b == b'\n').filter(|f| !f.is_empty()).map(fingerprint).collect::<Result<_>>()?;
-        // The signer too: the sealer looks it up.
-        keyring.preload(&[recipients, vec![signer.clone()]].concat())?;
+        // The signer too: the sealer looks it up. A key not listed is looked up when sealed to.
+        let _ = keyring.preload(&[recipients, vec![signer.clone()]].concat());
         keyring.sealer(&signer)
     });
     let mut sealer = match opened {
@@ -96,18 +105,17 @@ fn serve_view(view: &[Vec<u8>], input: &mut impl Read, output: &mut impl Write) 
     };
     loop {
         let Some(frames) = read_request(input).map_err(broken)? else { return Ok(None) };
-        let sealed = match (frames.first().map(Vec::as_slice), &mut sealer) {
-            (Some(b"view"), _) => return Ok(Some(frames)),
-            (Some(b"seal"), Some(sealer)) if frames.len() == 3 => seal(sealer, &frames[1], &frames[2]),
-            (Some(b"seal"), None) => Err(Error::temporary("the seal helper could not open its keyring")),
+        let result = match (frames[0].as_slice(), &mut sealer) {
+            (b"view", _) => return Ok(Some(frames)),
+            (b"seal", Some(sealer)) => fingerprint(&frames[1]).and_then(|to| sealer.seal(&to, &frames[2])),
+            (b"encrypt", Some(_)) => {
+                fingerprint(&frames[1]).and_then(|to| keyring.encrypt(std::slice::from_ref(&to), &frames[2], None))
+            }
+            (b"seal" | b"encrypt", None) => Err(Error::temporary("the seal helper could not open its keyring")),
             _ => Err(Error::software("the seal helper got a request it does not know")),
         };
-        reply(output, sealed)?;
+        reply(output, result)?;
     }
-}
-
-fn seal(sealer: &mut Sealer<'_>, recipient: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-    sealer.seal(&fingerprint(recipient)?, plaintext)
 }
 
 fn fingerprint(bytes: &[u8]) -> Result<Fingerprint> {
@@ -120,39 +128,53 @@ fn reply(output: &mut impl Write, result: Result<Vec<u8>>) -> Result<()> {
         Err(e) if e.kind() == ErrorKind::Permission => write_frames(output, &[b"locked", e.message().as_bytes()]),
         Err(e) => write_frames(output, &[b"error", e.message().as_bytes()]),
     };
-    written.and_then(|()| output.flush()).map_err(|e| Error::io("the seal helper's pipe", e))
+    written.and_then(|()| output.flush()).map_err(broken)
 }
 
-/// A running helper, as its caller sees it: one per sealing thread.
+/// A running helper, as its caller sees it: one per sealing thread. Any
+/// failure of the pipe or the protocol ends it: a request is never paired
+/// with another's reply.
 pub struct SealHelper {
     child: Child,
-    to: Option<ChildStdin>,
-    from: BufReader<ChildStdout>,
+    /// Both ends go together, when it fails or is dropped.
+    pipe: Option<(ChildStdin, BufReader<ChildStdout>)>,
     /// The keyring it seals in, once asked.
     view: Option<PathBuf>,
 }
 
 impl SealHelper {
-    /// A new helper, or `None` when the binary set none or it does not start.
+    /// A new helper, or `None` when the binary runs none or it does not
+    /// start. Start helpers while no other thread runs gpg: gpgme's pipe
+    /// ends for gpg are inheritable until gpg has started, and a helper
+    /// that inherits one keeps that gpg run from ever ending.
     pub fn start() -> Option<SealHelper> {
-        let program = PROGRAM.get()?;
-        let mut child = Command::new(program)
+        if !ENABLED.load(Ordering::Relaxed) {
+            return None;
+        }
+        // This very program, even if an upgrade replaced the file since it started.
+        let mut child = Command::new("/proc/self/exe")
             .arg(SUBCOMMAND)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // Its errors come back as replies. A background process group
+            // writing to a terminal could be stopped (`stty tostop`).
+            .stderr(Stdio::null())
             // Its own group: gpg's time limit in one process stops the gpg runs
             // of that process's group (`watchdog`), not those of its siblings.
             .process_group(0)
             .spawn()
             .ok()?;
         let to = child.stdin.take();
-        let from = BufReader::new(child.stdout.take()?);
-        let mut helper = SealHelper { child, to, from, view: None };
-        match read_frame(&mut helper.from) {
-            Ok(Some(hello)) if hello == HELLO => Some(helper),
-            _ => None,
+        let from = child.stdout.take().map(BufReader::new);
+        let mut helper = SealHelper { child, pipe: to.zip(from), view: None };
+        let said_hello = helper.pipe.as_mut().is_some_and(|(_, from)| {
+            readable_within(from.get_ref(), HELLO_WAIT) && matches!(read_frame(from), Ok(Some(hello)) if hello == HELLO)
+        });
+        if !said_hello {
+            let _ = helper.child.kill();
+            return None;
         }
+        Some(helper)
     }
 
     /// The keyring it seals in now.
@@ -175,33 +197,52 @@ impl SealHelper {
         self.ask(&[b"seal", recipient.as_str().as_bytes(), plaintext])
     }
 
+    /// `plaintext` encrypted to `recipient`, armored, not signed.
+    pub fn encrypt(&mut self, recipient: &Fingerprint, plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.ask(&[b"encrypt", recipient.as_str().as_bytes(), plaintext])
+    }
+
     fn ask(&mut self, request: &[&[u8]]) -> Result<Vec<u8>> {
-        let stopped = |e: std::io::Error| Error::temporary(format!("the seal helper stopped: {e}"));
-        let to = self.to.as_mut().ok_or_else(|| Error::temporary("the seal helper stopped"))?;
-        write_frames(to, request).and_then(|()| to.flush()).map_err(stopped)?;
-        let status = read_frame(&mut self.from).map_err(stopped)?;
-        let payload = read_frame(&mut self.from).map_err(stopped)?;
-        match (status.as_deref(), payload) {
-            (Some(b"ok"), Some(payload)) => Ok(payload),
-            (Some(b"locked"), Some(message)) => {
-                Err(Error::new(ErrorKind::Permission, String::from_utf8_lossy(&message).into_owned()))
-            }
-            (Some(b"error"), Some(message)) => Err(Error::temporary(String::from_utf8_lossy(&message).into_owned())),
-            _ => {
-                // Out of step: it answers nothing more.
-                self.to = None;
-                Err(Error::temporary("the seal helper stopped answering"))
-            }
-        }
+        let (to, from) = self.pipe.as_mut().ok_or_else(|| Error::temporary("the seal helper has stopped"))?;
+        let answer = (|| {
+            // One write: a request that cannot be framed sends nothing.
+            let mut frames = vec![];
+            write_frames(&mut frames, request)?;
+            to.write_all(&frames)?;
+            to.flush()?;
+            Ok::<_, std::io::Error>((read_frame(from)?, read_frame(from)?))
+        })();
+        let reply = match answer {
+            Ok((Some(status), Some(payload))) => match status.as_slice() {
+                b"ok" => Some(Ok(payload)),
+                b"locked" => Some(Err(Error::new(ErrorKind::Permission, String::from_utf8_lossy(&payload)))),
+                b"error" => Some(Err(Error::temporary(String::from_utf8_lossy(&payload).into_owned()))),
+                _ => None,
+            },
+            _ => None,
+        };
+        reply.unwrap_or_else(|| {
+            // Out of step, or gone: it is asked nothing more.
+            self.pipe = None;
+            Err(Error::temporary("the seal helper stopped answering"))
+        })
     }
 }
 
 impl Drop for SealHelper {
     fn drop(&mut self) {
-        // The end of its input ends it.
-        self.to = None;
+        // The end of its input ends it; with its output closed too, a reply
+        // it is still writing fails instead of waiting for a reader.
+        self.pipe = None;
         let _ = self.child.wait();
     }
+}
+
+/// Whether `fd` has something to read (or its end) within `wait`.
+fn readable_within(fd: &impl AsFd, wait: std::time::Duration) -> bool {
+    let timeout = Timespec { tv_sec: wait.as_secs() as i64, tv_nsec: 0 };
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    matches!(poll(&mut fds, Some(&timeout)), Ok(n) if n > 0)
 }
 
 fn write_frames(out: &mut impl Write, frames: &[&[u8]]) -> std::io::Result<()> {
@@ -235,7 +276,7 @@ fn read_request(input: &mut impl Read) -> std::io::Result<Option<Vec<Vec<u8>>>> 
     let Some(kind) = read_frame(input)? else { return Ok(None) };
     let count = match kind.as_slice() {
         b"view" => 3,
-        b"seal" => 2,
+        b"seal" | b"encrypt" => 2,
         _ => 0,
     };
     let mut frames = vec![kind];

@@ -1,7 +1,7 @@
 //! Many messages signed by one key and each encrypted to one recipient,
-//! through one gpgme context: a context on a home other than gpgme's
-//! default runs `gpg --version` when it is made, which costs as much as the
-//! sealing itself.
+//! through one gpgme context (in a seal helper, `seal_helper`): a context
+//! on a home other than gpgme's default runs `gpg --version` when it is
+//! made, which costs as much as the sealing itself.
 
 use super::{gpg_error, Access, Keyring};
 use crate::error::Result;
@@ -10,7 +10,7 @@ use gpgme::{Context, EncryptFlags, Key};
 
 /// Signs with one key and encrypts to one recipient at a time, armored.
 /// A gpgme context is not shared between threads: one sealer per thread.
-pub struct Sealer<'k> {
+pub(super) struct Sealer<'k> {
     keyring: &'k Keyring,
     // Set once: the signer and armor stay the same for every message.
     ctx: Context,
@@ -18,7 +18,7 @@ pub struct Sealer<'k> {
 
 impl Keyring {
     /// A sealer that signs with `signer`.
-    pub fn sealer(&self, signer: &Fingerprint) -> Result<Sealer<'_>> {
+    pub(super) fn sealer(&self, signer: &Fingerprint) -> Result<Sealer<'_>> {
         let signer: Key = self.gpgme_key(signer)?;
         let mut ctx = self.new_context()?;
         ctx.set_armor(true);
@@ -28,11 +28,7 @@ impl Keyring {
     }
 }
 
-impl<'k> Sealer<'k> {
-    pub fn keyring(&self) -> &'k Keyring {
-        self.keyring
-    }
-
+impl Sealer<'_> {
     /// `plaintext` signed and encrypted to `recipient` (by fingerprint),
     /// each run under the keyring lock and gpg's time limit.
     pub fn seal(&mut self, recipient: &Fingerprint, plaintext: &[u8]) -> Result<Vec<u8>> {

@@ -112,8 +112,8 @@ pub enum Command {
     /// Write the man pages and shell completions into DIR/man and DIR/completions
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
-    /// Seal challenges for `members import`, which starts it (see gpg/seal_helper.rs)
-    #[command(hide = true)]
+    /// Internal: seals challenges for `members import`, which starts it
+    #[command(hide = true, name = listcrypt::gpg::seal_helper::SUBCOMMAND)]
     SealHelper,
 }
 

@@ -44,10 +44,6 @@ pub struct Global {
 fn run(cli: Cli) -> anyhow::Result<()> {
     // gpg past its time limit: the MTA tries again (later stages say 0 instead).
     listcrypt::gpg::watchdog::exit_with(i32::from(exit::code(ErrorKind::Temporary)));
-    // `members import` seals in copies of this binary (cheap to fork gpg from).
-    if let Ok(program) = std::env::current_exe() {
-        listcrypt::gpg::seal_helper::run_as(program);
-    }
     let global = Global { home: Home::new(cli.home), quiet: cli.quiet, verbose: cli.verbose };
     match cli.command {
         Command::List(cmd) => list::run(&global, cmd),

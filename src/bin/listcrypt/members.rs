@@ -24,6 +24,8 @@ pub fn run(g: &Global, cmd: MembersCommand) -> anyhow::Result<()> {
                 None => Default::default(),
             };
             let bar = progress_bar(g.quiet);
+            // This binary runs `seal-helper`: the import seals in copies of it, cheap to fork gpg from.
+            listcrypt::gpg::seal_helper::enable();
             let report = listcrypt::admin::import::import(
                 &g.home,
                 &address(&list)?,
