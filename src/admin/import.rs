@@ -105,7 +105,11 @@ pub fn import(
         let store = list.store()?;
         (store.list_record()?, store.settings()?)
     };
-    let helpers = start_helpers(accepted.len(), vouch);
+    // Helpers seal in the parts' views: none without challenges or parts.
+    let helpers = match vouch || parts.built.is_empty() {
+        true => vec![],
+        false => start_helpers(sealing_threads(accepted.len())),
+    };
     let views = signing_views(&list, &record.fingerprint, parts.built, !helpers.is_empty());
     // What is sealed here, in the list's home, is looked up in one listing.
     let rest: Vec<Fingerprint> = fprs.into_iter().filter(|f| !views.of_key.contains_key(f)).collect();
@@ -484,13 +488,19 @@ struct Views {
     sealed: std::sync::atomic::AtomicUsize,
 }
 
-/// One helper per sealing thread, none for an import without challenges.
-/// They start here, while no other thread runs gpg (see `SealHelper::start`).
-fn start_helpers(members: usize, vouch: bool) -> Vec<SealHelper> {
-    match vouch {
-        true => vec![],
-        false => (0..crate::parallel::cores().min(members)).map_while(|_| SealHelper::start()).collect(),
-    }
+/// Members sealed for by each thread, one thread per core.
+fn members_per_thread(members: usize) -> usize {
+    members.div_ceil(crate::parallel::cores()).max(1)
+}
+
+fn sealing_threads(members: usize) -> usize {
+    members.div_ceil(members_per_thread(members))
+}
+
+/// One helper for each of `threads`, as many as start. They start here,
+/// while no other thread runs gpg (see `SealHelper::start`).
+fn start_helpers(threads: usize) -> Vec<SealHelper> {
+    (0..threads).map_while(|_| SealHelper::start()).collect()
 }
 
 /// A signing view of each part, when there are helpers to seal in them. A
@@ -576,7 +586,7 @@ fn send_welcomes(
         }
         Ok(mails)
     };
-    let chunk = accepted.len().div_ceil(crate::parallel::cores()).max(1);
+    let chunk = members_per_thread(accepted.len());
     let mut helpers = helpers.into_iter();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let (sender, sealed) = std::sync::mpsc::channel();

@@ -222,8 +222,9 @@ impl SealHelper {
             _ => None,
         };
         reply.unwrap_or_else(|| {
-            // Out of step, or gone: it is asked nothing more.
+            // Out of step, or gone: it is asked nothing more, and its end waits for nothing.
             self.pipe = None;
+            let _ = self.child.kill();
             Err(Error::temporary("the seal helper stopped answering"))
         })
     }
@@ -277,7 +278,8 @@ fn read_request(input: &mut impl Read) -> std::io::Result<Option<Vec<Vec<u8>>>> 
     let count = match kind.as_slice() {
         b"view" => 3,
         b"seal" | b"encrypt" => 2,
-        _ => 0,
+        // Its frames, if any, cannot be told from the next request's: out of step.
+        _ => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "a request of unknown kind")),
     };
     let mut frames = vec![kind];
     for _ in 0..count {
@@ -292,7 +294,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frames_come_back_as_written_and_oversized_ones_are_refused() {
+    fn frames_come_back_as_written_and_oversized_or_unknown_ones_are_refused() {
         let mut wire = vec![];
         write_frames(&mut wire, &[b"seal", b"ABCD", b""]).unwrap();
         let mut input = wire.as_slice();
@@ -304,5 +306,9 @@ mod tests {
         let mut cut = vec![];
         write_frames(&mut cut, &[b"seal", b"ABCD"]).unwrap();
         assert!(read_request(&mut cut.as_slice()).is_err());
+        // A request of a kind it does not know is out of step, not skipped.
+        let mut unknown = vec![];
+        write_frames(&mut unknown, &[b"sign", b"ABCD"]).unwrap();
+        assert!(read_request(&mut unknown.as_slice()).is_err());
     }
 }
