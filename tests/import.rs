@@ -37,6 +37,28 @@ fn keys_in_keybox(w: &World, keybox: &std::path::Path) -> usize {
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("pub:")).count()
 }
 
+/// A list whose key, made by its owner, is protected by `passphrase`; the owner.
+fn list_with_protected_key(w: &World, passphrase: &str) -> Person {
+    let owner = w.empty_person(LIST);
+    owner.gen_key(LIST, &["--passphrase", passphrase]);
+    let secret = owner.home.join("secret.asc");
+    let exported = owner.gpg(&["--passphrase", passphrase, "--armor", "--export-secret-keys", &owner.fingerprint()]);
+    assert!(exported.status.success());
+    fs::write(&secret, &exported.stdout).unwrap();
+    w.ok(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", secret.to_str().unwrap()]);
+    owner
+}
+
+/// `members import` of the keys of `people`, in one keyring, into keyring parts of `part_size` keys.
+fn import_in_parts(w: &World, people: &[Person], part_size: usize) -> std::process::Output {
+    let file = w.dir.path().join("members.asc");
+    fs::write(&file, people.iter().flat_map(|p| exported_key(p, true)).collect::<Vec<u8>>()).unwrap();
+    w.cmd(&["members", "import", LIST, file.to_str().unwrap()])
+        .env("LISTCRYPT_PART_SIZE", part_size.to_string())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_folder_of_keys_comes_in_under_the_rules_of_members_add() {
     let w = World::new();
@@ -231,13 +253,7 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
     // through the list's own agent, which keeps its passphrase afterwards.
     let w = World::new();
     const PASSPHRASE: &str = "parts passphrase";
-    let owner = w.empty_person(LIST);
-    owner.gen_key(LIST, &["--passphrase", PASSPHRASE]);
-    let secret = owner.home.join("secret.asc");
-    let exported = owner.gpg(&["--passphrase", PASSPHRASE, "--armor", "--export-secret-keys", &owner.fingerprint()]);
-    assert!(exported.status.success());
-    fs::write(&secret, &exported.stdout).unwrap();
-    w.ok(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", secret.to_str().unwrap()]);
+    let owner = list_with_protected_key(&w, PASSPHRASE);
     w.use_outbox(LIST);
     let out = w.run_with_stdin(&["list", "unlock", LIST], format!("{PASSPHRASE}\n").as_bytes());
     assert!(out.status.success(), "{}", stderr(&out));
@@ -247,11 +263,8 @@ fn a_large_import_goes_into_keyring_parts_whose_keys_work_like_any_other() {
     for person in &people {
         person.import(list_key.as_bytes());
     }
-    let file = w.dir.path().join("members.asc");
-    fs::write(&file, people.iter().flat_map(|p| exported_key(p, true)).collect::<Vec<u8>>()).unwrap();
     // Four keys a part here (500 in use): 12 keys make three parts.
-    let out =
-        w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "4").output().unwrap();
+    let out = import_in_parts(&w, &people, 4);
     assert!(stderr(&out).contains("12 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
     let conf = fs::read_to_string(w.list_gnupg(LIST).join("gpg.conf")).unwrap();
     for part in ["members-00.kbx", "members-01.kbx", "members-02.kbx"] {
@@ -307,20 +320,10 @@ fn a_locked_list_key_leaves_the_import_s_challenges_unsigned_but_sealed_to_each_
     // process would: each challenge still goes, encrypted by a helper,
     // without the list's signature (as for `members add`), and its token works.
     let w = World::new();
-    let owner = w.empty_person(LIST);
-    owner.gen_key(LIST, &["--passphrase", "locked passphrase"]);
-    let secret = owner.home.join("secret.asc");
-    let exported =
-        owner.gpg(&["--passphrase", "locked passphrase", "--armor", "--export-secret-keys", &owner.fingerprint()]);
-    assert!(exported.status.success());
-    fs::write(&secret, &exported.stdout).unwrap();
-    w.ok(&["list", "create", LIST, "--admin", "alice@example.org", "--key-file", secret.to_str().unwrap()]);
+    list_with_protected_key(&w, "locked passphrase");
     w.use_outbox(LIST);
     let people: Vec<Person> = (0..8).map(|i| w.person(&format!("reader{i:02}@example.org"))).collect();
-    let file = w.dir.path().join("members.asc");
-    fs::write(&file, people.iter().flat_map(|p| exported_key(p, true)).collect::<Vec<u8>>()).unwrap();
-    let out =
-        w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "4").output().unwrap();
+    let out = import_in_parts(&w, &people, 4);
     assert!(stderr(&out).contains("8 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
     let log = fs::read_to_string(w.home.join("lists").join(LIST).join("log")).unwrap();
     assert!(log.contains("8 members imported, 0 keys refused; 2 keyring parts, 8 sealed in views of them"), "{log}");
@@ -344,11 +347,8 @@ fn keys_past_gnupgs_keyring_limit_and_left_over_keys_go_into_the_primary_keybox(
     text.extend((0..30).map(|i| format!("keyring members-{i:02}.kbx\n")));
     fs::write(&conf, text).unwrap();
     let people: Vec<Person> = (0..7).map(|i| w.person(&format!("late{i:02}@example.org"))).collect();
-    let file = w.dir.path().join("members.asc");
-    fs::write(&file, people.iter().flat_map(|p| exported_key(p, true)).collect::<Vec<u8>>()).unwrap();
     // Parts of two: three whole parts (one finds no room) and one key left over.
-    let out =
-        w.cmd(&["members", "import", LIST, file.to_str().unwrap()]).env("LISTCRYPT_PART_SIZE", "2").output().unwrap();
+    let out = import_in_parts(&w, &people, 2);
     assert!(stderr(&out).contains("7 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
     let parts = fs::read_to_string(&conf).unwrap().lines().filter(|l| l.starts_with("keyring members-")).count();
     assert_eq!(parts, 32, "GnuPG opens at most 40 keyrings; listcrypt lists at most 32 parts");
