@@ -560,9 +560,9 @@ fn seal_challenge(
     list.seal(challenge, Some(key), list_key)
 }
 
-/// Seals each new member's welcome and challenge on every core (one
-/// `helpers` each, while they last), and sends them through one transport
-/// session. Returns the members not reached.
+/// Seals each new member's welcome and challenge on every core (each
+/// thread with one of `helpers`, while they last), and sends them through
+/// one transport session. Returns the members not reached.
 fn send_welcomes(
     list: &List,
     sealing: &Sealing<'_>,
