@@ -322,7 +322,12 @@ fn a_locked_list_key_leaves_the_import_s_challenges_unsigned_but_sealed_to_each_
     let w = World::new();
     list_with_protected_key(&w, "locked passphrase");
     w.use_outbox(LIST);
+    // Each holds the list key, so a signature would show.
+    let list_key = w.ok(&["list", "export-key", LIST]);
     let people: Vec<Person> = (0..8).map(|i| w.person(&format!("reader{i:02}@example.org"))).collect();
+    for person in &people {
+        person.import(list_key.as_bytes());
+    }
     let out = import_in_parts(&w, &people, 4);
     assert!(stderr(&out).contains("8 members added, 0 keys refused, 0 not reached"), "{}", stderr(&out));
     let log = fs::read_to_string(w.home.join("lists").join(LIST).join("log")).unwrap();
@@ -333,6 +338,42 @@ fn a_locked_list_key_leaves_the_import_s_challenges_unsigned_but_sealed_to_each_
         let opened = person.decrypt(&challenge.armored());
         assert!(opened.ok, "{} opens the challenge", person.address);
         assert_eq!(opened.good_signer(), None, "unsigned: the list key is locked");
+        w.ok(&["keys", "verify", LIST, &person.address, &token_in(&opened.plaintext)]);
+    }
+}
+
+#[test]
+fn without_helpers_the_import_seals_every_challenge_in_its_own_process() {
+    // The library on its own starts no helper (only the binary can run
+    // `seal-helper`): the parts' challenges are sealed in the list's home,
+    // signed by the list key, the same mail.
+    let w = World::new();
+    const PASSPHRASE: &str = "in-process passphrase";
+    let owner = list_with_protected_key(&w, PASSPHRASE);
+    w.use_outbox(LIST);
+    let out = w.run_with_stdin(&["list", "unlock", LIST], format!("{PASSPHRASE}\n").as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list_key = w.ok(&["list", "export-key", LIST]);
+    let people: Vec<Person> = (0..8).map(|i| w.person(&format!("reader{i:02}@example.org"))).collect();
+    for person in &people {
+        person.import(list_key.as_bytes());
+    }
+    let keyring: Vec<u8> = people.iter().flat_map(|p| exported_key(p, true)).collect();
+    let sources = vec![listcrypt::admin::import::Source { name: "members.asc".into(), bytes: keyring }];
+    // This test's process alone: each test runs in a process of its own.
+    std::env::set_var("LISTCRYPT_PART_SIZE", "4");
+    let list = listcrypt::Address::parse(LIST).unwrap();
+    let home = listcrypt::Home::new(&w.home);
+    let report =
+        listcrypt::admin::import::import(&home, &list, sources, &Default::default(), false, &|_, _| {}).unwrap();
+    assert_eq!((report.added.len(), report.refused.len(), report.unsent.len()), (8, 0, 0));
+    let log = fs::read_to_string(w.home.join("lists").join(LIST).join("log")).unwrap();
+    assert!(log.contains("8 members imported, 0 keys refused; 2 keyring parts, 0 sealed in views of them"), "{log}");
+    for person in &people {
+        let challenge =
+            w.mails_to(&person.address).into_iter().find(|m| m.text().contains("BEGIN PGP MESSAGE")).unwrap();
+        let opened = person.decrypt(&challenge.armored());
+        assert_eq!(opened.good_signer(), Some(owner.fingerprint()), "{} gets a signed challenge", person.address);
         w.ok(&["keys", "verify", LIST, &person.address, &token_in(&opened.plaintext)]);
     }
 }
